@@ -1,0 +1,40 @@
+# Two commands do everything on a fresh machine (see README.md):
+#   make demo   set up .venv, install, run the main job
+#   make test   set up .venv, install with test extras, run all tests and notebooks
+VENV       := .venv
+PYTHON     := $(VENV)/bin/python
+# torch is installed on its own first: on a CPU-only machine pass a CPU build here,
+# e.g. TORCH_SPEC="torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu".
+# An already installed torch (e.g. a CUDA build) is kept as it is.
+TORCH_SPEC ?= torch==2.13.0
+CHECKPOINT ?=
+
+.PHONY: demo test install clean
+
+$(PYTHON):
+	python3 -m venv $(VENV)
+	$(PYTHON) -m pip install --quiet --upgrade pip
+
+$(VENV)/.torch: | $(PYTHON)
+	$(PYTHON) -c "import torch" 2>/dev/null || $(PYTHON) -m pip install --quiet $(TORCH_SPEC)
+	touch $@
+
+$(VENV)/.installed: pyproject.toml $(VENV)/.torch
+	$(PYTHON) -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.torch
+	$(PYTHON) -m pip install --quiet -e ".[test]"
+	$(PYTHON) -m ipykernel install --sys-prefix --name python3 >/dev/null
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: $(VENV)/.installed
+	$(PYTHON) scripts/demo.py $(CHECKPOINT)
+
+test: $(VENV)/.installed-test
+	$(PYTHON) -m pytest
+
+clean:
+	rm -rf $(VENV) demo_output

@@ -1,0 +1,39 @@
+"""dnabert_nb: DNABERT, the k-mer BERT language model of DNA, for Jupyter.
+
+>>> import dnabert_nb as dn
+>>> model = dn.load("path/to/DNA_bert_6", num_labels=2)
+>>> dn.predict(model, ["ACGT..."])
+"""
+
+from ._errors import (
+    CheckpointError,
+    DNABERTError,
+    InputFormatError,
+    InvalidSequenceError,
+    MissingDependencyError,
+    ModelNotFoundError,
+    ModelTaskError,
+)
+from ._io import read_fasta
+from ._model import DNABERTModel, UntrainedHeadWarning, load
+from ._predict import embed, predict
+from ._tokenizer import KmerTokenizer
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CheckpointError",
+    "DNABERTError",
+    "DNABERTModel",
+    "InputFormatError",
+    "InvalidSequenceError",
+    "KmerTokenizer",
+    "MissingDependencyError",
+    "ModelNotFoundError",
+    "ModelTaskError",
+    "UntrainedHeadWarning",
+    "embed",
+    "load",
+    "predict",
+    "read_fasta",
+]

@@ -1,0 +1,49 @@
+"""One error hierarchy for everything dnabert_nb raises on purpose.
+
+Every message says what was wrong, where (sequence id and position, file,
+checkpoint folder) and what to do about it.
+"""
+
+from __future__ import annotations
+
+
+class DNABERTError(Exception):
+    """Base class of every error dnabert_nb raises on purpose."""
+
+
+class InvalidSequenceError(DNABERTError, ValueError):
+    """A sequence is empty, too short for k, or holds a character that is not a nucleotide.
+
+    Attributes
+    ----------
+    sequence_id : str
+        The id of the offending sequence (or ``"#i"``, its 0-based index, when it has no id).
+    position : int or None
+        1-based position of the offending character in the sequence after whitespace
+        removal, or None when the problem is the sequence as a whole.
+    """
+
+    def __init__(self, message: str, *, sequence_id: str, position: int | None = None):
+        super().__init__(message)
+        self.sequence_id = sequence_id
+        self.position = position
+
+
+class CheckpointError(DNABERTError):
+    """A model folder or weight file cannot be loaded as a DNABERT checkpoint, or is unsafe."""
+
+
+class ModelNotFoundError(CheckpointError, FileNotFoundError):
+    """Neither a local folder nor a reachable model hub id was given to ``load``."""
+
+
+class InputFormatError(DNABERTError, ValueError):
+    """Input data (a file, a DataFrame, an argument) is not in a form dnabert_nb can read."""
+
+
+class ModelTaskError(DNABERTError):
+    """The model cannot do what was asked, e.g. ``predict`` on a model without a task head."""
+
+
+class MissingDependencyError(DNABERTError, ImportError):
+    """An optional extra needed by the called function is not installed."""

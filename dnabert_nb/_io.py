@@ -1,0 +1,117 @@
+"""Readers and input coercion: every accepted form of "some sequences" becomes ids + strings."""
+
+from __future__ import annotations
+
+import gzip
+import os
+from pathlib import Path
+from typing import Iterable, NamedTuple, Union
+
+import pandas as pd
+
+from ._errors import InputFormatError
+
+FASTA_SUFFIXES = (".fa", ".fasta", ".fna", ".fas", ".fa.gz", ".fasta.gz", ".fna.gz", ".fas.gz")
+SequencesLike = Union[str, os.PathLike, Iterable[str], pd.Series, pd.DataFrame]
+
+
+class SequenceTable(NamedTuple):
+    """Sequences with their ids, as every public function receives them."""
+
+    ids: list
+    sequences: list
+
+
+def _open_text(path: Path):
+    """Open a plain or gzip-compressed text file."""
+    if path.suffix == ".gz":
+        return gzip.open(path, "rt", encoding="utf-8")
+    return open(path, encoding="utf-8")
+
+
+def read_fasta(path: str | os.PathLike) -> pd.DataFrame:
+    """Read a FASTA file (plain or ``.gz``) into a DataFrame.
+
+    Parameters
+    ----------
+    path
+        The file.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``id`` (first word of the header), ``description`` (the rest of the
+        header) and ``sequence`` (record lines joined, whitespace removed, case kept).
+
+    Raises
+    ------
+    InputFormatError
+        Missing file, sequence before the first header, an empty header, or no records;
+        the message names the file and line.
+    """
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise InputFormatError(f"FASTA file {str(path)!r} does not exist.")
+    ids, descriptions, sequences = [], [], []
+    chunks: list[str] = []
+    try:
+        with _open_text(path) as handle:
+            for number, line in enumerate(handle, start=1):
+                if line.startswith(">"):
+                    if ids:
+                        sequences.append("".join(chunks))
+                    header = line[1:].strip()
+                    if not header:
+                        raise InputFormatError(f"{str(path)!r}, line {number}: the header '>' has no name.")
+                    name, _, description = header.partition(" ")
+                    ids.append(name)
+                    descriptions.append(description.strip())
+                    chunks = []
+                elif line.strip():
+                    if not ids:
+                        raise InputFormatError(
+                            f"{str(path)!r}, line {number}: sequence before the first '>' header; "
+                            "is this a FASTA file?"
+                        )
+                    chunks.append("".join(line.split()))
+    except (UnicodeDecodeError, gzip.BadGzipFile, EOFError) as error:
+        raise InputFormatError(f"{str(path)!r} is not a readable text FASTA file: {error}") from error
+    if not ids:
+        raise InputFormatError(f"{str(path)!r} holds no FASTA records (no line starts with '>').")
+    sequences.append("".join(chunks))
+    return pd.DataFrame({"id": ids, "description": descriptions, "sequence": sequences})
+
+
+def _looks_like_path(text: str) -> bool:
+    return text.lower().endswith(FASTA_SUFFIXES) or os.sep in text or "/" in text
+
+
+def as_sequence_table(sequences: SequencesLike) -> SequenceTable:
+    """Bring any accepted form of sequences into ids + strings.
+
+    Accepted: one sequence (``str``), a FASTA path (``str`` ending in .fa/.fasta/.fna
+    [.gz] or any ``os.PathLike``), a list/tuple of ``str``, a pandas Series (its index
+    gives the ids) or a DataFrame with a ``sequence`` column (ids from an ``id`` column,
+    else the index).
+    """
+    if isinstance(sequences, os.PathLike) or (isinstance(sequences, str) and _looks_like_path(sequences)):
+        table = read_fasta(sequences)
+        return SequenceTable(table["id"].tolist(), table["sequence"].tolist())
+    if isinstance(sequences, str):
+        return SequenceTable([0], [sequences])
+    if isinstance(sequences, pd.DataFrame):
+        if "sequence" not in sequences.columns:
+            raise InputFormatError(
+                f"The DataFrame has no 'sequence' column (columns: {list(sequences.columns)}); "
+                "rename the column that holds the nucleotides to 'sequence'."
+            )
+        ids = sequences["id"].tolist() if "id" in sequences.columns else sequences.index.tolist()
+        return SequenceTable(ids, sequences["sequence"].tolist())
+    if isinstance(sequences, pd.Series):
+        return SequenceTable(sequences.index.tolist(), sequences.tolist())
+    if isinstance(sequences, (list, tuple)):
+        return SequenceTable(list(range(len(sequences))), list(sequences))
+    raise InputFormatError(
+        f"Cannot read sequences from a {type(sequences).__name__}; pass a str, a list of str, a pandas "
+        "Series, a DataFrame with a 'sequence' column, or a FASTA file path."
+    )

@@ -1,0 +1,293 @@
+"""DNABERTModel: a transformers BERT network with its k-mer tokenizer and label names; load and save."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import re
+import shutil
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Sequence
+
+import torch
+from transformers.models.bert.modeling_bert import BertPooler
+from transformers import BertConfig, BertForMaskedLM, BertForSequenceClassification, BertModel, PreTrainedModel
+
+from ._checkpoint import read_config, read_tokenizer, read_weights, resolve_folder
+from ._errors import CheckpointError, InputFormatError
+from ._runtime import resolve_device, resolve_precision
+from ._tokenizer import SPECIAL_TOKENS, KmerTokenizer
+
+TASKS = {
+    "single_label_classification": "classification",
+    "multi_label_classification": "multilabel",
+    "regression": "regression",
+}
+
+
+class UntrainedHeadWarning(UserWarning):
+    """A task head was added with random weights; fine-tune before trusting its predictions."""
+
+
+class DNABERTModel:
+    """A DNABERT network, its tokenizer, label names and run settings, kept together.
+
+    Build one with :func:`load`. The wrapped ``transformers`` model is ``.network``
+    (``BertForSequenceClassification`` with a task head, ``BertForMaskedLM`` or
+    ``BertModel`` without one); ``.encoder`` is its BERT encoder.
+
+    Attributes
+    ----------
+    network : transformers.PreTrainedModel
+    tokenizer : KmerTokenizer
+    labels : list of str or None
+        Class (or output) names, in head order; None without a task head.
+    device : torch.device
+    precision : str
+        Default precision of ``predict`` / ``embed`` for this model.
+    source : str
+        Where the weights came from.
+    """
+
+    def __init__(
+        self,
+        network: PreTrainedModel,
+        tokenizer: KmerTokenizer,
+        *,
+        labels: Sequence[str] | None = None,
+        device: torch.device | str | None = None,
+        precision: str = "auto",
+        source: str = "",
+    ):
+        self.network = network.eval()
+        self.tokenizer = tokenizer
+        self.labels = list(labels) if labels is not None else None
+        self.device = resolve_device(device)
+        resolve_precision(precision, self.device)
+        self.precision = precision
+        self.source = source
+        self.network.to(self.device)
+        self._low_precision: tuple[torch.dtype, tuple[int, ...], PreTrainedModel] | None = None
+
+    def __repr__(self) -> str:
+        c = self.config
+        head = f"task={self.task!r}, labels={self.labels}" if self.task else "no task head"
+        return (
+            f"DNABERTModel(k={self.k}, hidden={c.hidden_size}, layers={c.num_hidden_layers}, "
+            f"heads={c.num_attention_heads}, {head}, device={str(self.device)!r}, source={self.source!r})"
+        )
+
+    @property
+    def k(self) -> int:
+        """k-mer length of the tokenizer."""
+        return self.tokenizer.k
+
+    @property
+    def config(self) -> BertConfig:
+        """The network's transformers config."""
+        return self.network.config
+
+    @property
+    def encoder(self) -> BertModel:
+        """The BERT encoder (embeddings + transformer layers) without any head."""
+        return self.network.base_model
+
+    @property
+    def task(self) -> str | None:
+        """``"classification"``, ``"multilabel"``, ``"regression"``, or None without a task head."""
+        if not isinstance(self.network, BertForSequenceClassification):
+            return None
+        return TASKS[self.config.problem_type]
+
+    def inference_network(self, dtype: torch.dtype) -> PreTrainedModel:
+        """The network with weights in ``dtype`` for inference.
+
+        fp32 returns ``.network`` itself. A lower precision returns a cast copy, cached
+        and rebuilt whenever a parameter of ``.network`` has changed since (training
+        updates parameters in place, which bumps their version counters).
+        """
+        if dtype == torch.float32:
+            return self.network
+        versions = tuple(p._version for p in self.network.parameters())
+        cached = self._low_precision
+        if cached is None or cached[0] != dtype or cached[1] != versions:
+            cast = copy.deepcopy(self.network).to(dtype).eval()
+            self._low_precision = cached = (dtype, versions, cast)
+        return cached[2]
+
+    def to(self, device: str | torch.device) -> "DNABERTModel":
+        """Move the model to ``device`` (in place) and return it."""
+        self.device = resolve_device(device)
+        self.network.to(self.device)
+        self._low_precision = None
+        return self
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the model as a checkpoint folder and return its path.
+
+        The folder holds ``config.json``, ``model.safetensors``, ``vocab.txt`` and a
+        tokenizer config with ``do_lower_case: false``; :func:`load` reads it, and so do
+        ``transformers.AutoModel.from_pretrained`` and ``BertTokenizer.from_pretrained``.
+        The folder is written next to its final place and moved there only when
+        complete, so an interrupted save never leaves a half-written checkpoint.
+        """
+        target = Path(path).expanduser()
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+        try:
+            self.network.save_pretrained(staging, safe_serialization=True)
+            self.tokenizer.save_vocabulary(staging)
+            tokenizer_config = {"tokenizer_class": "BertTokenizer", "do_lower_case": False, "model_max_length": 512}
+            (staging / "tokenizer_config.json").write_text(json.dumps(tokenizer_config, indent=2))
+            special = dict(zip(("pad_token", "unk_token", "cls_token", "sep_token", "mask_token"), SPECIAL_TOKENS))
+            (staging / "special_tokens_map.json").write_text(json.dumps(special, indent=2))
+            if target.exists():
+                backup = target.with_name(f".{target.name}.old")
+                shutil.rmtree(backup, ignore_errors=True)
+                target.rename(backup)
+                staging.rename(target)
+                shutil.rmtree(backup)
+            else:
+                staging.rename(target)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        return target
+
+
+def _label_names(config: BertConfig) -> list[str]:
+    """Label names from a config, with transformers' placeholder ``LABEL_i`` shown as ``i``."""
+    names = [str(config.id2label[i]) for i in range(config.num_labels)]
+    if all(re.fullmatch(rf"LABEL_{i}", name) for i, name in enumerate(names)):
+        return [str(i) for i in range(config.num_labels)]
+    return names
+
+
+def _head_size(num_labels: int | None, labels: Sequence[str] | None) -> int | None:
+    """Check ``num_labels`` and ``labels`` agree and return the head size they ask for."""
+    if labels is None:
+        if num_labels is not None and (not isinstance(num_labels, int) or num_labels < 1):
+            raise InputFormatError(f"num_labels = {num_labels!r}; give a positive whole number.")
+        return num_labels
+    if isinstance(labels, str) or len(labels) == 0:
+        raise InputFormatError(f"labels = {labels!r}; give a list of class names, e.g. ['negative', 'positive'].")
+    if len(set(map(str, labels))) != len(labels):
+        raise InputFormatError(f"labels = {list(labels)!r} repeats a name; class names must be unique.")
+    if num_labels is not None and num_labels != len(labels):
+        raise InputFormatError(f"num_labels = {num_labels} but {len(labels)} labels were named; give one or make them agree.")
+    return len(labels)
+
+
+def load(
+    path_or_id: str | os.PathLike,
+    *,
+    num_labels: int | None = None,
+    labels: Sequence[str] | None = None,
+    device: str | torch.device | None = None,
+    precision: str = "auto",
+) -> DNABERTModel:
+    """Load a DNABERT checkpoint.
+
+    Parameters
+    ----------
+    path_or_id
+        A checkpoint folder in the official DNABERT format (``config.json``, ``vocab.txt``,
+        ``pytorch_model.bin`` or ``model.safetensors``), or a hub id such as
+        ``"zhihan1996/DNA_bert_6"`` when the hub is reachable. Custom-code fields of hub
+        configs (``auto_map``, ``split``, ``rnn``...) are ignored; no remote code is run.
+    num_labels, labels
+        Ask for a sequence-classification head of this size / with these class names.
+        A pre-trained (masked-LM) checkpoint gets a new, untrained head and one
+        :class:`UntrainedHeadWarning`; a fine-tuned checkpoint keeps its head (``labels``
+        renames its classes). ``num_labels=1`` is a regression head.
+    device
+        ``"cpu"``, ``"cuda"``, ``"cuda:1"``...; None picks a GPU when there is one.
+    precision
+        Default precision of ``predict``/``embed`` with this model: ``"auto"`` (bf16 where
+        the hardware is fast at it), ``"fp32"``, ``"bf16"`` or ``"fp16"``.
+
+    Returns
+    -------
+    DNABERTModel
+
+    Raises
+    ------
+    ModelNotFoundError
+        No such folder, and the hub id cannot be fetched (e.g. offline).
+    CheckpointError
+        Missing or inconsistent files, weights that do not fit the config, or an unsafe pickle.
+    """
+    head_size = _head_size(num_labels, labels)
+    folder = resolve_folder(path_or_id)
+    config = read_config(folder)
+    tokenizer = read_tokenizer(folder, config)
+    state = read_weights(folder)
+
+    saved_head = state.get("classifier.weight")
+    saved_size = None if saved_head is None else saved_head.shape[0]
+    new_parts: list[str] = []
+    if saved_head is not None and head_size in (None, saved_size):
+        if config.num_labels != saved_size:
+            config.num_labels = saved_size
+        network_class = BertForSequenceClassification
+    elif head_size is not None:
+        if saved_head is not None:
+            state = {key: value for key, value in state.items() if not key.startswith("classifier.")}
+        config.num_labels = head_size
+        config.id2label = {i: str(name) for i, name in enumerate(labels or range(head_size))}
+        config.label2id = {name: i for i, name in config.id2label.items()}
+        config.problem_type = None
+        network_class = BertForSequenceClassification
+        new_parts.append("classifier")
+    elif any(key.startswith("cls.predictions.") for key in state):
+        network_class = BertForMaskedLM
+    else:
+        network_class = BertModel
+        state = {key.removeprefix("bert."): value for key, value in state.items()}
+    if network_class is BertForSequenceClassification and config.problem_type is None:
+        config.problem_type = "regression" if config.num_labels == 1 else "single_label_classification"
+    config.architectures = [network_class.__name__]
+
+    network = network_class(config)
+    if network_class is BertForMaskedLM and "bert.pooler.dense.weight" in state:
+        network.bert.pooler = BertPooler(config)  # kept, so a classifier built on it later starts from it
+    try:
+        missing, unexpected = network.load_state_dict(state, strict=False)
+    except RuntimeError as error:
+        raise CheckpointError(
+            f"The weights in {str(folder)!r} do not fit its config.json: {str(error).splitlines()[-1].strip()}"
+        ) from error
+    tied = {"cls.predictions.decoder.weight", "cls.predictions.decoder.bias"}
+    missing = [key for key in missing if key not in tied and not key.startswith("classifier.")]
+    pooler = [key for key in missing if "pooler." in key]
+    if pooler and "classifier" in new_parts:
+        new_parts.append("pooler")
+    if pooler and network_class is not BertForSequenceClassification or "pooler" in new_parts:
+        missing = [key for key in missing if key not in pooler]  # unused, or announced as untrained
+    unexpected = [key for key in unexpected if not key.startswith(("cls.", "classifier."))]
+    if missing or unexpected:
+        detail = "; ".join(
+            f"{len(keys)} {what} (e.g. {keys[0]})" for what, keys in (("missing", missing), ("unexpected", unexpected)) if keys
+        )
+        raise CheckpointError(
+            f"The weights in {str(folder)!r} do not match its config.json: {detail}. "
+            "Check that config.json belongs to these weights."
+        )
+    if new_parts:
+        warnings.warn(
+            f"The checkpoint {str(path_or_id)!r} has no trained {' or '.join(new_parts)} for this task: "
+            f"a new {config.num_labels}-output head was added with random weights. "
+            "Fine-tune the model (dn.finetune) before trusting its predictions.",
+            UntrainedHeadWarning,
+            stacklevel=2,
+        )
+    label_names = _label_names(config) if network_class is BertForSequenceClassification else None
+    if labels is not None and network_class is BertForSequenceClassification:
+        label_names = [str(name) for name in labels]
+        config.id2label = dict(enumerate(label_names))
+        config.label2id = {name: i for i, name in enumerate(label_names)}
+    return DNABERTModel(
+        network, tokenizer, labels=label_names, device=device, precision=precision, source=str(path_or_id)
+    )
