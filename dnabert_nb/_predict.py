@@ -9,6 +9,7 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
+from ._encoder import cls_pass, supports_cls_pass
 from ._errors import InputFormatError, ModelTaskError
 from ._io import SequencesLike, as_sequence_table
 from ._model import DNABERTModel
@@ -92,7 +93,11 @@ def run_windows(
 
 
 def _logits(network: torch.nn.Module, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-    return network(input_ids=input_ids, attention_mask=attention_mask).logits
+    """Classifier/regressor outputs; the last layer is computed for the [CLS] query only."""
+    if not supports_cls_pass(network):
+        return network(input_ids=input_ids, attention_mask=attention_mask).logits
+    cls_hidden, _ = cls_pass(network.bert, input_ids, attention_mask)
+    return network.classifier(network.bert.pooler(cls_hidden[:, None]))
 
 
 def _to_probabilities(task: str, logits: np.ndarray) -> np.ndarray:

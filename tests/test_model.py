@@ -77,12 +77,16 @@ class _RunsCode:
         return (os.system, ("echo pwned > /tmp/dnabert_nb_pwned",))
 
 
-def test_pickle_that_would_run_code_is_refused(checkpoints, tmp_path):
+@pytest.mark.parametrize("writer", ["torch.save", "pickle.dump"])
+def test_pickle_that_would_run_code_is_refused(checkpoints, tmp_path, writer):
     folder = shutil.copytree(checkpoints(6), tmp_path / "evil")
     state = torch.load(folder / "pytorch_model.bin", weights_only=True)
     state["payload"] = _RunsCode()
-    with open(folder / "pytorch_model.bin", "wb") as handle:
-        pickle.dump(state, handle)
+    if writer == "torch.save":
+        torch.save(state, folder / "pytorch_model.bin")
+    else:
+        with open(folder / "pytorch_model.bin", "wb") as handle:
+            pickle.dump(state, handle, protocol=2)
     if os.path.exists("/tmp/dnabert_nb_pwned"):
         os.remove("/tmp/dnabert_nb_pwned")
     with pytest.raises(CheckpointError, match="Refused"):

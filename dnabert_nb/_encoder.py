@@ -1,0 +1,95 @@
+"""BERT encoder passes that compute only what the caller needs.
+
+``predict`` reads only the [CLS] vector of the last layer, and DNABERT-viz reads only
+the [CLS] query row of one layer's attention. Computing that layer for the [CLS]
+query alone skips the other queries' attention and feed-forward work and never
+builds a (heads x L x L) attention matrix.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def supports_cls_pass(network: nn.Module) -> bool:
+    """True for BERT encoders whose attention this module reproduces (absolute positions, no decoder)."""
+    config = network.config
+    return getattr(config, "position_embedding_type", "absolute") == "absolute" and not config.is_decoder
+
+
+def additive_mask(attention_mask: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """(batch, 1, 1, length) mask to add to attention scores: 0 for tokens, a large negative for padding."""
+    return ((1.0 - attention_mask[:, None, None, :].to(dtype)) * torch.finfo(dtype).min).to(dtype)
+
+
+def _heads(linear: nn.Linear, hidden: torch.Tensor, n_heads: int) -> torch.Tensor:
+    batch, length, _ = hidden.shape
+    return linear(hidden).view(batch, length, n_heads, -1).transpose(1, 2)
+
+
+def _finish_layer(layer: nn.Module, context: torch.Tensor, residual: torch.Tensor) -> torch.Tensor:
+    """Attention output projection, feed-forward block and their residual LayerNorms."""
+    attended = layer.attention.output.LayerNorm(layer.attention.output.dense(context) + residual)
+    inner = layer.intermediate.intermediate_act_fn(layer.intermediate.dense(attended))
+    return layer.output.LayerNorm(layer.output.dense(inner) + attended)
+
+
+def layer_forward(layer: nn.Module, hidden: torch.Tensor, mask: torch.Tensor, n_heads: int) -> torch.Tensor:
+    """One BERT layer in inference mode, every position (SDPA attention)."""
+    attention = layer.attention.self
+    query, key, value = (_heads(lin, hidden, n_heads) for lin in (attention.query, attention.key, attention.value))
+    context = F.scaled_dot_product_attention(query, key, value, attn_mask=mask)
+    return _finish_layer(layer, context.transpose(1, 2).flatten(2), hidden)
+
+
+def cls_layer_forward(
+    layer: nn.Module, hidden: torch.Tensor, mask: torch.Tensor, n_heads: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """One BERT layer computed for the [CLS] query only.
+
+    Returns
+    -------
+    cls_hidden : Tensor (batch, hidden)
+        The layer's output at [CLS].
+    probabilities : Tensor (batch, heads, length)
+        The [CLS] row of the layer's attention probabilities, per head.
+    """
+    attention = layer.attention.self
+    query = _heads(attention.query, hidden[:, :1], n_heads)
+    key, value = (_heads(lin, hidden, n_heads) for lin in (attention.key, attention.value))
+    scores = query @ key.transpose(-1, -2) * query.shape[-1] ** -0.5 + mask
+    probabilities = scores.softmax(dim=-1)
+    context = (probabilities @ value).transpose(1, 2).flatten(2)
+    return _finish_layer(layer, context, hidden[:, :1])[:, 0], probabilities[:, :, 0]
+
+
+def cls_pass(
+    encoder: nn.Module, input_ids: torch.Tensor, attention_mask: torch.Tensor, layer: int = -1
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Run a BertModel up to ``layer`` and compute that layer for the [CLS] query only.
+
+    Parameters
+    ----------
+    encoder
+        A transformers ``BertModel`` in eval mode.
+    input_ids, attention_mask
+        (batch, length) model inputs.
+    layer
+        Which transformer layer: -1 the last, 0 the first.
+
+    Returns
+    -------
+    cls_hidden : Tensor (batch, hidden)
+    probabilities : Tensor (batch, heads, length)
+        As :func:`cls_layer_forward`.
+    """
+    layers = encoder.encoder.layer
+    index = layer % len(layers)
+    n_heads = encoder.config.num_attention_heads
+    hidden = encoder.embeddings(input_ids=input_ids)
+    mask = additive_mask(attention_mask, hidden.dtype)
+    for block in layers[:index]:
+        hidden = layer_forward(block, hidden, mask, n_heads)
+    return cls_layer_forward(layers[index], hidden, mask, n_heads)
