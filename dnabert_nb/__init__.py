@@ -14,9 +14,11 @@ from ._errors import (
     ModelNotFoundError,
     ModelTaskError,
 )
-from ._io import read_fasta
+from . import datasets
+from ._io import read_dnabert_tsv, read_fasta, read_gue
 from ._model import DNABERTModel, UntrainedHeadWarning, load
 from ._predict import embed, predict
+from ._pwm import motif_scores
 from ._tokenizer import KmerTokenizer
 
 __version__ = "0.1.0"
@@ -34,6 +36,10 @@ __all__ = [
     "UntrainedHeadWarning",
     "embed",
     "load",
+    "motif_scores",
     "predict",
+    "datasets",
+    "read_dnabert_tsv",
     "read_fasta",
+    "read_gue",
 ]

@@ -1,0 +1,13 @@
+"""Real, offline datasets: labelled sequence tasks and JASPAR matrices shipped with the package,
+and genomic sequence from installed Debian packages for pre-training.
+
+>>> import dnabert_nb as dn
+>>> dn.datasets.list()
+>>> df = dn.datasets.load("splice")
+>>> dn.datasets.info("splice")["citation"]
+"""
+
+from ._genome import GenomeRecord, MissingGenomeError, genome, genomes
+from ._shipped import info, jaspar, jaspar_info, list, load
+
+__all__ = ["GenomeRecord", "MissingGenomeError", "genome", "genomes", "info", "jaspar", "jaspar_info", "list", "load"]

@@ -1,0 +1,169 @@
+"""Real genomic sequence from installed Debian packages, as a pre-training corpus (not shipped: too big)."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+from typing import Iterator, NamedTuple
+
+import pandas as pd
+
+from .._errors import DNABERTError, InputFormatError
+
+#: Fraction at the end of every genome (by coordinate) held out for validation.
+HOLDOUT_FRACTION = 0.05
+SEARCH_ROOT = Path("/")
+
+
+class GenomeRecord(NamedTuple):
+    """A stretch of genomic sequence: ``id`` names it with coordinates, ``sequence`` is uppercase."""
+
+    id: str
+    sequence: str
+
+
+class MissingGenomeError(DNABERTError, FileNotFoundError):
+    """The Debian package that carries a genome is not installed."""
+
+
+GENOMES = {
+    "hg19_chr22": {
+        "package": "maffilter-examples",
+        "path": "usr/share/doc/maffilter/examples/Gorilla/"
+        "Compara.epo_5_catarrhini_hsap-projected.chr22.subset.nogap.cleaned_aln.maf.gz",
+        "format": "maf",
+        "maf_row": "Hsap.22",
+        "description": "Human chr22 (hg19), the human rows of an Ensembl Compara EPO primate alignment; 21.6 Mb",
+    },
+    "ecoli_k12": {
+        "package": "ragout-examples",
+        "path": "usr/share/doc/ragout/examples/E.Coli/references/MG1655-K12.fasta.gz",
+        "format": "fasta",
+        "description": "Escherichia coli K-12 MG1655 complete genome; 4.6 Mb",
+    },
+    "saureus_n315": {
+        "package": "ragout-examples",
+        "path": "usr/share/doc/ragout/examples/S.Aureus/references/N315.fasta.gz",
+        "format": "fasta",
+        "description": "Staphylococcus aureus N315 complete genome; 2.8 Mb",
+    },
+    "vcholerae_o395": {
+        "package": "ragout-examples",
+        "path": "usr/share/doc/ragout/examples/V.Cholerae/references/O395.fasta.gz",
+        "format": "fasta",
+        "description": "Vibrio cholerae O395, both chromosomes; 4.1 Mb",
+    },
+    "dictyostelium": {
+        "package": "spaln-data",
+        "path": "usr/share/spaln/seqdb/dictdisc_g.gf.gz",
+        "format": "fasta",
+        "description": "Dictyostelium discoideum AX4 genome (spaln's copy); 34 Mb",
+    },
+}
+
+
+def _fasta_records(path: Path) -> Iterator[GenomeRecord]:
+    name, chunks = None, []
+    with gzip.open(path, "rt") as handle:
+        for line in handle:
+            if line.startswith(">"):
+                if name is not None:
+                    yield GenomeRecord(name, "".join(chunks).upper())
+                name, chunks = line[1:].split()[0], []
+            else:
+                chunks.append(line.strip())
+    if name is not None:
+        yield GenomeRecord(name, "".join(chunks).upper())
+
+
+def _maf_records(path: Path, row: str) -> Iterator[GenomeRecord]:
+    """The rows of one species from a MAF, gaps removed, adjacent blocks joined into one record."""
+    chromosome = "chr" + row.split(".")[-1]
+    start = end = None
+    chunks: list[str] = []
+    with gzip.open(path, "rt") as handle:
+        for line in handle:
+            if not line.startswith("s ") or line.split(maxsplit=2)[1] != row:
+                continue
+            _, _, block_start, size, strand, _, text = line.split()
+            block_start, size = int(block_start), int(size)
+            if strand != "+":
+                raise InputFormatError(f"{path}: a {row} row on the '-' strand; expected reference-projected '+' rows.")
+            if chunks and block_start != end:
+                yield GenomeRecord(f"{chromosome}:{start}-{end}", "".join(chunks).upper())
+                chunks = []
+            if not chunks:
+                start = block_start
+            chunks.append(text.replace("-", ""))
+            end = block_start + size
+    if chunks:
+        yield GenomeRecord(f"{chromosome}:{start}-{end}", "".join(chunks).upper())
+
+
+def genomes() -> pd.DataFrame:
+    """The genomes :func:`genome` can read, their Debian package and whether it is installed here."""
+    rows = [
+        {"name": name, "package": spec["package"], "installed": (SEARCH_ROOT / spec["path"]).is_file(),
+         "description": spec["description"]}
+        for name, spec in GENOMES.items()
+    ]
+    return pd.DataFrame(rows)
+
+
+def genome(name: str, *, split: str = "train") -> Iterator[GenomeRecord]:
+    """Yield real genomic sequence from an installed Debian package.
+
+    Parameters
+    ----------
+    name
+        One of :func:`genomes`: ``"hg19_chr22"``, ``"ecoli_k12"``, ``"saureus_n315"``,
+        ``"vcholerae_o395"``, ``"dictyostelium"``.
+    split
+        ``"train"``: all but the last 5% of the genome (by coordinate); ``"valid"``: that
+        held-out last 5%; ``"all"``: everything.
+
+    Yields
+    ------
+    GenomeRecord
+        ``(id, sequence)``; uppercase; may contain N. Records are cut at the held-out boundary.
+
+    Raises
+    ------
+    MissingGenomeError
+        When the package is not installed; the message gives the ``apt-get install`` to run.
+    """
+    if name not in GENOMES:
+        raise InputFormatError(f"No genome is called {name!r}; choose one of {', '.join(GENOMES)}.")
+    if split not in ("train", "valid", "all"):
+        raise InputFormatError(f"split = {split!r}; use 'train', 'valid' or 'all'.")
+    spec = GENOMES[name]
+    path = SEARCH_ROOT / spec["path"]
+    if not path.is_file():
+        raise MissingGenomeError(
+            f"Genome {name!r} comes from the Debian package {spec['package']!r}, which is not installed "
+            f"({path} is missing). Install it with: sudo apt-get install {spec['package']}"
+        )
+    return _split_records(_records(spec, path), _total_length(spec, path), split)
+
+
+def _records(spec: dict, path: Path) -> Iterator[GenomeRecord]:
+    return _maf_records(path, spec["maf_row"]) if spec["format"] == "maf" else _fasta_records(path)
+
+
+def _total_length(spec: dict, path: Path) -> int:
+    return sum(len(record.sequence) for record in _records(spec, path))
+
+
+def _split_records(records: Iterator[GenomeRecord], total: int, split: str) -> Iterator[GenomeRecord]:
+    boundary = round(total * (1 - HOLDOUT_FRACTION))
+    seen = 0
+    for record in records:
+        begin, finish = seen, seen + len(record.sequence)
+        seen = finish
+        if split == "all":
+            yield record
+        elif split == "train" and begin < boundary:
+            yield GenomeRecord(record.id, record.sequence[: boundary - begin])
+        elif split == "valid" and finish > boundary:
+            cut = max(boundary - begin, 0)
+            yield GenomeRecord(record.id if cut == 0 else f"{record.id}[{cut}:]", record.sequence[cut:])
