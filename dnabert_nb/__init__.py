@@ -14,10 +14,11 @@ from ._errors import (
     ModelNotFoundError,
     ModelTaskError,
 )
-from . import datasets
+from . import datasets, pl
 from ._io import read_dnabert_tsv, read_fasta, read_gue
 from ._model import DNABERTModel, UntrainedHeadWarning, load
 from ._predict import embed, predict
+from ._pretrain import pretrain
 from ._pwm import motif_scores
 from ._tokenizer import KmerTokenizer
 
@@ -37,7 +38,9 @@ __all__ = [
     "embed",
     "load",
     "motif_scores",
+    "pl",
     "predict",
+    "pretrain",
     "datasets",
     "read_dnabert_tsv",
     "read_fasta",

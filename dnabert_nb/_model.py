@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import os
@@ -10,14 +11,15 @@ import shutil
 import tempfile
 import warnings
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import torch
 from transformers.models.bert.modeling_bert import BertPooler
+from transformers.utils import logging as hf_logging
 from transformers import BertConfig, BertForMaskedLM, BertForSequenceClassification, BertModel, PreTrainedModel
 
 from ._checkpoint import read_config, read_tokenizer, read_weights, resolve_folder
-from ._errors import CheckpointError, InputFormatError
+from ._errors import CheckpointError, InputFormatError, ModelNotFoundError
 from ._runtime import resolve_device, resolve_precision
 from ._tokenizer import SPECIAL_TOKENS, KmerTokenizer
 
@@ -125,7 +127,7 @@ class DNABERTModel:
         self._low_precision = None
         return self
 
-    def save(self, path: str | os.PathLike) -> Path:
+    def save(self, path: str | os.PathLike, *, dtype: torch.dtype | None = None) -> Path:
         """Write the model as a checkpoint folder and return its path.
 
         The folder holds ``config.json``, ``model.safetensors``, ``vocab.txt`` and a
@@ -133,28 +135,57 @@ class DNABERTModel:
         ``transformers.AutoModel.from_pretrained`` and ``BertTokenizer.from_pretrained``.
         The folder is written next to its final place and moved there only when
         complete, so an interrupted save never leaves a half-written checkpoint.
+
+        Parameters
+        ----------
+        path
+            The checkpoint folder; an existing one is replaced.
+        dtype
+            Store the weights in this dtype (e.g. ``torch.float16`` to halve the size);
+            None keeps the network's own.
         """
-        target = Path(path).expanduser()
-        target.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+        with atomic_folder(path) as staging:
+            self.write_files(staging, dtype=dtype)
+        return Path(path).expanduser()
+
+    def write_files(self, folder: Path, *, dtype: torch.dtype | None = None) -> None:
+        """Write the checkpoint files into an existing ``folder`` (use :meth:`save` for a safe write)."""
+        network = self.network if dtype is None else copy.deepcopy(self.network).to(dtype)
+        bars_were_on = hf_logging.is_progress_bar_enabled()
+        hf_logging.disable_progress_bar()  # one small file: transformers' shard bar is noise here
         try:
-            self.network.save_pretrained(staging, safe_serialization=True)
-            self.tokenizer.save_vocabulary(staging)
-            tokenizer_config = {"tokenizer_class": "BertTokenizer", "do_lower_case": False, "model_max_length": 512}
-            (staging / "tokenizer_config.json").write_text(json.dumps(tokenizer_config, indent=2))
-            special = dict(zip(("pad_token", "unk_token", "cls_token", "sep_token", "mask_token"), SPECIAL_TOKENS))
-            (staging / "special_tokens_map.json").write_text(json.dumps(special, indent=2))
-            if target.exists():
-                backup = target.with_name(f".{target.name}.old")
-                shutil.rmtree(backup, ignore_errors=True)
-                target.rename(backup)
-                staging.rename(target)
-                shutil.rmtree(backup)
-            else:
-                staging.rename(target)
+            network.save_pretrained(folder, safe_serialization=True)
         finally:
-            shutil.rmtree(staging, ignore_errors=True)
-        return target
+            if bars_were_on:
+                hf_logging.enable_progress_bar()
+        self.tokenizer.save_vocabulary(folder)
+        tokenizer_config = {"tokenizer_class": "BertTokenizer", "do_lower_case": False, "model_max_length": 512}
+        (folder / "tokenizer_config.json").write_text(json.dumps(tokenizer_config, indent=2))
+        special = dict(zip(("pad_token", "unk_token", "cls_token", "sep_token", "mask_token"), SPECIAL_TOKENS))
+        (folder / "special_tokens_map.json").write_text(json.dumps(special, indent=2))
+
+
+@contextlib.contextmanager
+def atomic_folder(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield an empty staging folder that replaces ``path`` only when the block completes.
+
+    On an exception the staging folder is removed and ``path`` is left as it was.
+    """
+    target = Path(path).expanduser()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        yield staging
+        if target.exists():
+            backup = target.with_name(f".{target.name}.old")
+            shutil.rmtree(backup, ignore_errors=True)
+            target.rename(backup)
+            staging.rename(target)
+            shutil.rmtree(backup)
+        else:
+            staging.rename(target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def _label_names(config: BertConfig) -> list[str]:
@@ -180,8 +211,12 @@ def _head_size(num_labels: int | None, labels: Sequence[str] | None) -> int | No
     return len(labels)
 
 
+#: The pretrained DNABERT-6 model shipped inside the package (see its MODEL_CARD.md).
+EMBEDDED_MODEL = Path(__file__).resolve().parent / "models" / "dnabert-mini-6"
+
+
 def load(
-    path_or_id: str | os.PathLike,
+    path_or_id: str | os.PathLike | None = None,
     *,
     num_labels: int | None = None,
     labels: Sequence[str] | None = None,
@@ -193,7 +228,8 @@ def load(
     Parameters
     ----------
     path_or_id
-        A checkpoint folder in the official DNABERT format (``config.json``, ``vocab.txt``,
+        None (the default) loads the embedded pretrained model ``dnabert-mini-6``, offline.
+        Otherwise a checkpoint folder in the official DNABERT format (``config.json``, ``vocab.txt``,
         ``pytorch_model.bin`` or ``model.safetensors``), or a hub id such as
         ``"zhihan1996/DNA_bert_6"`` when the hub is reachable. Custom-code fields of hub
         configs (``auto_map``, ``split``, ``rnn``...) are ignored; no remote code is run.
@@ -220,6 +256,13 @@ def load(
         Missing or inconsistent files, weights that do not fit the config, or an unsafe pickle.
     """
     head_size = _head_size(num_labels, labels)
+    if path_or_id is None:
+        if not (EMBEDDED_MODEL / "config.json").is_file():
+            raise ModelNotFoundError(
+                f"The embedded model is missing from this installation ({EMBEDDED_MODEL}); reinstall "
+                "dnabert_nb, or pass a checkpoint folder: dn.load('path/to/DNA_bert_6')."
+            )
+        path_or_id = EMBEDDED_MODEL
     folder = resolve_folder(path_or_id)
     config = read_config(folder)
     tokenizer = read_tokenizer(folder, config)

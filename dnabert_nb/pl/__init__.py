@@ -1,0 +1,9 @@
+"""Plots. Each function draws on ``ax`` (or new Axes), returns the Axes, never shows or saves.
+
+>>> import dnabert_nb as dn
+>>> dn.pl.training_curves(model.history)
+"""
+
+from ._training import training_curves
+
+__all__ = ["training_curves"]

@@ -1,0 +1,47 @@
+"""Training curves: losses and accuracy-like metrics against the step."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+
+from .._errors import InputFormatError
+
+
+def training_curves(history: pd.DataFrame, *, ax: tuple[Axes, Axes] | None = None) -> np.ndarray:
+    """Plot a training history: losses on the left, other metrics (accuracy, MCC...) on the right.
+
+    Parameters
+    ----------
+    history
+        A DataFrame with a ``step`` column and metric columns, as ``model.history`` from
+        :func:`dnabert_nb.pretrain`. Columns ending in ``loss`` go left; every other numeric
+        column except ``step``, ``epoch``, ``lr`` and ``tokens_per_s`` goes right. Training
+        curves are solid, ``valid_*`` curves dashed with markers.
+    ax
+        Two Axes to draw on; None makes a new figure.
+
+    Returns
+    -------
+    ndarray of two Axes
+    """
+    if not isinstance(history, pd.DataFrame) or "step" not in history.columns:
+        raise InputFormatError("history must be a DataFrame with a 'step' column, such as model.history.")
+    skip = {"step", "epoch", "lr", "tokens_per_s"}
+    numeric = [c for c in history.columns if c not in skip and pd.api.types.is_numeric_dtype(history[c])]
+    losses = [c for c in numeric if c.endswith("loss")]
+    metrics = [c for c in numeric if c not in losses]
+    if ax is None:
+        _, ax = plt.subplots(1, 2, figsize=(10, 3.2))
+    axes = np.asarray(ax)
+    for target, columns, label in ((axes[0], losses, "loss"), (axes[1], metrics, "metric")):
+        for column in columns:
+            points = history[["step", column]].dropna()
+            style = {"ls": "--", "marker": "o", "ms": 3} if column.startswith("valid") else {"lw": 1}
+            target.plot(points["step"], points[column], label=column, **style)
+        target.set(xlabel="step", ylabel=label)
+        if columns:
+            target.legend(fontsize=8)
+    return axes

@@ -1,0 +1,23 @@
+"""Plots return Axes with the data drawn on them."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+import numpy as np
+import pandas as pd
+import pytest
+
+import dnabert_nb as dn
+
+
+def test_training_curves_draws_losses_and_metrics():
+    history = pd.DataFrame(
+        {"step": [10, 20, 30], "loss": [3.0, 2.0, 1.5], "masked_accuracy": [0.1, 0.2, 0.3],
+         "tokens_per_s": [5.0, 5.0, 5.0], "valid_loss": [np.nan, 2.5, np.nan], "valid_accuracy": [np.nan, 0.15, np.nan]}
+    )
+    left, right = dn.pl.training_curves(history)
+    assert [line.get_label() for line in left.lines] == ["loss", "valid_loss"]
+    assert [line.get_label() for line in right.lines] == ["masked_accuracy", "valid_accuracy"]
+    np.testing.assert_array_equal(left.lines[1].get_xdata(), [20])
+    with pytest.raises(dn.InputFormatError, match="step"):
+        dn.pl.training_curves(pd.DataFrame({"loss": [1.0]}))

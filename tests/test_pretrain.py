@@ -1,0 +1,126 @@
+"""pretrain: DNABERT k-span masking, masked-only loss, checkpoints and exact resume."""
+
+import numpy as np
+import pytest
+import torch
+from transformers import BertConfig, BertForMaskedLM
+
+import dnabert_nb as dn
+from dnabert_nb import InputFormatError, _pretrain
+from dnabert_nb._pretrain import Corpus, mask_tokens, masked_lm_step
+from dnabert_nb._tokenizer import MASK_ID, UNK_ID
+
+TINY = {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 64}
+
+
+def random_dna(n, seed=0):
+    return "".join(np.random.default_rng(seed).choice(list("ACGT"), size=n))
+
+
+def test_masking_covers_15_percent_in_spans_of_k_with_80_10_10():
+    rng = np.random.default_rng(0)
+    kmer_ids = rng.integers(5, 4101, size=(400, 254))
+    inputs, labels = mask_tokens(kmer_ids, rng, k=6, vocab_size=4101)
+    assert inputs.shape == labels.shape == (400, 256)
+    assert (inputs[:, 0] == 2).all() and (inputs[:, -1] == 3).all() and (labels[:, [0, -1]] == -100).all()
+    targets = labels != -100
+    assert 0.13 < targets[:, 1:-1].mean() < 0.16
+    np.testing.assert_array_equal(labels[targets], np.hstack([np.zeros((400, 1), int), kmer_ids, np.zeros((400, 1), int)])[targets])
+    # every masked run is at least k tokens long, except where it touches the window's edge
+    lengths = []
+    for row in targets[:, 1:-1]:
+        edges = np.flatnonzero(np.diff(np.concatenate([[0], row.astype(int), [0]])))
+        lengths += [end - start for start, end in zip(edges[::2], edges[1::2]) if start > 0 and end < 254]
+    assert min(lengths) >= 6 and np.mean(np.array(lengths) == 6) > 0.5
+    replaced = inputs[targets] == MASK_ID
+    kept = inputs[targets] == labels[targets]
+    assert replaced.mean() == pytest.approx(0.8, abs=0.02)
+    assert kept.mean() == pytest.approx(0.1, abs=0.02)
+    assert (inputs[~targets] == np.hstack([np.full((400, 1), 2), kmer_ids, np.full((400, 1), 3)])[~targets]).all()
+
+
+def test_unknown_kmers_are_never_targets():
+    rng = np.random.default_rng(1)
+    kmer_ids = np.full((50, 60), UNK_ID)
+    inputs, labels = mask_tokens(kmer_ids, rng, k=6, vocab_size=4101)
+    assert (labels == -100).all() and (inputs[:, 1:-1] == MASK_ID).any()
+
+
+def test_masked_only_loss_equals_the_full_decoder_loss():
+    torch.manual_seed(0)
+    network = BertForMaskedLM(BertConfig(vocab_size=69, **TINY)).eval()
+    rng = np.random.default_rng(1)
+    inputs, labels = mask_tokens(rng.integers(5, 69, size=(4, 40)), rng, k=3, vocab_size=69)
+    inputs, labels = torch.from_numpy(inputs), torch.from_numpy(labels)
+    with torch.no_grad():
+        loss, correct, count = masked_lm_step(network, inputs, labels)
+        full = network(input_ids=inputs, labels=labels)
+    torch.testing.assert_close(loss, full.loss)
+    chosen = labels != -100
+    assert count == int(chosen.sum()) and correct == int((full.logits.argmax(-1)[chosen] == labels[chosen]).sum())
+
+
+def test_corpus_windows_skip_n_runs():
+    tokenizer = dn.KmerTokenizer(6)
+    sequence = random_dna(2000) + "N" * 3000 + random_dna(2000, seed=1)
+    windows = Corpus(tokenizer, [sequence], [0]).sample(np.random.default_rng(0), 200, 100)
+    assert windows.shape == (200, 100)
+    assert ((windows == UNK_ID).mean(axis=1) <= 0.05).all()
+
+
+def _run(tmp_path, steps, **options):
+    corpus = [random_dna(3000, seed=i) for i in range(3)]
+    settings = dict(k=4, config=TINY, max_length=40, batch_size=4, lr=1e-3, warmup=2, eval_every=3,
+                    eval_windows=8, log_every=1, save_every=3, precision="fp32", progress=False, seed=3)
+    settings.update(options)
+    return dn.pretrain(corpus, steps=steps, output_dir=tmp_path, **settings)
+
+
+def test_interrupted_and_resumed_run_ends_where_an_uninterrupted_one_does(tmp_path, monkeypatch):
+    whole = _run(tmp_path / "whole", 7)
+    calls = {"n": 0}
+    original = _pretrain.masked_lm_step
+
+    def interrupt_at_step_five(network, inputs, labels):
+        if network.training:
+            calls["n"] += 1
+            if calls["n"] == 5:
+                raise KeyboardInterrupt
+        return original(network, inputs, labels)
+
+    monkeypatch.setattr(_pretrain, "masked_lm_step", interrupt_at_step_five)
+    with pytest.raises(KeyboardInterrupt):
+        _run(tmp_path / "split", 7)
+    monkeypatch.setattr(_pretrain, "masked_lm_step", original)
+    assert dn.load(tmp_path / "split" / "checkpoint").network is not None  # step 3 was saved
+    resumed = _run(tmp_path / "split", 7)
+    for a, b in zip(whole.network.parameters(), resumed.network.parameters()):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+    assert resumed.history["step"].tolist() == whole.history["step"].tolist() == list(range(1, 8))
+    np.testing.assert_allclose(resumed.history["loss"], whole.history["loss"])
+
+
+def test_history_and_checkpoint(tmp_path):
+    model = _run(tmp_path, 6)
+    history = model.history
+    assert {"step", "loss", "masked_accuracy", "tokens_per_s", "lr", "valid_loss", "valid_accuracy"} <= set(history.columns)
+    assert history["valid_loss"].notna().sum() == 2 and (history["tokens_per_s"] > 0).all()
+    reloaded = dn.load(tmp_path / "checkpoint")
+    assert reloaded.k == 4 and reloaded.task is None
+    for a, b in zip(model.network.parameters(), reloaded.network.parameters()):
+        torch.testing.assert_close(a, b)
+
+
+def test_resume_with_other_settings_is_refused(tmp_path):
+    _run(tmp_path, 3)
+    with pytest.raises(InputFormatError, match="other settings \\(lr\\)"):
+        _run(tmp_path, 3, lr=5e-4)
+
+
+def test_bad_arguments():
+    with pytest.raises(InputFormatError, match="max_length"):
+        dn.pretrain(["ACGT" * 100], max_length=600)
+    with pytest.raises(InputFormatError, match="config"):
+        dn.pretrain(["ACGT" * 100], config="huge")
+    with pytest.raises(InputFormatError, match="empty"):
+        dn.pretrain([], progress=False)
