@@ -15,6 +15,7 @@ from ._errors import (
     ModelTaskError,
 )
 from . import datasets, pl
+from ._finetune import evaluate, finetune
 from ._io import read_dnabert_tsv, read_fasta, read_gue
 from ._model import DNABERTModel, UntrainedHeadWarning, load
 from ._predict import embed, predict
@@ -36,6 +37,8 @@ __all__ = [
     "ModelTaskError",
     "UntrainedHeadWarning",
     "embed",
+    "evaluate",
+    "finetune",
     "load",
     "motif_scores",
     "pl",

@@ -30,17 +30,19 @@ def _heads(linear: nn.Linear, hidden: torch.Tensor, n_heads: int) -> torch.Tenso
 
 
 def _finish_layer(layer: nn.Module, context: torch.Tensor, residual: torch.Tensor) -> torch.Tensor:
-    """Attention output projection, feed-forward block and their residual LayerNorms."""
-    attended = layer.attention.output.LayerNorm(layer.attention.output.dense(context) + residual)
+    """Attention output projection, feed-forward block, their dropouts and residual LayerNorms."""
+    projected = layer.attention.output.dropout(layer.attention.output.dense(context))
+    attended = layer.attention.output.LayerNorm(projected + residual)
     inner = layer.intermediate.intermediate_act_fn(layer.intermediate.dense(attended))
-    return layer.output.LayerNorm(layer.output.dense(inner) + attended)
+    return layer.output.LayerNorm(layer.output.dropout(layer.output.dense(inner)) + attended)
 
 
 def layer_forward(layer: nn.Module, hidden: torch.Tensor, mask: torch.Tensor, n_heads: int) -> torch.Tensor:
-    """One BERT layer in inference mode, every position (SDPA attention)."""
+    """One BERT layer, every position (SDPA attention); dropout applies in training mode."""
     attention = layer.attention.self
     query, key, value = (_heads(lin, hidden, n_heads) for lin in (attention.query, attention.key, attention.value))
-    context = F.scaled_dot_product_attention(query, key, value, attn_mask=mask)
+    dropout = attention.dropout.p if attention.training else 0.0
+    context = F.scaled_dot_product_attention(query, key, value, attn_mask=mask, dropout_p=dropout)
     return _finish_layer(layer, context.transpose(1, 2).flatten(2), hidden)
 
 
@@ -61,7 +63,7 @@ def cls_layer_forward(
     key, value = (_heads(lin, hidden, n_heads) for lin in (attention.key, attention.value))
     scores = query @ key.transpose(-1, -2) * query.shape[-1] ** -0.5 + mask
     probabilities = scores.softmax(dim=-1)
-    context = (probabilities @ value).transpose(1, 2).flatten(2)
+    context = (attention.dropout(probabilities) @ value).transpose(1, 2).flatten(2)
     return _finish_layer(layer, context, hidden[:, :1])[:, 0], probabilities[:, :, 0]
 
 

@@ -97,7 +97,7 @@ def _logits(network: torch.nn.Module, input_ids: torch.Tensor, attention_mask: t
     if not supports_cls_pass(network):
         return network(input_ids=input_ids, attention_mask=attention_mask).logits
     cls_hidden, _ = cls_pass(network.bert, input_ids, attention_mask)
-    return network.classifier(network.bert.pooler(cls_hidden[:, None]))
+    return network.classifier(network.dropout(network.bert.pooler(cls_hidden[:, None])))
 
 
 def _to_probabilities(task: str, logits: np.ndarray) -> np.ndarray:

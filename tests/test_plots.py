@@ -21,3 +21,24 @@ def test_training_curves_draws_losses_and_metrics():
     np.testing.assert_array_equal(left.lines[1].get_xdata(), [20])
     with pytest.raises(dn.InputFormatError, match="step"):
         dn.pl.training_curves(pd.DataFrame({"loss": [1.0]}))
+
+
+PREDICTIONS = pd.DataFrame(
+    {"label": ["a", "b", "b", "a"], "score": [0.9, 0.8, 0.6, 0.7], "prob_a": [0.9, 0.2, 0.4, 0.7], "prob_b": [0.1, 0.8, 0.6, 0.3]}
+)
+
+
+def test_confusion_counts_and_normalises():
+    ax = dn.pl.confusion(PREDICTIONS, ["a", "b", "a", "b"])
+    np.testing.assert_array_equal(ax.images[0].get_array(), [[1, 1], [1, 1]])
+    ax = dn.pl.confusion(PREDICTIONS, ["a", "b", "b", "b"], normalize=True)
+    np.testing.assert_allclose(ax.images[0].get_array(), [[1, 0], [1 / 3, 2 / 3]])
+    with pytest.raises(dn.InputFormatError, match="3 true labels"):
+        dn.pl.confusion(PREDICTIONS, ["a", "b", "a"])
+
+
+def test_roc_draws_the_positive_class_with_its_auroc():
+    ax = dn.pl.roc(PREDICTIONS, ["a", "b", "b", "a"])
+    assert [line.get_label() for line in ax.lines][0] == "b (AUROC 1.000)"
+    with pytest.raises(dn.InputFormatError, match="dn.predict"):
+        dn.pl.roc(pd.DataFrame({"x": [1]}), [1])

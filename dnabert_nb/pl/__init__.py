@@ -4,6 +4,7 @@
 >>> dn.pl.training_curves(model.history)
 """
 
+from ._evaluation import confusion, roc
 from ._training import training_curves
 
-__all__ = ["training_curves"]
+__all__ = ["confusion", "roc", "training_curves"]

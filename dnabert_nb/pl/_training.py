@@ -45,3 +45,22 @@ def training_curves(history: pd.DataFrame, *, ax: tuple[Axes, Axes] | None = Non
         if columns:
             target.legend(fontsize=8)
     return axes
+
+
+class LiveTrainingCurves:
+    """One figure of training curves in a notebook, redrawn in place as the history grows."""
+
+    def __init__(self) -> None:
+        from IPython.display import display
+
+        self.figure, self.axes = plt.subplots(1, 2, figsize=(10, 3.2))
+        self.handle = display(self.figure, display_id=True)
+        plt.close(self.figure)  # shown through the handle only, not again at the end of the cell
+
+    def update(self, history: pd.DataFrame) -> None:
+        """Redraw the curves from ``history`` into the same figure."""
+        for axis in self.axes:
+            axis.clear()
+        training_curves(history, ax=self.axes)
+        self.figure.tight_layout()
+        self.handle.update(self.figure)

@@ -1,0 +1,77 @@
+"""Task metrics (scikit-learn underneath): classification, multi-label and regression."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+from scipy.stats import pearsonr, spearmanr
+from sklearn import metrics as skm
+
+
+def _safe(function, *args, **kwargs) -> float:
+    """A metric that is undefined for this data (e.g. AUROC with one class present) is NaN."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return float(function(*args, **kwargs))
+    except ValueError:
+        return float("nan")
+
+
+def classification_metrics(targets: np.ndarray, probabilities: np.ndarray) -> dict[str, float]:
+    """Accuracy, macro F1, MCC (-1..1), macro precision and recall, AUROC and AUPRC.
+
+    Binary: AUROC/AUPRC of the second class; multi-class: macro one-vs-rest.
+    """
+    predicted = probabilities.argmax(axis=1)
+    n_classes = probabilities.shape[1]
+    result = {
+        "accuracy": float(skm.accuracy_score(targets, predicted)),
+        "macro_f1": _safe(skm.f1_score, targets, predicted, average="macro", labels=range(n_classes), zero_division=0),
+        "mcc": _safe(skm.matthews_corrcoef, targets, predicted),
+        "precision": _safe(skm.precision_score, targets, predicted, average="macro", labels=range(n_classes), zero_division=0),
+        "recall": _safe(skm.recall_score, targets, predicted, average="macro", labels=range(n_classes), zero_division=0),
+    }
+    if n_classes == 2:
+        result["auroc"] = _safe(skm.roc_auc_score, targets, probabilities[:, 1])
+        result["auprc"] = _safe(skm.average_precision_score, targets, probabilities[:, 1])
+    else:
+        one_hot = np.eye(n_classes)[targets]
+        result["auroc"] = _safe(skm.roc_auc_score, one_hot, probabilities, average="macro")
+        result["auprc"] = _safe(skm.average_precision_score, one_hot, probabilities, average="macro")
+    return result
+
+
+def multilabel_metrics(targets: np.ndarray, probabilities: np.ndarray, labels: list[str]) -> dict[str, float]:
+    """Micro and macro F1, macro MCC (``mcc``), AUROC, AUPRC, and per-label F1/MCC/AUROC (``f1_<label>``...)."""
+    predicted = (probabilities >= 0.5).astype(int)
+    per_label = {}
+    for column, name in enumerate(labels):
+        per_label[f"f1_{name}"] = _safe(skm.f1_score, targets[:, column], predicted[:, column], zero_division=0)
+        per_label[f"mcc_{name}"] = _safe(skm.matthews_corrcoef, targets[:, column], predicted[:, column])
+        per_label[f"auroc_{name}"] = _safe(skm.roc_auc_score, targets[:, column], probabilities[:, column])
+    result = {
+        "micro_f1": _safe(skm.f1_score, targets, predicted, average="micro", zero_division=0),
+        "macro_f1": _safe(skm.f1_score, targets, predicted, average="macro", zero_division=0),
+        "mcc": float(np.nanmean([per_label[f"mcc_{name}"] for name in labels])),
+        "auroc": _safe(skm.roc_auc_score, targets, probabilities, average="macro"),
+        "auprc": _safe(skm.average_precision_score, targets, probabilities, average="macro"),
+    }
+    return {**result, **per_label}
+
+
+def regression_metrics(targets: np.ndarray, values: np.ndarray) -> dict[str, float]:
+    """MSE, MAE, Pearson and Spearman correlation, R² (averaged over outputs)."""
+    targets, values = targets.reshape(len(targets), -1), values.reshape(len(values), -1)
+    correlations = [
+        (_safe(lambda a, b: pearsonr(a, b)[0], t, v), _safe(lambda a, b: spearmanr(a, b)[0], t, v))
+        for t, v in zip(targets.T, values.T)
+    ]
+    return {
+        "mse": float(skm.mean_squared_error(targets, values)),
+        "mae": float(skm.mean_absolute_error(targets, values)),
+        "pearson": float(np.mean([c[0] for c in correlations])),
+        "spearman": float(np.mean([c[1] for c in correlations])),
+        "r2": _safe(skm.r2_score, targets, values),
+    }

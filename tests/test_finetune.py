@@ -1,0 +1,194 @@
+"""finetune and evaluate on tiny models: every task type, checkpoints, resume, determinism, bad input."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from sklearn.metrics import matthews_corrcoef, roc_auc_score
+from transformers import AutoModelForSequenceClassification
+
+import dnabert_nb as dn
+from dnabert_nb import InputFormatError, InvalidSequenceError, ModelTaskError, _finetune
+
+MOTIF = "TATAAAAG"
+FAST = dict(epochs=2, lr=2e-3, batch_size=16, progress=False, log_every=5, live_plot=False)
+
+
+def planted(n, seed, motif=MOTIF):
+    """Random 40-80 nt sequences; label 1 carries the motif."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for _ in range(n):
+        sequence = list(rng.choice(list("ACGT"), size=int(rng.integers(40, 80))))
+        label = int(rng.integers(2))
+        if label:
+            at = int(rng.integers(0, len(sequence) - len(motif)))
+            sequence[at : at + len(motif)] = motif
+        rows.append(("".join(sequence), label))
+    return pd.DataFrame(rows, columns=["sequence", "label"])
+
+
+@pytest.fixture(scope="module")
+def encoder(checkpoints):
+    return dn.load(checkpoints(4))
+
+
+@pytest.fixture(scope="module")
+def data():
+    return planted(320, 0), planted(80, 1)
+
+
+def test_binary_classification_learns_a_planted_motif(encoder, data):
+    train, valid = data
+    model = dn.finetune(encoder, train, valid, **{**FAST, "epochs": 4})
+    assert model.task == "classification" and model.labels == ["0", "1"]
+    assert encoder.task is None  # the input model is left as it was
+    assert model.metrics["auroc"] > 0.85
+    history = model.history
+    assert history["valid_mcc"].notna().sum() == 4
+    training_rows = history.dropna(subset=["loss"])
+    assert len(training_rows) == 4 * 20 // 5 and (training_rows["loss"] > 0).all()
+    scores = dn.evaluate(model, valid)
+    assert scores["mcc"] == pytest.approx(model.metrics["mcc"], abs=1e-6) and scores["n"] == 80
+    predictions = dn.predict(model, valid, progress=False)
+    assert scores["auroc"] == pytest.approx(roc_auc_score(valid.label, predictions.prob_1), abs=1e-6)
+    assert scores["mcc"] == pytest.approx(matthews_corrcoef(valid.label, predictions.label.astype(int)), abs=1e-6)
+
+
+def test_same_seed_gives_identical_results(encoder, data):
+    train, valid = data
+    first = dn.finetune(encoder, train, valid, **FAST, seed=3)
+    second = dn.finetune(encoder, train, valid, **FAST, seed=3)
+    assert first.metrics == second.metrics
+    pd.testing.assert_frame_equal(first.history.drop(columns="samples_per_s"), second.history.drop(columns="samples_per_s"))
+    other = dn.finetune(encoder, train, valid, **FAST, seed=4)
+    assert not np.allclose(other.history["loss"].dropna(), first.history["loss"].dropna())
+
+
+def test_string_labels_become_label_names_and_multiclass_metrics(encoder, data):
+    train, valid = data
+    names = np.array(["background", "tata", "other"])
+    train = train.assign(label=names[train.label + (np.arange(len(train)) % 3 == 0) * (1 - train.label) * 2])
+    valid = valid.assign(label=names[valid.label + (np.arange(len(valid)) % 3 == 0) * (1 - valid.label) * 2])
+    model = dn.finetune(encoder, train, valid, **FAST, class_weights="balanced")
+    assert model.labels == ["background", "other", "tata"]
+    assert {"accuracy", "macro_f1", "mcc", "precision", "recall", "auroc", "auprc"} <= set(model.metrics)
+    assert list(dn.predict(model, valid, progress=False).columns[-3:]) == ["prob_background", "prob_other", "prob_tata"]
+
+
+def test_regression_and_multilabel(encoder, data):
+    train, valid = data
+    gc = lambda frame: frame.sequence.map(lambda s: (s.count("G") + s.count("C")) / len(s) + 0.001)
+    regressor = dn.finetune(encoder, train.assign(label=gc(train)), valid.assign(label=gc(valid)), **FAST)
+    assert regressor.task == "regression"
+    assert {"mse", "mae", "pearson", "spearman", "r2"} <= set(regressor.metrics)
+    assert "value" in dn.predict(regressor, valid, progress=False)
+    tags = lambda frame: [["tata"] * y + ["long"] * (len(s) > 60) for s, y in zip(frame.sequence, frame.label)]
+    tagger = dn.finetune(encoder, train.assign(label=tags(train)), valid.assign(label=tags(valid)), **FAST)
+    assert tagger.task == "multilabel" and tagger.labels == ["long", "tata"]
+    assert {"micro_f1", "macro_f1", "mcc", "f1_tata", "auroc_long"} <= set(tagger.metrics)
+
+
+def test_checkpoints_load_with_dn_and_transformers(encoder, data, tmp_path):
+    train, valid = data
+    model = dn.finetune(encoder, train, valid, **FAST, output_dir=tmp_path)
+    for name in ("best", "last"):
+        assert dn.load(tmp_path / name).labels == ["0", "1"]
+        assert AutoModelForSequenceClassification.from_pretrained(tmp_path / name).config.num_labels == 2
+    best = dn.load(tmp_path / "best")
+    for a, b in zip(best.network.parameters(), model.network.parameters()):
+        torch.testing.assert_close(a, b)
+
+
+def test_interrupted_run_resumes_with_nothing_lost(encoder, data, tmp_path, monkeypatch):
+    train, valid = data
+    options = {**FAST, "epochs": 3, "save_every": 7, "seed": 5}
+    whole = dn.finetune(encoder, train, valid, **options, output_dir=tmp_path / "whole")
+    original = _finetune._loss
+    calls = {"n": 0}
+
+    def interrupt(*args):
+        calls["n"] += 1
+        if calls["n"] == 30:
+            raise KeyboardInterrupt
+        return original(*args)
+
+    monkeypatch.setattr(_finetune, "_loss", interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        dn.finetune(encoder, train, valid, **options, output_dir=tmp_path / "split")
+    monkeypatch.setattr(_finetune, "_loss", original)
+    resumed = dn.finetune(encoder, train, valid, **options, output_dir=tmp_path / "split", resume=True)
+    assert resumed.metrics == whole.metrics
+    for a, b in zip(whole.network.parameters(), resumed.network.parameters()):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
+def test_gue_folder_and_dnabert_tsv_inputs(encoder, data, tmp_path):
+    train, valid = data
+    for name, part in (("train.csv", train), ("dev.csv", valid), ("test.csv", valid)):
+        part[["sequence", "label"]].to_csv(tmp_path / name, index=False)
+    model = dn.finetune(encoder, tmp_path, **FAST)
+    assert model.metrics is not None and dn.evaluate(model, tmp_path)["n"] == len(valid)
+    tsv = tmp_path / "train.tsv"
+    tsv.write_text("sequence\tlabel\n" + "".join(
+        f"{' '.join(s[i:i + 4] for i in range(len(s) - 3))}\t{y}\n" for s, y in zip(train.sequence, train.label)))
+    assert dn.finetune(encoder, tsv, valid, **{**FAST, "epochs": 1}).labels == ["0", "1"]
+
+
+def test_lora_trains_adapters_and_returns_a_plain_model(encoder, data):
+    pytest.importorskip("peft")
+    train, valid = data
+    model = dn.finetune(encoder, train, valid, **FAST, lora={"r": 4})
+    assert type(model.network).__name__ == "BertForSequenceClassification"
+    assert not any("lora" in name for name, _ in model.network.named_parameters())
+    assert "auroc" in dn.evaluate(model, valid)
+
+
+def test_live_plot_updates_one_figure(encoder, data, monkeypatch):
+    import IPython.display
+
+    handles = []
+
+    class Handle:
+        def __init__(self):
+            self.updates = 0
+
+        def update(self, figure):
+            self.updates += 1
+            self.figure = figure
+
+    def fake_display(figure, display_id=False):
+        handles.append(Handle())
+        return handles[-1]
+
+    monkeypatch.setattr(IPython.display, "display", fake_display)
+    train, valid = data
+    dn.finetune(encoder, train, valid, **{**FAST, "live_plot": True})
+    assert len(handles) == 1 and handles[0].updates >= 4
+    assert [line.get_label() for line in handles[0].figure.axes[0].lines] == ["loss", "valid_loss"]
+
+
+def test_bad_training_data_fails_before_training(encoder, data):
+    train, valid = data
+    with pytest.raises(InputFormatError, match="no label column"):
+        dn.finetune(encoder, train[["sequence"]], **FAST)
+    with pytest.raises(InputFormatError, match="missing labels at rows \\[2\\]"):
+        dn.finetune(encoder, train.assign(label=[1.0, 0.0, None] + [1.0] * (len(train) - 3)), **FAST)
+    with pytest.raises(InputFormatError, match="one class"):
+        dn.finetune(encoder, train.assign(label=1), **FAST)
+    with pytest.raises(InputFormatError, match="empty"):
+        dn.finetune(encoder, train.iloc[:0], **FAST)
+    with pytest.raises(InvalidSequenceError, match="#1"):
+        dn.finetune(encoder, pd.DataFrame({"sequence": ["ACGTACGT", "ACG"], "label": [0, 1]}), **FAST)
+    with pytest.raises(InputFormatError, match="at most 513 nt"):
+        dn.finetune(encoder, pd.DataFrame({"sequence": ["ACGT" * 200, "ACGTACGT"], "label": [0, 1]}), **FAST)
+    with pytest.raises(InputFormatError, match="labels \\['7'\\] that the model does not know"):
+        dn.evaluate(dn.finetune(encoder, train, **{**FAST, "epochs": 1}), valid.assign(label=7))
+    with pytest.raises(InputFormatError, match="task"):
+        dn.finetune(encoder, train, task="ranking", **FAST)
+    with pytest.raises(InputFormatError, match="resume"):
+        dn.finetune(encoder, train, resume=True, **FAST)
+    with pytest.raises(ModelTaskError, match="no task head"):
+        dn.evaluate(encoder, valid)
