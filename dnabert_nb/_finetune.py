@@ -24,6 +24,7 @@ from ._model import DNABERTModel, atomic_folder, load
 from ._predict import _logits, _to_probabilities, average_windows, run_windows
 from ._runtime import resolve_precision
 from ._tokenizer import MAX_KMERS, pack_inputs
+from ._training import apply_gradients, check_resumable, linear_schedule
 
 TASK_TYPES = ("classification", "multilabel", "regression")
 PROBLEM_TYPES = {"classification": "single_label_classification", "multilabel": "multi_label_classification",
@@ -373,11 +374,9 @@ def finetune(
     objective = processes.wrap(ClassifierObjective(trainable))
     steps_per_epoch = len(_epoch_batches(n_kmers, batch_size, seed, 0, processes))
     total_steps = steps_per_epoch * epochs
-    warmup_steps = round(warmup_ratio * total_steps)
+    warmup_steps = max(1, round(warmup_ratio * total_steps))
     optimizer = torch.optim.AdamW(_parameter_groups(trainable, weight_decay), lr=lr)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: (s + 1) / warmup_steps if s < warmup_steps else max(0.0, (total_steps - s) / max(1, total_steps - warmup_steps))
-    )
+    scheduler = linear_schedule(optimizer, warmup_steps, total_steps)
     weights = _class_weights(class_weights, train_targets, task, len(names))
     weights = None if weights is None else weights.to(device)
     settings = json.loads(json.dumps(dict(task=task, names=names, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed,
@@ -389,9 +388,7 @@ def finetune(
     torch.manual_seed(seed + 1 + processes.rank)
     if resume and (output / "last" / STATE_FILE).is_file():
         state = torch.load(output / "last" / STATE_FILE, map_location="cpu", weights_only=True)
-        if state["settings"] != settings:
-            changed = sorted(key for key in settings if state["settings"].get(key) != settings[key])
-            raise InputFormatError(f"{str(output / 'last')!r} was trained with other settings ({', '.join(changed)}).")
+        check_resumable(state["settings"], settings, output / "last")
         network.load_state_dict(load(output / "last", device="cpu").network.state_dict())
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
@@ -434,11 +431,7 @@ def finetune(
                 targets = torch.from_numpy(train_targets[rows]).to(device)
                 with torch.autocast(device.type, dtype=dtype, enabled=dtype != torch.float32):
                     loss = _loss(task, objective(input_ids, attention_mask), targets, weights)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(trainable.parameters(), 1.0)
-                optimizer.step()
-                scheduler.step()
+                apply_gradients(loss, trainable.parameters(), optimizer, scheduler)
                 step += 1
                 bar.update(1)
                 window["loss"] += float(loss.detach()) * len(rows)

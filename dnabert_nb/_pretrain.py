@@ -21,6 +21,7 @@ from ._errors import InputFormatError
 from ._io import as_sequence_table
 from ._model import DNABERTModel, atomic_folder, load
 from ._runtime import resolve_device, resolve_precision
+from ._training import apply_gradients, check_resumable, linear_schedule
 from ._tokenizer import CLS_ID, MASK_ID, MAX_KMERS, SEP_ID, SPECIAL_TOKENS, UNK_ID, KmerTokenizer
 
 #: Named architectures. "mini" is the embedded model's; "base" is DNABERT's published size.
@@ -160,15 +161,6 @@ def _as_corpus(tokenizer: KmerTokenizer, corpus: object, what: str) -> Corpus:
     return Corpus(tokenizer, sequences, ids)
 
 
-def _linear_schedule(warmup_steps: int, total_steps: int):
-    def factor(step: int) -> float:
-        if step < warmup_steps:
-            return (step + 1) / warmup_steps
-        return max(0.0, (total_steps - step) / max(1, total_steps - warmup_steps))
-
-    return factor
-
-
 def _settings_of(**settings) -> dict:
     return json.loads(json.dumps(settings, default=str))
 
@@ -278,18 +270,13 @@ def pretrain(
     bert_config = BertConfig(vocab_size=tokenizer.vocab_size, max_position_embeddings=512, **sizes)
     network = BertForMaskedLM(bert_config).to(device)
     optimizer = torch.optim.AdamW(network.parameters(), lr=lr, weight_decay=weight_decay)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _linear_schedule(warmup_steps, steps))
+    scheduler = linear_schedule(optimizer, warmup_steps, steps)
     rng = np.random.default_rng([seed, 0, processes.rank])  # each process draws its own windows
     history: list[dict] = []
     step = 0
     if resume and checkpoint is not None and (checkpoint / STATE_FILE).is_file():
         state = torch.load(checkpoint / STATE_FILE, map_location="cpu", weights_only=True)
-        if state["settings"] != settings:
-            changed = sorted(key for key in settings if state["settings"].get(key) != settings[key])
-            raise InputFormatError(
-                f"The checkpoint in {str(checkpoint)!r} was trained with other settings ({', '.join(changed)}); "
-                "use the same settings, another output_dir, or resume=False."
-            )
+        check_resumable(state["settings"], settings, checkpoint)
         network.load_state_dict(load(checkpoint, device="cpu").network.state_dict())
         optimizer.load_state_dict(state["optimizer"])  # restores the learning rate of the next step too
         scheduler.load_state_dict(state["scheduler"])
@@ -353,11 +340,7 @@ def pretrain(
             inputs, labels = torch.from_numpy(inputs).to(device), torch.from_numpy(labels).to(device)
             with torch.autocast(device.type, dtype=dtype, enabled=dtype != torch.float32):
                 loss, hits, masked = objective(inputs, labels)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(network.parameters(), 1.0)
-            optimizer.step()
-            scheduler.step()
+            apply_gradients(loss, network.parameters(), optimizer, scheduler)
             step += 1
             window["loss"] += float(loss.detach()) * int(masked)
             window["correct"] += int(hits)
