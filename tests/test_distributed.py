@@ -1,5 +1,6 @@
 """The same pretrain call on two CPU processes (torchrun launching, Accelerate inside, gloo): sharded data, one writer."""
 
+import json
 import os
 import subprocess
 import sys
@@ -14,12 +15,16 @@ import dnabert_nb as dn
 pytest.importorskip("accelerate")
 
 
-def test_two_processes_shard_data_average_gradients_and_write_once(tmp_path):
+def run_on_two_processes(script: str, folder: Path) -> None:
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-               str(Path(__file__).with_name("two_process_pretrain.py")), str(tmp_path)]
+               str(Path(__file__).with_name(script)), str(folder)]
     environment = {**os.environ, "OMP_NUM_THREADS": "1"}
     result = subprocess.run(command, capture_output=True, text=True, timeout=300, env=environment, stdin=subprocess.DEVNULL)
     assert result.returncode == 0, result.stderr[-3000:]
+
+
+def test_pretrain_on_two_processes_shards_data_averages_gradients_and_writes_once(tmp_path):
+    run_on_two_processes("two_process_pretrain.py", tmp_path)
     first, second = (np.load(tmp_path / f"windows-{rank}.npy") for rank in (0, 1))
     assert first.shape == second.shape and not np.array_equal(first, second)  # each process drew its own data
     assert (tmp_path / "weights-0.sha256").read_text() == (tmp_path / "weights-1.sha256").read_text()  # synced
@@ -27,3 +32,14 @@ def test_two_processes_shard_data_average_gradients_and_write_once(tmp_path):
     history = pd.read_csv(tmp_path / "history.csv")
     assert history["step"].tolist() == [2, 4] and history["valid_loss"].notna().all()
     assert dn.load(tmp_path / "run" / "checkpoint").k == 4
+
+
+def test_finetune_on_two_processes_gives_the_usual_result_from_one_writer(tmp_path):
+    run_on_two_processes("two_process_finetune.py", tmp_path)
+    assert (tmp_path / "weights-0.sha256").read_text() == (tmp_path / "weights-1.sha256").read_text()
+    assert (tmp_path / "writer-0").exists() and not (tmp_path / "writer-1").exists()
+    history = pd.read_csv(tmp_path / "history.csv")
+    assert history["valid_mcc"].notna().sum() == 2 and history["loss"].notna().any()
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert {"accuracy", "mcc", "auroc"} <= set(metrics)
+    assert dn.load(tmp_path / "run" / "best").labels == ["0", "1"]
