@@ -5,6 +5,7 @@
 >>> dn.predict(model, ["ACGT..."])
 """
 
+from ._attention import attention_scores
 from ._errors import (
     CheckpointError,
     DNABERTError,
@@ -26,6 +27,7 @@ from ._tokenizer import KmerTokenizer
 __version__ = "0.1.0"
 
 __all__ = [
+    "attention_scores",
     "CheckpointError",
     "DNABERTError",
     "DNABERTModel",

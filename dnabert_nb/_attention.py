@@ -1,0 +1,96 @@
+"""attention_scores: DNABERT-viz nucleotide attention, computing only the [CLS] query row of one layer."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from ._encoder import cls_pass
+from ._errors import InputFormatError
+from ._io import SequencesLike
+from ._model import DNABERTModel
+from ._predict import DEFAULT_BATCH_SIZE, DEFAULT_WINDOW_OVERLAP, run_windows
+from ._tokenizer import MAX_KMERS
+
+
+def _cls_attention(layer: int, heads: Sequence[int] | None):
+    """A batch function: the [CLS] row of ``layer``'s attention, summed over ``heads``, padded to 512 columns."""
+
+    def attend(network: torch.nn.Module, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        _, probabilities = cls_pass(network.base_model, input_ids, attention_mask, layer)
+        chosen = probabilities if heads is None else probabilities[:, list(heads)]
+        row = chosen.float().sum(dim=1)
+        return torch.nn.functional.pad(row, (0, MAX_KMERS + 2 - row.shape[1]))
+
+    return attend
+
+
+def kmer_to_nucleotide(scores: np.ndarray, k: int) -> np.ndarray:
+    """Spread k-mer scores to nucleotides: each nucleotide gets the mean of the k-mers covering it."""
+    window = np.ones(k)
+    return np.convolve(scores, window) / np.convolve(np.ones_like(scores), window)
+
+
+def attention_scores(
+    model: DNABERTModel,
+    sequences: SequencesLike,
+    *,
+    layer: int = -1,
+    heads: Sequence[int] | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    precision: str | None = None,
+    window_overlap: int = DEFAULT_WINDOW_OVERLAP,
+    progress: bool = True,
+) -> list[np.ndarray]:
+    """Nucleotide-level attention of the [CLS] token, by the DNABERT-viz recipe.
+
+    For each sequence: the attention of [CLS] to every k-mer in ``layer``, summed over
+    ``heads`` ([CLS] and [SEP] left out), each nucleotide the mean over the k-mers that cover
+    it, then L2-normalised. Only the [CLS] query row of the chosen layer is computed (no
+    ``output_attentions``): O(L) extra memory instead of O(layers · heads · L²). Sequences
+    longer than one model input go through overlapping windows whose nucleotide scores are
+    averaged where they overlap, before the normalisation.
+
+    Parameters
+    ----------
+    model
+        Any :class:`DNABERTModel` (fine-tuned ones show what the task head relies on).
+    sequences
+        As in :func:`dnabert_nb.predict`.
+    layer
+        Transformer layer, -1 the last (DNABERT-viz), 0 the first.
+    heads
+        Head indices to sum over; None sums all heads.
+    batch_size, precision, window_overlap, progress
+        As in :func:`dnabert_nb.predict`.
+
+    Returns
+    -------
+    list of ndarray
+        One float32 array per sequence, as long as the sequence, unit L2 norm.
+    """
+    n_layers, n_heads = model.config.num_hidden_layers, model.config.num_attention_heads
+    if not isinstance(layer, (int, np.integer)) or not -n_layers <= layer < n_layers:
+        raise InputFormatError(f"layer = {layer!r}; use -{n_layers} to {n_layers - 1} (-1 is the last layer).")
+    if heads is not None and (len(heads) == 0 or not all(0 <= h < n_heads for h in heads)):
+        raise InputFormatError(f"heads = {heads!r}; give head indices from 0 to {n_heads - 1}, or None for all.")
+    result = run_windows(
+        model, sequences, _cls_attention(int(layer), heads), batch_size=batch_size, precision=precision,
+        window_overlap=window_overlap, progress=progress, description="attention",
+    )
+    k = model.k
+    totals = [np.zeros(length) for length in result.lengths]
+    counts = [np.zeros(length) for length in result.lengths]
+    windows = result.windows
+    for row, (index, start, end) in enumerate(zip(windows.sequence_index, windows.start, windows.end)):
+        n_kmers = end - start - k + 1
+        totals[index][start:end] += kmer_to_nucleotide(result.values[row, 1 : 1 + n_kmers].astype(np.float64), k)
+        counts[index][start:end] += 1
+    scores = []
+    for total, count in zip(totals, counts):
+        score = total / count
+        norm = np.linalg.norm(score)
+        scores.append((score / norm if norm > 0 else score).astype(np.float32))
+    return scores
