@@ -18,7 +18,7 @@ from transformers import BertForSequenceClassification
 
 from ._distributed import Processes
 from ._errors import InputFormatError, ModelTaskError
-from ._io import GUE_SPLITS, read_dnabert_tsv, read_gue
+from ._io import read_dnabert_tsv, read_gue
 from ._metrics import classification_metrics, multilabel_metrics, regression_metrics
 from ._model import DNABERTModel, atomic_folder, load
 from ._predict import _logits, _to_probabilities, average_windows, run_windows

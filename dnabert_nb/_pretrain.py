@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import os
 import time
 from pathlib import Path
@@ -47,6 +46,20 @@ class Corpus:
 
     def __len__(self) -> int:
         return int(self.offsets[-1])
+
+    @classmethod
+    def _from_arrays(cls, token_ids: np.ndarray, offsets: np.ndarray) -> "Corpus":
+        corpus = cls.__new__(cls)
+        corpus.token_ids, corpus.offsets = token_ids, offsets
+        corpus._unknown_prefix = np.concatenate([[0], np.cumsum(token_ids == UNK_ID)])
+        return corpus
+
+    def split(self, fraction: float) -> tuple["Corpus", "Corpus"]:
+        """Cut at ``fraction`` of all tokens: (everything before, everything after) the cut."""
+        cut = int(len(self) * fraction)
+        head = self._from_arrays(self.token_ids[:cut], np.minimum(self.offsets, cut))
+        tail = self._from_arrays(self.token_ids[cut:], np.array([0, len(self) - cut]))
+        return head, tail
 
     def sample(self, rng: np.random.Generator, n: int, n_kmers: int) -> np.ndarray:
         """``n`` random windows of ``n_kmers`` tokens, uniform over all start positions, few [UNK]."""
@@ -251,11 +264,7 @@ def pretrain(
 
     train_corpus = _as_corpus(tokenizer, corpus, "training")
     if valid is None:
-        cut = int(len(train_corpus) * 0.99)
-        valid_corpus = Corpus.__new__(Corpus)
-        valid_corpus.token_ids, valid_corpus.offsets = train_corpus.token_ids[cut:], np.array([0, len(train_corpus) - cut])
-        valid_corpus._unknown_prefix = train_corpus._unknown_prefix[cut:] - train_corpus._unknown_prefix[cut]
-        train_corpus.offsets = np.minimum(train_corpus.offsets, cut)
+        train_corpus, valid_corpus = train_corpus.split(0.99)
     else:
         valid_corpus = _as_corpus(tokenizer, valid, "validation")
     valid_rng = np.random.default_rng([seed, 1])

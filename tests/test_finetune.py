@@ -1,6 +1,5 @@
 """finetune and evaluate on tiny models: every task type, checkpoints, resume, determinism, bad input."""
 
-import json
 
 import numpy as np
 import pandas as pd

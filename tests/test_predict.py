@@ -1,6 +1,5 @@
 """predict() and embed() against the reference pipeline, and on every accepted input form."""
 
-import warnings
 
 import numpy as np
 import pandas as pd

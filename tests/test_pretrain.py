@@ -124,3 +124,11 @@ def test_bad_arguments():
         dn.pretrain(["ACGT" * 100], config="huge")
     with pytest.raises(InputFormatError, match="empty"):
         dn.pretrain([], progress=False)
+
+
+def test_corpus_split_holds_out_the_tail():
+    corpus = Corpus(dn.KmerTokenizer(3), [random_dna(100), random_dna(50, seed=1)], [0, 1])
+    head, tail = corpus.split(0.9)
+    assert len(head) + len(tail) == len(corpus) == 98 + 48
+    np.testing.assert_array_equal(np.concatenate([head.token_ids, tail.token_ids]), corpus.token_ids)
+    assert head.offsets.tolist() == [0, 98, 131] and tail.offsets.tolist() == [0, 15]
