@@ -18,6 +18,8 @@ from ._errors import (
 from . import datasets, pl
 from ._finetune import evaluate, finetune
 from ._io import read_dnabert_tsv, read_fasta, read_gue
+from ._motif_compare import compare_motifs
+from ._motifs import MotifResult, attention_motifs
 from ._model import DNABERTModel, UntrainedHeadWarning, load
 from ._predict import embed, predict
 from ._pretrain import pretrain
@@ -27,7 +29,10 @@ from ._tokenizer import KmerTokenizer
 __version__ = "0.1.0"
 
 __all__ = [
+    "MotifResult",
+    "attention_motifs",
     "attention_scores",
+    "compare_motifs",
     "CheckpointError",
     "DNABERTError",
     "DNABERTModel",

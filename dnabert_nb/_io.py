@@ -112,7 +112,7 @@ def as_sequence_table(sequences: SequencesLike) -> SequenceTable:
     if isinstance(sequences, (list, tuple)):
         return SequenceTable(list(range(len(sequences))), list(sequences))
     raise InputFormatError(
-        f"Cannot read sequences from a {type(sequences).__name__}; pass a str, a list of str, a pandas "
+        f"Cannot read sequences from a value of type {type(sequences).__name__}; pass a str, a list of str, a pandas "
         "Series, a DataFrame with a 'sequence' column, or a FASTA file path."
     )
 

@@ -100,7 +100,7 @@ def test_bad_inputs_to_predict(classifier, checkpoints, tmp_path):
     bad_fasta.write_text("ACGT\n>x\nACGT\n")
     with pytest.raises(InputFormatError, match="line 1"):
         dn.predict(classifier, bad_fasta, progress=False)
-    with pytest.raises(InputFormatError, match="Cannot read sequences from a int"):
+    with pytest.raises(InputFormatError, match="Cannot read sequences from a value of type int"):
         dn.predict(classifier, 42, progress=False)
     with pytest.raises(InputFormatError, match="batch_size"):
         dn.predict(classifier, ["ACGTACGT"], batch_size=0, progress=False)

@@ -5,6 +5,7 @@
 """
 
 from ._evaluation import confusion, roc
+from ._motifs import attention, logo, motif_match
 from ._training import training_curves
 
-__all__ = ["confusion", "roc", "training_curves"]
+__all__ = ["attention", "confusion", "logo", "motif_match", "roc", "training_curves"]

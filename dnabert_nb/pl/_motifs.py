@@ -1,0 +1,117 @@
+"""Motif plots with logomaker: logos, attention tracks, aligned motif pairs."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import logomaker
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+
+from .._errors import InputFormatError
+
+BASES = ["A", "C", "G", "T"]
+
+
+def _matrix(pfm: pd.DataFrame, kind: str) -> pd.DataFrame:
+    if not isinstance(pfm, pd.DataFrame) or list(pfm.columns) != BASES:
+        raise InputFormatError("A PFM is a DataFrame with columns A, C, G, T and one row per position.")
+    if kind not in ("information", "probability"):
+        raise InputFormatError(f"kind = {kind!r}; use 'information' or 'probability'.")
+    counts = pfm.astype(float).reset_index(drop=True)
+    probabilities = (counts + 1e-9).div((counts + 1e-9).sum(axis=1), axis=0)
+    if kind == "probability":
+        return probabilities
+    return logomaker.transform_matrix(probabilities, from_type="probability", to_type="information")
+
+
+def logo(pfm: pd.DataFrame, *, kind: str = "information", ax: Axes | None = None, title: str | None = None) -> Axes:
+    """Sequence logo of a PFM (positions × A C G T counts or probabilities).
+
+    Parameters
+    ----------
+    pfm
+        The matrix, e.g. ``result.pfms["motif_1"]`` or a JASPAR matrix.
+    kind
+        ``"information"`` (letter heights in bits) or ``"probability"``.
+    ax
+        Axes to draw on; None makes a new figure.
+    title
+        Defaults to the matrix's ``attrs`` id and name when it has them.
+    """
+    matrix = _matrix(pfm, kind)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(max(3, 0.35 * len(matrix)), 2))
+    logomaker.Logo(matrix, ax=ax, color_scheme="classic")
+    ax.set(ylabel="bits" if kind == "information" else "probability", xlabel="position")
+    if kind == "information":
+        ax.set_ylim(0, 2)
+    label = title if title is not None else " ".join(str(pfm.attrs[k]) for k in ("id", "name") if k in pfm.attrs)
+    ax.set_title(label)
+    return ax
+
+
+def attention(scores: np.ndarray, sequence: str, *, instances: pd.DataFrame | None = None,
+              ax: Axes | None = None) -> Axes:
+    """Attention track of one sequence (e.g. from :func:`dnabert_nb.attention_scores`), bases underneath.
+
+    Parameters
+    ----------
+    scores
+        One score per nucleotide.
+    sequence
+        The sequence; its letters label the x axis when it is at most 120 nt long.
+    instances
+        Rows with ``start`` and ``end`` (e.g. ``result.instances`` of this sequence) shaded on the track.
+    ax
+        Axes to draw on; None makes a new figure.
+    """
+    scores = np.asarray(scores, dtype=float)
+    if len(scores) != len(sequence):
+        raise InputFormatError(f"{len(scores)} scores for a sequence of {len(sequence)} nt.")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(min(16, max(6, len(sequence) / 12)), 2))
+    ax.fill_between(np.arange(len(scores)), scores, step="mid", alpha=0.7)
+    for row in (instances.itertuples() if instances is not None else ()):
+        ax.axvspan(row.start - 0.5, row.end - 0.5, color="orange", alpha=0.25)
+    if len(sequence) <= 120:
+        ax.set_xticks(range(len(sequence)), list(sequence.upper()), fontsize=7, family="monospace")
+    ax.set(xlim=(-0.5, len(scores) - 0.5), ylabel="attention", xlabel="position" if len(sequence) > 120 else None)
+    return ax
+
+
+def motif_match(pfm: pd.DataFrame, other: pd.DataFrame, *, offset: int = 0, strand: str = "+",
+                ax: Sequence[Axes] | None = None) -> np.ndarray:
+    """Two logos stacked and aligned, e.g. a discovered motif over its best JASPAR match.
+
+    Parameters
+    ----------
+    pfm, other
+        The two matrices.
+    offset, strand
+        From :func:`dnabert_nb.compare_motifs`: ``pfm``'s first position faces ``other``'s
+        position ``offset``; strand ``-`` shows ``pfm`` reverse-complemented.
+    ax
+        Two Axes to draw on; None makes a new figure.
+
+    Returns
+    -------
+    ndarray of two Axes
+    """
+    top = pfm if strand == "+" else pd.DataFrame(pfm.to_numpy()[::-1, ::-1], columns=BASES)
+    top.attrs = dict(pfm.attrs)
+    start = min(0, offset)
+    width = max(len(top) + max(offset, 0), len(other) - min(offset, 0)) - start
+    if ax is None:
+        _, ax = plt.subplots(2, 1, figsize=(max(4, 0.35 * width), 3.6), sharex=True)
+    axes = np.asarray(ax)
+    for target, matrix, shift in ((axes[0], top, max(offset, 0)), (axes[1], other, max(-offset, 0))):
+        shown = _matrix(matrix, "information")
+        shown.index = shown.index + shift
+        logomaker.Logo(shown, ax=target, color_scheme="classic")
+        target.set(xlim=(-0.5, width - 0.5), ylim=(0, 2), ylabel="bits")
+        target.set_title(" ".join(str(matrix.attrs[k]) for k in ("id", "name") if k in matrix.attrs)
+                         + (" (reverse complement)" if matrix is top and strand == "-" else ""), fontsize=9)
+    return axes

@@ -1,0 +1,117 @@
+"""attention_motifs, find_motifs and compare_motifs on hand-made sequences with a planted motif."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+import numpy as np
+import pandas as pd
+import pytest
+
+import dnabert_nb as dn
+from dnabert_nb import InputFormatError, _motifs
+from dnabert_nb._motifs import benjamini_hochberg, count_containing, find_motifs, high_attention_regions
+
+CTCF_SITE = "CCACCAGGGGGCGC"  # the CTCF consensus (JASPAR MA0139, reverse strand)
+
+
+def planted(n=120, length=80, share=0.6, seed=0):
+    """Random sequences, ``share`` of them with the site at a random place; scores peak on the site."""
+    rng = np.random.default_rng(seed)
+    sequences, scores = [], []
+    for index in range(n):
+        sequence = list(rng.choice(list("ACGT"), size=length))
+        score = rng.uniform(0.5, 1.0, size=length)
+        if index < share * n:
+            at = int(rng.integers(12, length - 12 - len(CTCF_SITE)))
+            sequence[at : at + len(CTCF_SITE)] = CTCF_SITE
+            score[at : at + len(CTCF_SITE)] = 30
+        sequences.append("".join(sequence))
+        scores.append(score / np.linalg.norm(score))
+    return sequences, scores
+
+
+def test_high_attention_regions_follow_the_dnabert_rule():
+    score = np.array([1, 1, 20, 20, 20, 20, 20, 1, 20, 20, 1], dtype=float)
+    assert high_attention_regions(score, min_len=5) == [(2, 7)]
+    assert high_attention_regions(score, min_len=2) == [(2, 7), (8, 10)]
+    assert high_attention_regions(np.ones(8), min_len=1) == []  # nothing is above the mean
+
+
+def test_count_containing_equals_brute_force():
+    rng = np.random.default_rng(1)
+    sequences = ["".join(rng.choice(list("ACGT"), size=60)) for _ in range(200)] + ["ACGTNNACGT"]
+    motifs = ["".join(rng.choice(list("ACGT"), size=int(n))) for n in rng.integers(3, 9, size=300)]
+    motifs += [sequences[3][5:40], "ACGTNN", sequences[0][:25]]
+    np.testing.assert_array_equal(count_containing(sequences, motifs), [sum(m in s for s in sequences) for m in motifs])
+
+
+def test_benjamini_hochberg():
+    adjusted = benjamini_hochberg(np.array([0.01, 0.04, 0.03, 0.2]))
+    # sorted p 0.01 0.03 0.04 0.2 → p·n/rank 0.04 0.06 0.0533 0.2 → running minimum from the top
+    np.testing.assert_allclose(adjusted, [0.04, 0.16 / 3, 0.16 / 3, 0.2])
+
+
+def test_find_motifs_recovers_the_planted_site():
+    positives, scores = planted()
+    rng = np.random.default_rng(9)
+    negatives = ["".join(rng.choice(list("ACGT"), size=80)) for _ in range(120)]
+    motifs, pfms, instances = find_motifs(positives, scores, negatives, window=24, min_len=5)
+    top = motifs.iloc[0]
+    assert CTCF_SITE in top["core"] or top["core"] in CTCF_SITE
+    assert top["n_pos"] == 72 and top["n_neg"] == 0 and top["p_adj"] < 1e-10
+    assert top["n_instances"] == 72 and len(pfms[top["id"]]) == 24
+    assert CTCF_SITE in top["consensus"]
+    mine = instances[instances.motif == top["id"]]
+    assert (mine.end - mine.start == 24).all() and all(CTCF_SITE in s for s in mine.sequence)
+    assert (pfms[top["id"]].sum(axis=1) == 72).all()
+
+
+def test_attention_motifs_matches_the_planted_site_to_jaspar_ctcf(checkpoints, monkeypatch):
+    positives, scores = planted()
+    monkeypatch.setattr(_motifs, "attention_scores", lambda *args, **kwargs: scores)
+    model = dn.load(checkpoints(6, num_labels=2))
+    result = dn.attention_motifs(model, positives, progress=False)  # negatives: dinucleotide shuffles
+    assert isinstance(result, dn.MotifResult)
+    top = result.motifs.iloc[0]
+    assert top["best_match"] == "CTCF" and top["best_match_id"].startswith("MA")
+    assert top["match_p_value"] < 0.01
+    for column in ("id", "consensus", "n_instances", "n_pos", "n_neg", "p_adj", "best_match", "best_match_id", "match_score"):
+        assert column in result.motifs
+
+
+def test_attention_motifs_runs_on_a_real_model(checkpoints):
+    model = dn.load(checkpoints(6, num_labels=2))
+    positives, _ = planted(n=30)
+    result = dn.attention_motifs(model, positives, min_instances=2, progress=False)
+    assert len(result.scores) == 30 and all(len(s) == 80 for s in result.scores)
+    assert set(result.instances.columns) >= {"motif", "sequence_id", "start", "end", "sequence"}
+
+
+def test_compare_motifs_finds_ctcf_on_either_strand():
+    ctcf = dn.datasets.jaspar("CTCF")["MA0139.2"]
+    matches = dn.compare_motifs(ctcf, top=3)
+    assert matches.iloc[0]["id"] == "MA0139.2" and matches.iloc[0]["strand"] == "+"
+    assert set(matches.columns) == {"id", "name", "score", "offset", "strand", "p_value", "e_value"}
+    flipped = pd.DataFrame(ctcf.to_numpy()[::-1, ::-1], columns=list("ACGT"))
+    best = dn.compare_motifs(flipped, top=1).iloc[0]
+    assert best["name"] == "CTCF" and best["strand"] == "-" and best["p_value"] < 0.001
+    with pytest.raises(InputFormatError, match="at least 5"):
+        dn.compare_motifs(ctcf.iloc[:3])
+    with pytest.raises(InputFormatError, match="A, C, G, T"):
+        dn.compare_motifs(pd.DataFrame({"x": [1]}))
+
+
+def test_motif_plots_return_axes():
+    ctcf = dn.datasets.jaspar("CTCF")["MA0139.2"]
+    ax = dn.pl.logo(ctcf)
+    assert ax.get_title() == "MA0139.2 CTCF" and len(ax.patches) + len(ax.texts) + len(ax.collections) > 0
+    assert dn.pl.logo(ctcf, kind="probability").get_ylabel() == "probability"
+    track = dn.pl.attention(np.linspace(0, 1, 30), "ACGT" * 7 + "AC",
+                            instances=pd.DataFrame({"start": [3], "end": [10]}))
+    assert len(track.patches) == 1 and len(track.get_xticklabels()) == 30
+    top, bottom = dn.pl.motif_match(ctcf.iloc[2:12], ctcf, offset=2)
+    assert top.get_xlim() == bottom.get_xlim()
+    with pytest.raises(InputFormatError, match="kind"):
+        dn.pl.logo(ctcf, kind="bits")
+    with pytest.raises(InputFormatError, match="scores for a sequence"):
+        dn.pl.attention(np.ones(3), "ACGTA")
