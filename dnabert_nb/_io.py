@@ -94,6 +94,13 @@ def as_sequence_table(sequences: SequencesLike) -> SequenceTable:
     gives the ids) or a DataFrame with a ``sequence`` column (ids from an ``id`` column,
     else the index).
     """
+    table = _sequence_table(sequences)
+    if not table.sequences:
+        raise InputFormatError("No sequences were given (the list, Series or DataFrame is empty).")
+    return table
+
+
+def _sequence_table(sequences: SequencesLike) -> SequenceTable:
     if isinstance(sequences, os.PathLike) or (isinstance(sequences, str) and _looks_like_path(sequences)):
         table = read_fasta(sequences)
         return SequenceTable(table["id"].tolist(), table["sequence"].tolist())

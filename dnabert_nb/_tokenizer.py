@@ -102,6 +102,8 @@ class KmerTokenizer:
         """
         codes, nt_offsets = encode_nucleotides(sequences, ids, min_length=self.k)
         k = self.k
+        if codes.size == 0:
+            return np.zeros(0, dtype=np.int64), np.zeros(len(nt_offsets), dtype=np.int64)
         # Base-4 number and ambiguity of every k-long stretch of the concatenated codes.
         n_stretches = codes.size - k + 1
         values = np.zeros(n_stretches, dtype=np.int64)

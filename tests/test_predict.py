@@ -147,3 +147,11 @@ def test_low_precision_copy_follows_weight_updates(classifier):
     with torch.no_grad():
         classifier.network.classifier.bias -= torch.tensor([-3.0, 3.0])
     assert (after > before + 0.3).all()
+
+
+def test_empty_input_is_a_clear_error(classifier):
+    with pytest.raises(InputFormatError, match="No sequences"):
+        dn.predict(classifier, [], progress=False)
+    with pytest.raises(InputFormatError, match="No sequences"):
+        dn.embed(classifier, pd.DataFrame({"sequence": []}), progress=False)
+    assert classifier.tokenizer.encode([])["input_ids"].shape == (0, 2)
