@@ -174,6 +174,9 @@ def atomic_folder(path: str | os.PathLike) -> Iterator[Path]:
     target = Path(path).expanduser()
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    staging.chmod(0o777 & ~umask)  # mkdtemp makes it private; a saved model should not be
     try:
         yield staging
         if target.exists():

@@ -165,3 +165,15 @@ def test_masked_lm_checkpoint_saves_with_its_head(checkpoints, tmp_path):
     again = dn.load(model.save(tmp_path / "mlm"))
     torch.testing.assert_close(again.network.cls.predictions.transform.dense.weight, model.network.cls.predictions.transform.dense.weight)
     assert np.isfinite(again.network.cls.predictions.bias.detach().numpy()).all()
+
+
+def test_embedded_model_loads_offline(monkeypatch, tmp_path):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    model = dn.load()
+    assert model.k == 6 and model.task is None and model.config.hidden_size == 256
+    assert model.network.cls.predictions.decoder.weight.dtype == torch.float32  # fp16 on disk, fp32 in memory
+    from dnabert_nb import _model
+
+    monkeypatch.setattr(_model, "EMBEDDED_MODEL", tmp_path / "missing")
+    with pytest.raises(ModelNotFoundError, match="embedded model is missing"):
+        dn.load()

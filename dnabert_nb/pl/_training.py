@@ -18,7 +18,7 @@ def training_curves(history: pd.DataFrame, *, ax: tuple[Axes, Axes] | None = Non
     history
         A DataFrame with a ``step`` column and metric columns, as ``model.history`` from
         :func:`dnabert_nb.pretrain`. Columns ending in ``loss`` go left; every other numeric
-        column except ``step``, ``epoch``, ``lr`` and ``tokens_per_s`` goes right. Training
+        column except ``step``, ``epoch``, ``lr`` and the throughput columns goes right. Training
         curves are solid, ``valid_*`` curves dashed with markers.
     ax
         Two Axes to draw on; None makes a new figure.
@@ -29,7 +29,7 @@ def training_curves(history: pd.DataFrame, *, ax: tuple[Axes, Axes] | None = Non
     """
     if not isinstance(history, pd.DataFrame) or "step" not in history.columns:
         raise InputFormatError("history must be a DataFrame with a 'step' column, such as model.history.")
-    skip = {"step", "epoch", "lr", "tokens_per_s"}
+    skip = {"step", "epoch", "lr", "tokens_per_s", "samples_per_s"}
     numeric = [c for c in history.columns if c not in skip and pd.api.types.is_numeric_dtype(history[c])]
     losses = [c for c in numeric if c.endswith("loss")]
     metrics = [c for c in numeric if c not in losses]
