@@ -33,7 +33,8 @@ def main() -> None:
     data = dn.read_gue(GUE / args.task)
     train = data[data.split == "train"].sample(args.n, random_state=0)
     model = dn.load()
-    start = dn.finetune(model, train.iloc[:2], epochs=1, batch_size=2, progress=False, live_plot=False)  # fixes the head
+    one_per_class = train.groupby("label").head(1)
+    start = dn.finetune(model, one_per_class, epochs=1, batch_size=2, progress=False, live_plot=False)  # fixes the head
     folder = start.save(Path(tempfile.mkdtemp()) / "start")
     print(f"{args.task}: {len(train)} sequences of {train.sequence.str.len().min()}-{train.sequence.str.len().max()} nt, "
           f"batch {args.batch_size}, model {model.config.hidden_size} x {model.config.num_hidden_layers} layers, "
