@@ -6,6 +6,8 @@ checkpoint folder) and what to do about it.
 
 from __future__ import annotations
 
+import numbers
+
 
 class DNABERTError(Exception):
     """Base class of every error dnabert_nb raises on purpose."""
@@ -47,3 +49,10 @@ class ModelTaskError(DNABERTError):
 
 class MissingDependencyError(DNABERTError, ImportError):
     """An optional extra needed by the called function is not installed."""
+
+
+def require_positive_integers(**values: object) -> None:
+    """Raise InputFormatError naming the first argument that is not a positive whole number."""
+    for name, value in values.items():
+        if not isinstance(value, numbers.Integral) or value < 1:
+            raise InputFormatError(f"{name} = {value!r}; give a positive whole number.")

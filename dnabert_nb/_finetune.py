@@ -17,7 +17,7 @@ from tqdm.auto import tqdm
 from transformers import BertForSequenceClassification
 
 from ._distributed import Processes
-from ._errors import InputFormatError, ModelTaskError
+from ._errors import InputFormatError, ModelTaskError, require_positive_integers
 from ._io import read_dnabert_tsv, read_gue
 from ._metrics import classification_metrics, multilabel_metrics, regression_metrics
 from ._model import DNABERTModel, atomic_folder, load
@@ -331,9 +331,7 @@ def finetune(
     """
     if task != "auto" and task not in TASK_TYPES:
         raise InputFormatError(f"task = {task!r}; use 'auto', {', '.join(map(repr, TASK_TYPES))}.")
-    for name, value in (("epochs", epochs), ("batch_size", batch_size), ("log_every", log_every)):
-        if not isinstance(value, int) or value < 1:
-            raise InputFormatError(f"{name} = {value!r}; give a positive whole number.")
+    require_positive_integers(epochs=epochs, batch_size=batch_size, log_every=log_every)
     if resume and output_dir is None:
         raise InputFormatError("resume=True needs the output_dir of the interrupted run.")
     train_data = as_labelled(train, "training")

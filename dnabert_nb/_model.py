@@ -19,7 +19,7 @@ from transformers.utils import logging as hf_logging
 from transformers import BertConfig, BertForMaskedLM, BertForSequenceClassification, BertModel, PreTrainedModel
 
 from ._checkpoint import read_config, read_tokenizer, read_weights, resolve_folder
-from ._errors import CheckpointError, InputFormatError, ModelNotFoundError
+from ._errors import CheckpointError, InputFormatError, ModelNotFoundError, require_positive_integers
 from ._runtime import resolve_device, resolve_precision
 from ._tokenizer import SPECIAL_TOKENS, KmerTokenizer
 
@@ -202,8 +202,8 @@ def _label_names(config: BertConfig) -> list[str]:
 def _head_size(num_labels: int | None, labels: Sequence[str] | None) -> int | None:
     """Check ``num_labels`` and ``labels`` agree and return the head size they ask for."""
     if labels is None:
-        if num_labels is not None and (not isinstance(num_labels, int) or num_labels < 1):
-            raise InputFormatError(f"num_labels = {num_labels!r}; give a positive whole number.")
+        if num_labels is not None:
+            require_positive_integers(num_labels=num_labels)
         return num_labels
     if isinstance(labels, str) or len(labels) == 0:
         raise InputFormatError(f"labels = {labels!r}; give a list of class names, e.g. ['negative', 'positive'].")

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from ._errors import InputFormatError
-from ._pwm import BASES
+from ._pwm import check_pfm
 
 #: Aligned columns needed before an offset counts.
 MIN_OVERLAP = 5
@@ -15,8 +15,7 @@ NULL_SHUFFLES = 20
 
 
 def _probabilities(pfm: pd.DataFrame) -> np.ndarray:
-    if not isinstance(pfm, pd.DataFrame) or list(pfm.columns) != BASES or len(pfm) == 0:
-        raise InputFormatError("A PFM is a DataFrame with columns A, C, G, T and one row per position.")
+    check_pfm(pfm)
     counts = pfm.to_numpy(dtype=float) + 0.01
     return counts / counts.sum(axis=1, keepdims=True)
 

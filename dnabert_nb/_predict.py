@@ -10,7 +10,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ._encoder import cls_pass, supports_cls_pass
-from ._errors import InputFormatError, ModelTaskError
+from ._errors import InputFormatError, ModelTaskError, require_positive_integers
 from ._io import SequencesLike, as_sequence_table
 from ._model import DNABERTModel
 from ._runtime import resolve_precision
@@ -40,11 +40,6 @@ def average_windows(windows: Windows, values: np.ndarray, n_sequences: int) -> n
     return (totals / counts).astype(np.float32)
 
 
-def _check_batch_size(batch_size: int) -> None:
-    if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise InputFormatError(f"batch_size = {batch_size!r}; give a positive whole number.")
-
-
 def run_windows(
     model: DNABERTModel,
     sequences: SequencesLike,
@@ -63,7 +58,7 @@ def run_windows(
     ``torch.inference_mode`` in the resolved precision. Output rows come back in
     window order.
     """
-    _check_batch_size(batch_size)
+    require_positive_integers(batch_size=batch_size)
     table = as_sequence_table(sequences)
     tokenizer = model.tokenizer
     token_ids, offsets = tokenizer.kmer_ids(table.sequences, table.ids)

@@ -16,7 +16,7 @@ from tqdm.auto import tqdm
 from transformers import BertConfig, BertForMaskedLM
 
 from ._distributed import Processes
-from ._errors import InputFormatError
+from ._errors import InputFormatError, require_positive_integers
 from ._io import as_sequence_table
 from ._model import DNABERTModel, atomic_folder, load
 from ._runtime import resolve_device, resolve_precision
@@ -249,9 +249,8 @@ def pretrain(
     """
     if not 8 <= max_length <= MAX_KMERS + 2:
         raise InputFormatError(f"max_length = {max_length}; use 8 to {MAX_KMERS + 2} tokens.")
-    for name, value in (("steps", steps), ("batch_size", batch_size), ("eval_every", eval_every), ("log_every", log_every), ("save_every", save_every)):
-        if not isinstance(value, int) or value < 1:
-            raise InputFormatError(f"{name} = {value!r}; give a positive whole number.")
+    require_positive_integers(steps=steps, batch_size=batch_size, eval_every=eval_every, log_every=log_every,
+                              save_every=save_every)
     sizes = CONFIGS.get(config) if isinstance(config, str) else dict(config)
     if sizes is None:
         raise InputFormatError(f"config = {config!r}; use 'mini', 'base' or a dict of BertConfig fields.")

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ._alphabet import encode_nucleotides
+from ._errors import InputFormatError
 from ._io import SequencesLike, as_sequence_table
 
 BASES = ["A", "C", "G", "T"]
@@ -15,6 +16,12 @@ BASES = ["A", "C", "G", "T"]
 _CODE_ORDER = [0, 3, 1, 2]
 # Complement of each code: A<->T, C<->G.
 _COMPLEMENT = [1, 0, 3, 2]
+
+
+def check_pfm(pfm: object) -> None:
+    """Raise InputFormatError unless ``pfm`` is a DataFrame with columns A, C, G, T and at least one row."""
+    if not isinstance(pfm, pd.DataFrame) or list(pfm.columns) != BASES or len(pfm) == 0:
+        raise InputFormatError("A PFM is a DataFrame with columns A, C, G, T and one row per position.")
 
 
 def log_odds(pfm: pd.DataFrame, *, pseudocount: float = 0.5, background: float = 0.25) -> pd.DataFrame:

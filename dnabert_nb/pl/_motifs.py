@@ -12,12 +12,11 @@ from matplotlib.axes import Axes
 
 from .._errors import InputFormatError
 
-BASES = ["A", "C", "G", "T"]
+from .._pwm import BASES, check_pfm
 
 
 def _matrix(pfm: pd.DataFrame, kind: str) -> pd.DataFrame:
-    if not isinstance(pfm, pd.DataFrame) or list(pfm.columns) != BASES:
-        raise InputFormatError("A PFM is a DataFrame with columns A, C, G, T and one row per position.")
+    check_pfm(pfm)
     if kind not in ("information", "probability"):
         raise InputFormatError(f"kind = {kind!r}; use 'information' or 'probability'.")
     counts = pfm.astype(float).reset_index(drop=True)
