@@ -4,6 +4,7 @@ random initialisation with the same settings.
 
 Each task: fine-tune on train, select the epoch on dev, report MCC (x100) on test.
 Usage: python benchmarks/bench_gue.py [--tasks prom_core_tata prom_300_tata ...] [--epochs 3] [--max-train N]
+                                     [--models pretrained "random init" "k-mer-aware init"] [--results FILE]
 Data: ../shared/gue (GUE, Zhou et al. 2023). Published MCC: Table 4 of the DNABERT-2 paper.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import json
 import time
 from pathlib import Path
 
@@ -21,6 +23,7 @@ from sklearn.metrics import matthews_corrcoef
 from transformers import BertForMaskedLM
 
 import dnabert_nb as dn
+from dnabert_nb._pretrain import kmer_aware_init
 
 GUE = Path(__file__).resolve().parents[2] / "shared" / "gue"
 PUBLISHED = {  # task: (DNABERT-6, DNABERT-2), MCC x 100
@@ -39,39 +42,62 @@ def kmer_baseline(train, test) -> float:
     return matthews_corrcoef(test.label, classifier.predict(vectorizer.transform(test.sequence)))
 
 
-def random_twin(model: dn.DNABERTModel, seed: int = 0) -> dn.DNABERTModel:
-    """The same architecture and tokenizer with freshly initialised weights."""
+def random_twin(model: dn.DNABERTModel, kmer_aware: bool, seed: int = 0) -> dn.DNABERTModel:
+    """The same architecture and tokenizer with fresh weights: BERT's initialisation, or the
+    k-mer-aware one that pre-training starts from (to separate what pre-training adds from its start)."""
     torch.manual_seed(seed)
     network = BertForMaskedLM(copy.deepcopy(model.config))
+    if kmer_aware:
+        kmer_aware_init(network, model.tokenizer, seed)
     return dn.DNABERTModel(network, model.tokenizer, source="random init")
+
+
+COLUMNS = ["pretrained", "random init", "k-mer-aware init"]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", nargs="+", default=list(PUBLISHED))
     parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--max-train", type=int, default=None, help="subsample training sets (quick checks only)")
+    parser.add_argument("--max-train", type=int, default=None, help="subsample training sets (marked in the table)")
+    parser.add_argument("--models", nargs="+", default=COLUMNS, choices=COLUMNS)
+    parser.add_argument("--results", type=Path, default=Path("gue_results.json"),
+                        help="rows are merged into this file, so tasks can be run one at a time")
     args = parser.parse_args()
     pretrained = dn.load()
-    rows = []
+    starts = {"pretrained": lambda: pretrained, "random init": lambda: random_twin(pretrained, kmer_aware=False),
+              "k-mer-aware init": lambda: random_twin(pretrained, kmer_aware=True)}
+    results = json.loads(args.results.read_text()) if args.results.is_file() else {}
     for task in args.tasks:
         data = dn.read_gue(GUE / task)
         train, dev, test = (data[data.split == s] for s in ("train", "valid", "test"))
-        if args.max_train:
-            train = train.sample(min(args.max_train, len(train)), random_state=0)
-        scores = {}
-        for name, start in (("pretrained", pretrained), ("random init", random_twin(pretrained))):
+        if args.max_train and args.max_train < len(train):
+            train = train.sample(args.max_train, random_state=0)
+        row = results.setdefault(task, {})
+        row.update(train=len(train), full_train=int((data.split == "train").sum()), epochs=args.epochs,
+                   kmer_lr=100 * kmer_baseline(train, test))
+        for name in args.models:
             began = time.perf_counter()
-            tuned = dn.finetune(start, train, dev, epochs=args.epochs, progress=False, live_plot=False)
-            scores[name] = (dn.evaluate(tuned, test)["mcc"], time.perf_counter() - began)
-            print(f"{task} {name}: test MCC {100 * scores[name][0]:.2f} in {scores[name][1]:.0f} s", flush=True)
-        baseline = kmer_baseline(train, test)
-        rows.append((task, len(train), *PUBLISHED[task], 100 * baseline, 100 * scores["pretrained"][0],
-                     100 * scores["random init"][0], scores["pretrained"][1]))
-    print("\n| task | train | DNABERT-6 (published) | DNABERT-2 (published) | k-mer LR | dnabert-mini-6 fine-tuned | same, random init | wall time (s) |")
-    print("|---|---|---|---|---|---|---|---|")
-    for task, n, d6, d2, lr, ours, random_init, seconds in rows:
-        print(f"| {task} | {n} | {d6:.2f} | {d2:.2f} | {lr:.2f} | {ours:.2f} | {random_init:.2f} | {seconds:.0f} |")
+            tuned = dn.finetune(starts[name](), train, dev, epochs=args.epochs, progress=False, live_plot=False)
+            row[name] = 100 * dn.evaluate(tuned, test)["mcc"]
+            row[f"{name} seconds"] = time.perf_counter() - began
+            print(f"{task} {name}: test MCC {row[name]:.2f} in {row[f'{name} seconds']:.0f} s", flush=True)
+            args.results.write_text(json.dumps(results, indent=2))
+    print(table(results))
+
+
+def table(results: dict) -> str:
+    """The BENCHMARKS.md table of every task in ``results``."""
+    lines = ["| task | train | DNABERT-6 (published) | DNABERT-2 (published) | k-mer LR | dnabert-mini-6 "
+             "fine-tuned | same, random init | same, k-mer-aware init | wall time, pretrained (s) |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for task, row in results.items():
+        train = f"{row['train']}" + ("" if row["train"] == row["full_train"] else f" of {row['full_train']}")
+        cells = [f"{row[name]:.2f}" if name in row else "–" for name in COLUMNS]
+        seconds = f"{row['pretrained seconds']:.0f}" if "pretrained seconds" in row else "–"
+        lines.append(f"| {task} | {train} | {PUBLISHED[task][0]:.2f} | {PUBLISHED[task][1]:.2f} | "
+                     f"{row['kmer_lr']:.2f} | {' | '.join(cells)} | {seconds} |")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

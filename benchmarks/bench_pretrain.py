@@ -7,7 +7,7 @@ training part of chr22 among those agreeing with every nucleotide that unmasked 
 k-mers reveal (an order-(k-1) Markov predictor using both sides); it does not see the masked
 positions' inputs, while the model sees them as [MASK], a random k-mer or (10%) the original.
 
-Usage: python benchmarks/bench_pretrain.py [--model PATH] [--windows 256] [--max-length 512]
+Usage: python benchmarks/bench_pretrain.py [--model PATH] [--windows 1024] [--max-length CONTEXT]
 """
 
 from __future__ import annotations
@@ -52,11 +52,12 @@ def kmer_frequency_predictions(kmer_ids: np.ndarray, masked: np.ndarray, counts:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=None, help="checkpoint folder; default the embedded model")
-    parser.add_argument("--windows", type=int, default=256)
-    parser.add_argument("--max-length", type=int, default=512)
+    parser.add_argument("--windows", type=int, default=1024)
+    parser.add_argument("--max-length", type=int, default=None, help="tokens per window; default the model's context")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
     model = dn.load(args.model)
+    args.max_length = args.max_length or model.tokenizer.max_kmers + 2
     tokenizer, k = model.tokenizer, model.k
     rng = np.random.default_rng(args.seed)
     held_out = corpus(tokenizer, "valid")

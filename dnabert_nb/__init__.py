@@ -17,7 +17,7 @@ from ._errors import (
 )
 from . import datasets, pl
 from ._finetune import evaluate, finetune
-from ._io import read_dnabert_tsv, read_fasta, read_gue
+from ._io import read_dnabert_tsv, read_fasta, read_gue, read_labelled_fasta
 from ._motif_compare import compare_motifs
 from ._motifs import MotifResult, attention_motifs
 from ._model import DNABERTModel, UntrainedHeadWarning, load
@@ -55,4 +55,5 @@ __all__ = [
     "read_dnabert_tsv",
     "read_fasta",
     "read_gue",
+    "read_labelled_fasta",
 ]

@@ -11,18 +11,17 @@ from ._encoder import cls_pass
 from ._errors import InputFormatError
 from ._io import SequencesLike
 from ._model import DNABERTModel
-from ._predict import DEFAULT_BATCH_SIZE, DEFAULT_WINDOW_OVERLAP, run_windows
-from ._tokenizer import MAX_KMERS
+from ._predict import DEFAULT_BATCH_SIZE, run_windows
 
 
-def _cls_attention(layer: int, heads: Sequence[int] | None):
-    """A batch function: the [CLS] row of ``layer``'s attention, summed over ``heads``, padded to 512 columns."""
+def _cls_attention(layer: int, heads: Sequence[int] | None, width: int):
+    """A batch function: the [CLS] row of ``layer``'s attention, summed over ``heads``, padded to ``width`` columns."""
 
     def attend(network: torch.nn.Module, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         _, probabilities = cls_pass(network.base_model, input_ids, attention_mask, layer)
         chosen = probabilities if heads is None else probabilities[:, list(heads)]
         row = chosen.float().sum(dim=1)
-        return torch.nn.functional.pad(row, (0, MAX_KMERS + 2 - row.shape[1]))
+        return torch.nn.functional.pad(row, (0, width - row.shape[1]))
 
     return attend
 
@@ -41,7 +40,7 @@ def attention_scores(
     heads: Sequence[int] | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
     precision: str | None = None,
-    window_overlap: int = DEFAULT_WINDOW_OVERLAP,
+    window_overlap: int | None = None,
     progress: bool = True,
 ) -> list[np.ndarray]:
     """Nucleotide-level attention of the [CLS] token, by the DNABERT-viz recipe.
@@ -77,7 +76,7 @@ def attention_scores(
     if heads is not None and (len(heads) == 0 or not all(0 <= h < n_heads for h in heads)):
         raise InputFormatError(f"heads = {heads!r}; give head indices from 0 to {n_heads - 1}, or None for all.")
     result = run_windows(
-        model, sequences, _cls_attention(int(layer), heads), batch_size=batch_size, precision=precision,
+        model, sequences, _cls_attention(int(layer), heads, model.tokenizer.max_kmers + 2), batch_size=batch_size, precision=precision,
         window_overlap=window_overlap, progress=progress, description="attention",
     )
     k = model.k

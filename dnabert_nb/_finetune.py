@@ -18,12 +18,12 @@ from transformers import BertForSequenceClassification
 
 from ._distributed import Processes
 from ._errors import InputFormatError, ModelTaskError, require_positive_integers
-from ._io import read_dnabert_tsv, read_gue
+from ._io import FASTA_SUFFIXES, as_sequence_table, read_dnabert_tsv, read_gue, read_labelled_fasta
 from ._metrics import classification_metrics, multilabel_metrics, regression_metrics
 from ._model import DNABERTModel, atomic_folder, load
-from ._predict import _logits, _to_probabilities, average_windows, run_windows
+from ._predict import _logits, _to_probabilities, average_windows, default_overlap, run_windows
 from ._runtime import resolve_precision
-from ._tokenizer import MAX_KMERS, pack_inputs
+from ._tokenizer import pack_inputs
 from ._training import apply_gradients, check_resumable, linear_schedule
 
 TASK_TYPES = ("classification", "multilabel", "regression")
@@ -43,19 +43,19 @@ class LabelledSequences(NamedTuple):
 
 
 def as_labelled(data: object, what: str, split: str | None = None) -> LabelledSequences:
-    """Accept a DataFrame (``sequence``, ``label``), a (sequences, labels) pair, a DNABERT TSV,
-    a ``sequence,label`` CSV or a GUE task folder (``split`` picks its part)."""
+    """Accept a DataFrame (``sequence``, ``label``), a (sequences, labels) pair, a dict of
+    label -> sequences (e.g. one FASTA file per class), a FASTA file with ``label=`` headers,
+    a DNABERT TSV, a ``sequence,label`` CSV or a GUE task folder (``split`` picks its part)."""
     if isinstance(data, (str, os.PathLike)):
-        path = Path(data).expanduser()
-        if path.is_dir():
-            frame = read_gue(path)
-            frame = frame[frame["split"] == (split or "train")]
-        elif path.suffix.lower() in (".tsv", ".txt"):
-            frame = read_dnabert_tsv(path)
-        elif path.suffix.lower() == ".csv" and path.is_file():
-            frame = pd.read_csv(path)
-        else:
-            raise InputFormatError(f"The {what} data {str(path)!r} is not a GUE folder, DNABERT .tsv or .csv file.")
+        frame = _labelled_file(Path(data).expanduser(), what, split)
+    elif isinstance(data, dict):
+        if not data:
+            raise InputFormatError(f"The {what} data is an empty dict; map each label to its sequences.")
+        frame = pd.concat(
+            [pd.DataFrame({"sequence": as_sequence_table(members).sequences, "label": label})
+             for label, members in data.items()],
+            ignore_index=True,
+        )
     elif isinstance(data, tuple) and len(data) == 2:
         frame = pd.DataFrame({"sequence": list(data[0]), "label": list(data[1])})
     elif isinstance(data, pd.DataFrame):
@@ -63,7 +63,8 @@ def as_labelled(data: object, what: str, split: str | None = None) -> LabelledSe
     else:
         raise InputFormatError(
             f"Cannot read {what} data from a {type(data).__name__}; pass a DataFrame with 'sequence' and 'label', "
-            "a (sequences, labels) pair, a DNABERT .tsv, a .csv or a GUE folder."
+            "a (sequences, labels) pair, a dict of label -> sequences or FASTA path, a FASTA file with "
+            "'label=' headers, a DNABERT .tsv, a .csv or a GUE folder."
         )
     missing = {"sequence", "label"} - set(frame.columns)
     if missing:
@@ -75,6 +76,22 @@ def as_labelled(data: object, what: str, split: str | None = None) -> LabelledSe
     if empty.any():
         raise InputFormatError(f"The {what} data has missing labels at rows {np.flatnonzero(empty)[:5].tolist()}; drop or fill them.")
     return LabelledSequences(frame["sequence"].tolist(), labels)
+
+
+def _labelled_file(path: Path, what: str, split: str | None) -> pd.DataFrame:
+    """Read labelled data from a GUE folder, FASTA, DNABERT .tsv or .csv file."""
+    if path.is_dir():
+        frame = read_gue(path)
+        return frame[frame["split"] == (split or "train")]
+    if path.name.lower().endswith(FASTA_SUFFIXES):
+        return read_labelled_fasta(path)
+    if path.suffix.lower() in (".tsv", ".txt"):
+        return read_dnabert_tsv(path)
+    if path.suffix.lower() == ".csv" and path.is_file():
+        return pd.read_csv(path)
+    raise InputFormatError(
+        f"The {what} data {str(path)!r} is not a GUE folder, a FASTA file, a DNABERT .tsv or a .csv file."
+    )
 
 
 def infer_task(labels: pd.Series) -> str:
@@ -180,16 +197,29 @@ def evaluate(model: DNABERTModel, data: object, *, batch_size: int = 64, precisi
         (macro), ``auroc``, ``auprc`` (binary: of the second class; multi-class: macro
         one-vs-rest). Multi-label: ``micro_f1``, ``macro_f1``, ``mcc`` (macro), ``auroc``,
         ``auprc`` and per-label ``f1_<label>``, ``mcc_<label>``, ``auroc_<label>``. Regression:
-        ``mse``, ``mae``, ``pearson``, ``spearman``, ``r2``. Plus ``n``, the number of sequences.
+        ``mse``, ``mae``, ``pearson``, ``spearman``, ``r2``. Plus ``loss`` (the training loss) and
+        ``n``, the number of sequences.
     """
     if model.task is None:
         raise ModelTaskError("This model has no task head to evaluate; fine-tune it first (dn.finetune).")
     labelled = as_labelled(data, "evaluation", split="test")
     targets = encode_targets(labelled.labels, model.task, model.labels, "evaluation")
-    result = run_windows(model, labelled.sequences, _logits, batch_size=batch_size, precision=precision,
-                         window_overlap=100, progress=progress, description="evaluate")
+    return _scores(model, labelled.sequences, targets, batch_size=batch_size, precision=precision, progress=progress)
+
+
+def _scores(model: DNABERTModel, sequences: list, targets: np.ndarray, *, batch_size: int = 64,
+            precision: str | None = None, progress: bool = False) -> dict[str, float]:
+    """Loss and metrics of ``model`` on encoded targets; long sequences average their windows.
+
+    Metrics use window-averaged probabilities (as :func:`dnabert_nb.predict` reports them), the
+    loss the window-averaged logits (the training loss for one-window sequences).
+    """
+    result = run_windows(model, sequences, _logits, batch_size=batch_size, precision=precision,
+                         window_overlap=None, progress=progress, description="evaluate")
+    logits = average_windows(result.windows, result.values, len(result.ids))
     outputs = average_windows(result.windows, _to_probabilities(model.task, result.values), len(result.ids))
-    return {**_score(model.task, targets, outputs, model.labels), "n": len(targets)}
+    loss = float(_loss(model.task, torch.from_numpy(logits), torch.from_numpy(targets), None))
+    return {"loss": loss, **_score(model.task, targets, outputs, model.labels), "n": len(targets)}
 
 
 def _score(task: str, targets: np.ndarray, outputs: np.ndarray, names: list[str]) -> dict[str, float]:
@@ -292,7 +322,9 @@ def finetune(
         ``.tsv``, a ``sequence,label`` ``.csv``, or a GUE task folder (its train split; with
         ``eval=None`` its dev split is the evaluation data). Labels: integers or names
         (classification), lists of names (multi-label), non-integer numbers (regression).
-        Sequences must fit one model input (510 k-mers).
+        A sequence longer than one model input (``model.tokenizer.max_nucleotides``: 515 nt
+        for DNABERT-6) is cut into windows sharing 100 nt, each trained on with the sequence's
+        label; evaluation averages the windows' probabilities, as :func:`dnabert_nb.predict` does.
     task
         ``"auto"`` (decided from the labels), ``"classification"``, ``"multilabel"`` or ``"regression"``.
     epochs, lr, batch_size, warmup_ratio, weight_decay
@@ -351,13 +383,10 @@ def finetune(
 
     tokenizer = model.tokenizer
     token_ids, offsets = tokenizer.kmer_ids(train_data.sequences)
-    n_kmers = np.diff(offsets)
-    if n_kmers.max() > MAX_KMERS:
-        index = int(np.argmax(n_kmers))
-        raise InputFormatError(
-            f"Training sequence #{index} has {n_kmers[index] + tokenizer.k - 1} nt; fine-tuning takes sequences of at "
-            f"most {tokenizer.max_nucleotides} nt (one model input). Cut longer ones into windows first."
-        )
+    windows = tokenizer.windows(np.diff(offsets) + tokenizer.k - 1, overlap=default_overlap(tokenizer))
+    starts = offsets[windows.sequence_index] + windows.start
+    n_kmers = windows.end - windows.start - tokenizer.k + 1
+    window_targets = train_targets[windows.sequence_index]
     if eval_data is not None:
         tokenizer.kmer_ids(eval_data.sequences)  # fail on bad evaluation sequences before training
 
@@ -423,10 +452,10 @@ def finetune(
             batches = _epoch_batches(lengths, batch_size, seed, epoch, processes)
             trainable.train()
             for rows in batches[position:]:
-                batch = pack_inputs(token_ids, offsets[rows], n_kmers[rows])
+                batch = pack_inputs(token_ids, starts[rows], n_kmers[rows])
                 input_ids = torch.from_numpy(batch["input_ids"]).to(device)
                 attention_mask = torch.from_numpy(batch["attention_mask"]).to(device)
-                targets = torch.from_numpy(train_targets[rows]).to(device)
+                targets = torch.from_numpy(window_targets[rows]).to(device)
                 with torch.autocast(device.type, dtype=dtype, enabled=dtype != torch.float32):
                     loss = _loss(task, objective(input_ids, attention_mask), targets, weights)
                 apply_gradients(loss, trainable.parameters(), optimizer, scheduler)
@@ -448,9 +477,9 @@ def finetune(
             trainable.eval()
             if eval_data is not None:
                 current = _with_network(result, _plain_network(trainable, lora))
-                scores = _evaluate_during_training(current, eval_data.sequences, eval_targets, names, precision)
+                scores = _scores(current, eval_data.sequences, eval_targets, precision=precision)
                 history.append({"step": step, "epoch": step / steps_per_epoch,
-                                **{f"valid_{key}": value for key, value in scores.items()}})
+                                **{f"valid_{key}": value for key, value in scores.items() if key != "n"}})
                 bar.set_postfix({"loss": f"{history[-2]['loss']:.4f}" if len(history) > 1 and "loss" in history[-2] else "",
                                  f"valid_{metric}": f"{scores[metric]:.4f}"})
                 if live is not None:
@@ -483,13 +512,3 @@ def _plain_network(trainable: torch.nn.Module, lora: object) -> torch.nn.Module:
 def _with_network(model: DNABERTModel, network: torch.nn.Module) -> DNABERTModel:
     return DNABERTModel(network, model.tokenizer, labels=model.labels, device=model.device,
                         precision=model.precision, source=model.source)
-
-
-def _evaluate_during_training(current: DNABERTModel, sequences: list, targets: np.ndarray, names: list[str],
-                              precision: str) -> dict[str, float]:
-    """Loss and metrics of the current weights on the evaluation data."""
-    outputs = run_windows(current, sequences, _logits, batch_size=64, precision=precision, window_overlap=100,
-                          progress=False, description="evaluate")
-    values = average_windows(outputs.windows, outputs.values, len(outputs.ids))
-    loss = float(_loss(current.task, torch.from_numpy(values), torch.from_numpy(targets), None))
-    return {"loss": loss, **_score(current.task, targets, _to_probabilities(current.task, values), names)}

@@ -82,6 +82,35 @@ def read_fasta(path: str | os.PathLike) -> pd.DataFrame:
     return pd.DataFrame({"id": ids, "description": descriptions, "sequence": sequences})
 
 
+def read_labelled_fasta(path: str | os.PathLike) -> pd.DataFrame:
+    """Read a FASTA file whose headers carry labels as ``label=VALUE`` (``>seq1 label=promoter``).
+
+    Returns
+    -------
+    DataFrame
+        ``id``, ``sequence`` and ``label`` (int where every label is an integer).
+
+    Raises
+    ------
+    InputFormatError
+        A record without ``label=``; the message names the record.
+    """
+    table = read_fasta(path)
+    labels = []
+    for name, description in zip(table["id"], table["description"]):
+        found = [word[len("label="):] for word in description.split() if word.startswith("label=")]
+        if not found or not found[0]:
+            raise InputFormatError(
+                f"{str(path)!r}: record {name!r} has no 'label=VALUE' in its header; write headers as "
+                "'>name label=VALUE', or pass one FASTA file per class as {label: path}."
+            )
+        labels.append(found[0])
+    frame = pd.DataFrame({"id": table["id"], "sequence": table["sequence"], "label": labels})
+    if frame["label"].str.fullmatch(r"-?\d+").all():
+        frame["label"] = frame["label"].astype(int)
+    return frame
+
+
 def _looks_like_path(text: str) -> bool:
     return text.lower().endswith(FASTA_SUFFIXES) or os.sep in text or "/" in text
 

@@ -21,7 +21,7 @@ from transformers import BertConfig, BertForMaskedLM, BertForSequenceClassificat
 from ._checkpoint import read_config, read_tokenizer, read_weights, resolve_folder
 from ._errors import CheckpointError, InputFormatError, ModelNotFoundError, require_positive_integers
 from ._runtime import resolve_device, resolve_precision
-from ._tokenizer import SPECIAL_TOKENS, KmerTokenizer
+from ._tokenizer import MAX_KMERS, SPECIAL_TOKENS, KmerTokenizer
 
 TASKS = {
     "single_label_classification": "classification",
@@ -65,6 +65,9 @@ class DNABERTModel:
         source: str = "",
     ):
         self.network = network.eval()
+        positions = min(network.config.max_position_embeddings, MAX_KMERS + 2)
+        if tokenizer.max_kmers + 2 != positions:  # one model input holds what the network's positions allow
+            tokenizer = KmerTokenizer(tokenizer.k, max_length=positions)
         self.tokenizer = tokenizer
         self.labels = list(labels) if labels is not None else None
         self.device = resolve_device(device)
@@ -159,7 +162,8 @@ class DNABERTModel:
             if bars_were_on:
                 hf_logging.enable_progress_bar()
         self.tokenizer.save_vocabulary(folder)
-        tokenizer_config = {"tokenizer_class": "BertTokenizer", "do_lower_case": False, "model_max_length": 512}
+        tokenizer_config = {"tokenizer_class": "BertTokenizer", "do_lower_case": False,
+                            "model_max_length": self.tokenizer.max_kmers + 2}
         (folder / "tokenizer_config.json").write_text(json.dumps(tokenizer_config, indent=2))
         special = dict(zip(("pad_token", "unk_token", "cls_token", "sep_token", "mask_token"), SPECIAL_TOKENS))
         (folder / "special_tokens_map.json").write_text(json.dumps(special, indent=2))

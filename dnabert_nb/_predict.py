@@ -14,7 +14,7 @@ from ._errors import InputFormatError, ModelTaskError, require_positive_integers
 from ._io import SequencesLike, as_sequence_table
 from ._model import DNABERTModel
 from ._runtime import resolve_precision
-from ._tokenizer import Windows, pack_inputs
+from ._tokenizer import KmerTokenizer, Windows, pack_inputs
 
 DEFAULT_BATCH_SIZE = 32
 DEFAULT_WINDOW_OVERLAP = 100
@@ -40,6 +40,11 @@ def average_windows(windows: Windows, values: np.ndarray, n_sequences: int) -> n
     return (totals / counts).astype(np.float32)
 
 
+def default_overlap(tokenizer: KmerTokenizer) -> int:
+    """Nucleotides neighbouring windows share by default: 100, or less where a window is shorter."""
+    return min(DEFAULT_WINDOW_OVERLAP, tokenizer.max_nucleotides - tokenizer.k)
+
+
 def run_windows(
     model: DNABERTModel,
     sequences: SequencesLike,
@@ -47,7 +52,7 @@ def run_windows(
     *,
     batch_size: int,
     precision: str | None,
-    window_overlap: int,
+    window_overlap: int | None,
     progress: bool,
     description: str,
 ) -> WindowOutputs:
@@ -64,7 +69,8 @@ def run_windows(
     token_ids, offsets = tokenizer.kmer_ids(table.sequences, table.ids)
     n_kmers = np.diff(offsets)
     lengths = n_kmers + tokenizer.k - 1
-    windows = tokenizer.windows(lengths, overlap=window_overlap)
+    overlap = default_overlap(tokenizer) if window_overlap is None else window_overlap
+    windows = tokenizer.windows(lengths, overlap=overlap)
     starts = offsets[windows.sequence_index] + windows.start
     counts = windows.end - windows.start - tokenizer.k + 1
 
@@ -132,7 +138,7 @@ def predict(
     *,
     batch_size: int = DEFAULT_BATCH_SIZE,
     precision: str | None = None,
-    window_overlap: int = DEFAULT_WINDOW_OVERLAP,
+    window_overlap: int | None = None,
     return_windows: bool = False,
     progress: bool = True,
 ) -> pd.DataFrame:
@@ -151,8 +157,9 @@ def predict(
         None uses the model's default (``load(precision=...)``).
     window_overlap
         Nucleotides shared by neighbouring windows of a sequence longer than one model
-        input (510 k-mers). Such a sequence is predicted window by window and its
-        class probabilities (or regression values) are averaged over its windows.
+        input (``model.tokenizer.max_nucleotides``: 515 nt for DNABERT-6). Such a sequence
+        is predicted window by window and its class probabilities (or regression values)
+        are averaged over its windows. None: 100 nt, or less where a window is shorter.
     return_windows
         Return one row per window instead (columns ``window``, ``start``, ``end``,
         0-based end-exclusive nucleotide coordinates), before averaging.
@@ -222,7 +229,7 @@ def embed(
     layer: int = -1,
     batch_size: int = DEFAULT_BATCH_SIZE,
     precision: str | None = None,
-    window_overlap: int = DEFAULT_WINDOW_OVERLAP,
+    window_overlap: int | None = None,
     progress: bool = True,
 ) -> np.ndarray:
     """Embed sequences as fixed-size vectors from the encoder's hidden states.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import time
@@ -174,6 +175,45 @@ def _as_corpus(tokenizer: KmerTokenizer, corpus: object, what: str) -> Corpus:
     return Corpus(tokenizer, sequences, ids)
 
 
+def kmer_aware_init(network: BertForMaskedLM, tokenizer: KmerTokenizer, seed: int) -> None:
+    """Give a fresh network k-mer embeddings built from their nucleotides and sinusoidal positions.
+
+    Each k-mer's embedding is the sum of one random vector per (offset, nucleotide), so k-mers
+    that share nucleotides at the same offsets start close and the (tied) output layer starts
+    out scoring nucleotides offset by offset; position embeddings start as the sinusoids of
+    Vaswani et al., so attending to a fixed neighbour is easy to learn. Both stay trainable and
+    keep BERT's scale (std = initializer_range); special tokens keep BERT's random init.
+    """
+    generator = torch.Generator().manual_seed(seed)
+    width = network.config.hidden_size
+    scale = network.config.initializer_range
+    parts = torch.randn(tokenizer.k, 4, width, generator=generator) * scale / tokenizer.k**0.5
+    kmers = tokenizer.tokens[len(SPECIAL_TOKENS):]
+    codes = torch.tensor([["ACGT".index(base) for base in kmer] for kmer in kmers])
+    positions = torch.arange(network.config.max_position_embeddings, dtype=torch.float32)[:, None]
+    frequencies = torch.exp(-np.log(10000.0) * torch.arange(0, width, 2, dtype=torch.float32) / width)
+    sinusoids = torch.stack([torch.sin(positions * frequencies), torch.cos(positions * frequencies)], dim=-1)
+    sinusoids = sinusoids.reshape(len(positions), width)
+    with torch.no_grad():
+        network.bert.embeddings.word_embeddings.weight[len(SPECIAL_TOKENS):] = parts[torch.arange(tokenizer.k), codes].sum(1)
+        network.bert.embeddings.position_embeddings.weight.copy_(sinusoids * scale / sinusoids.std())
+
+
+def _starting_network(init: object, sizes: dict, tokenizer: KmerTokenizer, seed: int) -> BertForMaskedLM:
+    """A fresh k-mer-aware network of ``sizes``, or a masked-LM copy of ``init``'s encoder."""
+    if init is None:
+        network = BertForMaskedLM(BertConfig(vocab_size=tokenizer.vocab_size, max_position_embeddings=512, **sizes))
+        kmer_aware_init(network, tokenizer, seed)
+        return network
+    start = init if isinstance(init, DNABERTModel) else load(init, device="cpu")
+    if start.k != tokenizer.k:
+        raise InputFormatError(f"init is a {start.k}-mer model but k = {tokenizer.k}; give the same k.")
+    network = BertForMaskedLM(copy.deepcopy(start.config))
+    state = {name: value for name, value in start.network.state_dict().items() if not name.startswith("classifier.")}
+    network.load_state_dict(state, strict=False)  # a model without a masked-LM head gets BERT's initial one
+    return network
+
+
 def _settings_of(**settings) -> dict:
     return json.loads(json.dumps(settings, default=str))
 
@@ -183,6 +223,8 @@ def pretrain(
     *,
     k: int = 6,
     config: str | dict = "mini",
+    init: "DNABERTModel | str | os.PathLike | None" = None,
+    mask_span: int | None = None,
     max_length: int = 512,
     steps: int = 1000,
     batch_size: int = 16,
@@ -201,7 +243,7 @@ def pretrain(
     device: str | torch.device | None = None,
     progress: bool = True,
 ) -> DNABERTModel:
-    """Pre-train a DNABERT masked language model from scratch with DNABERT's k-span masking.
+    """Pre-train a DNABERT masked language model (fresh or continued) with DNABERT's k-span masking.
 
     Parameters
     ----------
@@ -213,7 +255,14 @@ def pretrain(
         k-mer size of the tokenizer (3-6).
     config
         ``"mini"`` (hidden 256, 4 layers, 4 heads), ``"base"`` (DNABERT's BERT-base) or a dict
-        of BertConfig fields.
+        of BertConfig fields. A fresh model starts from :func:`kmer_aware_init`.
+    init
+        Continue pre-training this model (a DNABERTModel or anything :func:`load` takes)
+        instead of starting fresh; ``config`` is then ignored.
+    mask_span
+        Tokens per masked span (default ``k``: DNABERT's masking, which hides whole
+        nucleotides). ``1`` masks single k-mers, which their neighbours give away: a quick
+        first stage that teaches a fresh model to read its neighbours.
     max_length
         Tokens per training window, [CLS] and [SEP] included (at most 512).
     steps, batch_size, lr, warmup, weight_decay
@@ -251,10 +300,12 @@ def pretrain(
         raise InputFormatError(f"max_length = {max_length}; use 8 to {MAX_KMERS + 2} tokens.")
     require_positive_integers(steps=steps, batch_size=batch_size, eval_every=eval_every, log_every=log_every,
                               save_every=save_every)
-    sizes = CONFIGS.get(config) if isinstance(config, str) else dict(config)
+    sizes = {} if init is not None else CONFIGS.get(config) if isinstance(config, str) else dict(config)
     if sizes is None:
         raise InputFormatError(f"config = {config!r}; use 'mini', 'base' or a dict of BertConfig fields.")
     tokenizer = KmerTokenizer(k)
+    span = k if mask_span is None else mask_span
+    require_positive_integers(mask_span=span)
     processes = Processes(resolve_device(device))
     device = processes.device
     dtype = resolve_precision(precision, device)
@@ -268,15 +319,18 @@ def pretrain(
         valid_corpus = _as_corpus(tokenizer, valid, "validation")
     valid_rng = np.random.default_rng([seed, 1])
     valid_inputs, valid_labels = mask_tokens(
-        valid_corpus.sample(valid_rng, eval_windows, n_kmers), valid_rng, k, tokenizer.vocab_size
+        valid_corpus.sample(valid_rng, eval_windows, n_kmers), valid_rng, span, tokenizer.vocab_size
     )
 
-    settings = _settings_of(k=k, config=sizes, max_length=max_length, batch_size=batch_size, lr=lr, warmup=warmup_steps,
+    init_name = None if init is None else getattr(init, "source", None) or str(init)
+    settings = _settings_of(k=k, config=sizes, init=init_name, mask_span=span, max_length=max_length, batch_size=batch_size, lr=lr, warmup=warmup_steps,
                             weight_decay=weight_decay, seed=seed, precision=str(dtype))
     checkpoint = Path(output_dir) / CHECKPOINT if output_dir is not None else None
     torch.manual_seed(seed)
-    bert_config = BertConfig(vocab_size=tokenizer.vocab_size, max_position_embeddings=512, **sizes)
-    network = BertForMaskedLM(bert_config).to(device)
+    network = _starting_network(init, sizes, tokenizer, seed).to(device)
+    if max_length > network.config.max_position_embeddings:
+        raise InputFormatError(f"max_length = {max_length} but the init model has "
+                               f"{network.config.max_position_embeddings} positions; use at most that many.")
     optimizer = torch.optim.AdamW(network.parameters(), lr=lr, weight_decay=weight_decay)
     scheduler = linear_schedule(optimizer, warmup_steps, steps)
     rng = np.random.default_rng([seed, 0, processes.rank])  # each process draws its own windows
@@ -344,7 +398,7 @@ def pretrain(
     show = progress and processes.is_main
     with tqdm(total=steps, initial=step, desc="pretrain", unit="step", disable=not show) as bar:
         while step < steps:
-            inputs, labels = mask_tokens(train_corpus.sample(rng, batch_size, n_kmers), rng, k, tokenizer.vocab_size)
+            inputs, labels = mask_tokens(train_corpus.sample(rng, batch_size, n_kmers), rng, span, tokenizer.vocab_size)
             inputs, labels = torch.from_numpy(inputs).to(device), torch.from_numpy(labels).to(device)
             with torch.autocast(device.type, dtype=dtype, enabled=dtype != torch.float32):
                 loss, hits, masked = objective(inputs, labels)

@@ -45,6 +45,9 @@ class KmerTokenizer:
     ----------
     k
         k-mer length, one of 3, 4, 5, 6.
+    max_length
+        Tokens one model input holds, [CLS] and [SEP] included: the model's
+        ``max_position_embeddings`` (512 for DNABERT), at most 512.
 
     Examples
     --------
@@ -53,17 +56,20 @@ class KmerTokenizer:
     array([[   2,  727, 2896, 3378,    3]])
     """
 
-    def __init__(self, k: int):
+    def __init__(self, k: int, max_length: int = MAX_KMERS + 2):
         if k not in SUPPORTED_K:
             raise InputFormatError(f"k = {k!r} is not supported; DNABERT has k = 3, 4, 5 or 6.")
+        if not 3 <= max_length <= MAX_KMERS + 2:
+            raise InputFormatError(f"max_length = {max_length!r}; a model input holds 3 to {MAX_KMERS + 2} tokens.")
         self.k = k
+        self.max_kmers = max_length - 2
         self.tokens: list[str] = list(SPECIAL_TOKENS) + [
             "".join(p) for p in itertools.product(NUCLEOTIDES, repeat=k)
         ]
         self.vocab: dict[str, int] = {token: i for i, token in enumerate(self.tokens)}
 
     def __repr__(self) -> str:
-        return f"KmerTokenizer(k={self.k}, vocab_size={self.vocab_size})"
+        return f"KmerTokenizer(k={self.k}, vocab_size={self.vocab_size}, max_length={self.max_kmers + 2})"
 
     @property
     def vocab_size(self) -> int:
@@ -72,8 +78,8 @@ class KmerTokenizer:
 
     @property
     def max_nucleotides(self) -> int:
-        """Longest sequence that fits one model input (510 k-mers)."""
-        return MAX_KMERS + self.k - 1
+        """Longest sequence that fits one model input (``max_kmers`` k-mers; 515 nt for DNABERT-6)."""
+        return self.max_kmers + self.k - 1
 
     @staticmethod
     def k_for_vocab_size(vocab_size: int) -> int | None:
@@ -142,7 +148,7 @@ class KmerTokenizer:
         """
         token_ids, offsets = self.kmer_ids(sequences, ids)
         n_kmers = np.diff(offsets)
-        if n_kmers.size and n_kmers.max() > MAX_KMERS:
+        if n_kmers.size and n_kmers.max() > self.max_kmers:
             index = int(np.argmax(n_kmers))
             raise InputFormatError(
                 f"Sequence {describe_id(None if ids is None else ids[index], index)} has "

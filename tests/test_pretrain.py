@@ -126,6 +126,37 @@ def test_bad_arguments():
         dn.pretrain([], progress=False)
 
 
+def test_kmer_aware_init_builds_embeddings_from_nucleotides():
+    tokenizer = dn.KmerTokenizer(4)
+    network = BertForMaskedLM(BertConfig(vocab_size=tokenizer.vocab_size, **TINY))
+    _pretrain.kmer_aware_init(network, tokenizer, seed=0)
+    embeddings = network.bert.embeddings.word_embeddings.weight.detach()
+    vocab = tokenizer.vocab
+    # additive in (offset, nucleotide): AACG - AACT == CCCG - CCCT (the same last-base swap)
+    torch.testing.assert_close(embeddings[vocab["AACG"]] - embeddings[vocab["AACT"]],
+                               embeddings[vocab["CCCG"]] - embeddings[vocab["CCCT"]])
+    assert not torch.allclose(embeddings[vocab["AACG"]], embeddings[vocab["GCAA"]])
+    assert embeddings[5:].std().item() == pytest.approx(network.config.initializer_range, rel=0.1)
+    positions = network.bert.embeddings.position_embeddings.weight.detach()
+    assert torch.corrcoef(positions[:, :2].T)[0, 1].abs() < 0.2 and positions[:, 0].abs().max() > 0  # sin, cos pair
+
+
+def test_single_kmer_masking_and_continued_pretraining(tmp_path):
+    rng = np.random.default_rng(0)
+    inputs, labels = mask_tokens(rng.integers(5, 4101, size=(200, 100)), rng, k=1, vocab_size=4101)
+    assert 0.13 < (labels != -100).mean() < 0.17
+    first = _run(tmp_path / "first", 3, mask_span=1)
+    assert first.history["valid_accuracy"].notna().any()
+    continued = _run(tmp_path / "second", 3, init=tmp_path / "first" / "checkpoint", config="ignored")
+    moved = [not torch.equal(a, b) for a, b in zip(first.network.parameters(), continued.network.parameters())]
+    assert any(moved) and continued.config.hidden_size == 32
+    with pytest.raises(InputFormatError, match="6-mer model but k = 4"):
+        _run(tmp_path / "third", 3, init=dn.DNABERTModel(
+            BertForMaskedLM(BertConfig(vocab_size=4101, **TINY)), dn.KmerTokenizer(6)))
+    with pytest.raises(InputFormatError, match="mask_span"):
+        _run(tmp_path / "fourth", 3, mask_span=0)
+
+
 def test_corpus_split_holds_out_the_tail():
     corpus = Corpus(dn.KmerTokenizer(3), [random_dna(100), random_dna(50, seed=1)], [0, 1])
     head, tail = corpus.split(0.9)
