@@ -58,8 +58,8 @@ def run_windows(
 ) -> WindowOutputs:
     """Run ``batch_function`` over every model-sized window of every sequence.
 
-    Sequences are validated and tokenised at once, cut into windows of at most 510
-    k-mers, sorted by length so that batches carry the least padding, and run under
+    Sequences are validated and tokenised at once, cut into windows of at most one model
+    input (``tokenizer.max_kmers`` k-mers), sorted by length so that batches carry the least padding, and run under
     ``torch.inference_mode`` in the resolved precision. Output rows come back in
     window order.
     """

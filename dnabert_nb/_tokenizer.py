@@ -210,7 +210,7 @@ def pack_inputs(token_ids: np.ndarray, starts: np.ndarray, counts: np.ndarray) -
     token_ids
         k-mer ids, back to back.
     starts, counts
-        Row ``i`` holds ``token_ids[starts[i]:starts[i] + counts[i]]`` (at most 510 ids).
+        Row ``i`` holds ``token_ids[starts[i]:starts[i] + counts[i]]`` (at most the model input's k-mers).
 
     Returns
     -------
