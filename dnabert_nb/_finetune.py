@@ -21,7 +21,7 @@ from ._errors import InputFormatError, ModelTaskError, require_positive_integers
 from ._io import FASTA_SUFFIXES, as_sequence_table, read_dnabert_tsv, read_gue, read_labelled_fasta
 from ._metrics import classification_metrics, multilabel_metrics, regression_metrics
 from ._model import DNABERTModel, atomic_folder, load
-from ._predict import _logits, _to_probabilities, average_windows, default_overlap, run_windows
+from ._predict import _logits, _to_probabilities, average_windows, run_windows, window_runs
 from ._runtime import resolve_precision
 from ._tokenizer import pack_inputs
 from ._training import apply_gradients, check_resumable, linear_schedule
@@ -383,9 +383,7 @@ def finetune(
 
     tokenizer = model.tokenizer
     token_ids, offsets = tokenizer.kmer_ids(train_data.sequences)
-    windows = tokenizer.windows(np.diff(offsets) + tokenizer.k - 1, overlap=default_overlap(tokenizer))
-    starts = offsets[windows.sequence_index] + windows.start
-    n_kmers = windows.end - windows.start - tokenizer.k + 1
+    windows, starts, n_kmers = window_runs(tokenizer, offsets, None)
     window_targets = train_targets[windows.sequence_index]
     if eval_data is not None:
         tokenizer.kmer_ids(eval_data.sequences)  # fail on bad evaluation sequences before training
@@ -443,13 +441,12 @@ def finetune(
         from .pl._training import LiveTrainingCurves
 
         live = LiveTrainingCurves()
-    lengths = n_kmers
     window = {"loss": 0.0, "samples": 0, "started": time.perf_counter()}
     show = progress and processes.is_main
     with tqdm(total=total_steps, initial=step, desc="finetune", unit="step", disable=not show) as bar:
         while step < total_steps:
             epoch, position = divmod(step, steps_per_epoch)
-            batches = _epoch_batches(lengths, batch_size, seed, epoch, processes)
+            batches = _epoch_batches(n_kmers, batch_size, seed, epoch, processes)
             trainable.train()
             for rows in batches[position:]:
                 batch = pack_inputs(token_ids, starts[rows], n_kmers[rows])

@@ -105,10 +105,13 @@ def read_labelled_fasta(path: str | os.PathLike) -> pd.DataFrame:
                 "'>name label=VALUE', or pass one FASTA file per class as {label: path}."
             )
         labels.append(found[0])
-    frame = pd.DataFrame({"id": table["id"], "sequence": table["sequence"], "label": labels})
-    if frame["label"].str.fullmatch(r"-?\d+").all():
-        frame["label"] = frame["label"].astype(int)
-    return frame
+    return pd.DataFrame({"id": table["id"], "sequence": table["sequence"], "label": _as_integers_if_all_are(labels)})
+
+
+def _as_integers_if_all_are(labels: list[str]) -> pd.Series:
+    """Text labels as ints where every one is an integer, else as they are."""
+    series = pd.Series(labels, dtype=object)
+    return series.astype(int) if series.str.fullmatch(r"-?\d+").all() else series
 
 
 def _looks_like_path(text: str) -> bool:
@@ -195,10 +198,7 @@ def read_dnabert_tsv(path: str | os.PathLike) -> pd.DataFrame:
                 )
             sequences.append(_kmers_to_sequence(fields[0].split(), f"{str(path)!r}, line {number}"))
             labels.append(fields[1].strip())
-    frame = pd.DataFrame({"sequence": sequences, "label": labels})
-    if frame["label"].str.fullmatch(r"-?\d+").all():
-        frame["label"] = frame["label"].astype(int)
-    return frame
+    return pd.DataFrame({"sequence": sequences, "label": _as_integers_if_all_are(labels)})
 
 
 GUE_SPLITS = {"train.csv": "train", "dev.csv": "valid", "test.csv": "test"}

@@ -40,9 +40,20 @@ def average_windows(windows: Windows, values: np.ndarray, n_sequences: int) -> n
     return (totals / counts).astype(np.float32)
 
 
-def default_overlap(tokenizer: KmerTokenizer) -> int:
-    """Nucleotides neighbouring windows share by default: 100, or less where a window is shorter."""
-    return min(DEFAULT_WINDOW_OVERLAP, tokenizer.max_nucleotides - tokenizer.k)
+def window_runs(
+    tokenizer: KmerTokenizer, offsets: np.ndarray, window_overlap: int | None
+) -> tuple[Windows, np.ndarray, np.ndarray]:
+    """Cut sequences of back-to-back k-mer ids (``offsets`` as from ``kmer_ids``) into model inputs.
+
+    ``window_overlap`` None shares 100 nt between neighbouring windows, or less where a window
+    is shorter. Returns the windows and, per window, the start of its k-mer run and its length.
+    """
+    if window_overlap is None:
+        window_overlap = min(DEFAULT_WINDOW_OVERLAP, tokenizer.max_nucleotides - tokenizer.k)
+    windows = tokenizer.windows(np.diff(offsets) + tokenizer.k - 1, overlap=window_overlap)
+    starts = offsets[windows.sequence_index] + windows.start
+    counts = windows.end - windows.start - tokenizer.k + 1
+    return windows, starts, counts
 
 
 def run_windows(
@@ -67,12 +78,8 @@ def run_windows(
     table = as_sequence_table(sequences)
     tokenizer = model.tokenizer
     token_ids, offsets = tokenizer.kmer_ids(table.sequences, table.ids)
-    n_kmers = np.diff(offsets)
-    lengths = n_kmers + tokenizer.k - 1
-    overlap = default_overlap(tokenizer) if window_overlap is None else window_overlap
-    windows = tokenizer.windows(lengths, overlap=overlap)
-    starts = offsets[windows.sequence_index] + windows.start
-    counts = windows.end - windows.start - tokenizer.k + 1
+    lengths = np.diff(offsets) + tokenizer.k - 1
+    windows, starts, counts = window_runs(tokenizer, offsets, window_overlap)
 
     dtype = resolve_precision(precision or model.precision, model.device)
     network = model.inference_network(dtype)
