@@ -126,9 +126,11 @@ def mask_tokens(
 
 
 def masked_lm_step(
-    network: BertForMaskedLM, input_ids: torch.Tensor, labels: torch.Tensor
+    network: BertForMaskedLM, input_ids: torch.Tensor, labels: torch.Tensor, cls_summary: float = 0.0
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Loss over masked positions only: the vocabulary-wide decoder runs on those rows alone.
+
+    With ``cls_summary`` > 0 the loss adds that weight times :func:`cls_summary_loss`.
 
     Returns
     -------
@@ -139,18 +141,32 @@ def masked_lm_step(
     logits = network.cls(hidden[chosen]).float()
     targets = labels[chosen]
     loss = F.cross_entropy(logits, targets)
+    if cls_summary:
+        loss = loss + cls_summary * cls_summary_loss(hidden)
     return loss, (logits.argmax(dim=-1) == targets).sum(), chosen.sum()
+
+
+def cls_summary_loss(hidden: torch.Tensor) -> torch.Tensor:
+    """Mean squared distance of each window's [CLS] output from the mean of its k-mer outputs.
+
+    The mean is a fixed target (no gradient): only [CLS] moves towards it. Masked-LM training alone
+    never trains [CLS], and a classification head on an untrained [CLS] fine-tunes poorly; this
+    term makes [CLS] start as a summary of the whole window. Windows are unpadded: [CLS] k-mers [SEP].
+    """
+    summary = hidden[:, 1:-1].float().mean(dim=1).detach()
+    return F.mse_loss(hidden[:, 0].float(), summary)
 
 
 class MaskedLMObjective(torch.nn.Module):
     """:func:`masked_lm_step` as a module, so that data-parallel wrappers see its forward pass."""
 
-    def __init__(self, network: BertForMaskedLM):
+    def __init__(self, network: BertForMaskedLM, cls_summary: float = 0.0):
         super().__init__()
         self.network = network
+        self.cls_summary = cls_summary
 
     def forward(self, input_ids: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        return masked_lm_step(self.network, input_ids, labels)
+        return masked_lm_step(self.network, input_ids, labels, self.cls_summary)
 
 
 def _as_corpus(tokenizer: KmerTokenizer, corpus: object, what: str) -> Corpus:
@@ -225,6 +241,7 @@ def pretrain(
     config: str | dict = "mini",
     init: "DNABERTModel | str | os.PathLike | None" = None,
     mask_span: int | None = None,
+    cls_summary: float = 0.0,
     max_length: int = 512,
     steps: int = 1000,
     batch_size: int = 16,
@@ -263,6 +280,11 @@ def pretrain(
         Tokens per masked span (default ``k``: DNABERT's masking, which hides whole
         nucleotides). ``1`` masks single k-mers, which their neighbours give away: a quick
         first stage that teaches a fresh model to read its neighbours.
+    cls_summary
+        Weight of :func:`cls_summary_loss`, which pulls the [CLS] output towards the mean of
+        the k-mer outputs (0: DNABERT's masked-LM loss alone). Classification heads read
+        [CLS]; the embedded model's last stage uses 1.0 so that they start from a summary of
+        the sequence. Training ``loss`` includes this term; ``valid_loss`` is masked-LM only.
     max_length
         Tokens per training window, [CLS] and [SEP] included (at most 512).
     steps, batch_size, lr, warmup, weight_decay
@@ -306,6 +328,8 @@ def pretrain(
     tokenizer = KmerTokenizer(k)
     span = k if mask_span is None else mask_span
     require_positive_integers(mask_span=span)
+    if not cls_summary >= 0:
+        raise InputFormatError(f"cls_summary = {cls_summary}; use a weight of 0 (off) or more.")
     processes = Processes(resolve_device(device))
     device = processes.device
     dtype = resolve_precision(precision, device)
@@ -323,7 +347,8 @@ def pretrain(
     )
 
     init_name = None if init is None else getattr(init, "source", None) or str(init)
-    settings = _settings_of(k=k, config=sizes, init=init_name, mask_span=span, max_length=max_length, batch_size=batch_size, lr=lr, warmup=warmup_steps,
+    settings = _settings_of(k=k, config=sizes, init=init_name, mask_span=span, cls_summary=cls_summary,
+                            max_length=max_length, batch_size=batch_size, lr=lr, warmup=warmup_steps,
                             weight_decay=weight_decay, seed=seed, precision=str(dtype))
     checkpoint = Path(output_dir) / CHECKPOINT if output_dir is not None else None
     torch.manual_seed(seed)
@@ -353,7 +378,7 @@ def pretrain(
         step = int(state["step"])
 
     model = DNABERTModel(network, tokenizer, device=device, precision=precision, source="pretrain")
-    objective = processes.wrap(MaskedLMObjective(network))
+    objective = processes.wrap(MaskedLMObjective(network, cls_summary))
 
     def save() -> None:
         if checkpoint is None:

@@ -4,7 +4,7 @@ Usage:
     python scripts/pretrain_embedded.py --output-dir runs/dnabert-mini-6
     python scripts/pretrain_embedded.py --output-dir runs/dnabert-mini-6 --export   # fp16 copy into the package
 
-Needs the Debian package maffilter-examples (human chr22, hg19). Two stages (STAGES), each in
+Needs the Debian package maffilter-examples (human chr22, hg19). Three stages (STAGES), each in
 OUTPUT_DIR/stageN; an interrupted run resumes where it stopped. The held-out last 5% of chr22 is
 the validation set. Wall time per stage is in the log; tokens/s per step in history.csv.
 """
@@ -27,10 +27,12 @@ import dnabert_nb as dn
 PACKAGE_MODEL = Path(__file__).resolve().parents[1] / "dnabert_nb" / "models" / "dnabert-mini-6"
 COMMON = {"k": 6, "config": "mini", "eval_every": 250, "eval_windows": 128, "save_every": 250, "seed": 0}
 #: A fresh k-mer-aware model first learns to read its neighbours on single masked k-mers, then trains
-#: with DNABERT's 6-token spans. Both on 128-token windows, the most steps two CPU cores allow.
+#: with DNABERT's 6-token spans; a last stage also teaches [CLS] to summarise the window (cls_summary),
+#: which classification heads read. All on 128-token windows, the most steps two CPU cores allow.
 STAGES = [
     {"mask_span": 1, "max_length": 128, "batch_size": 32, "lr": 1e-3, "warmup": 0.05, "steps": 2000},
     {"mask_span": 6, "max_length": 128, "batch_size": 32, "lr": 7e-4, "warmup": 0.02, "steps": 4500},
+    {"mask_span": 6, "max_length": 128, "batch_size": 32, "lr": 3e-4, "warmup": 0.05, "steps": 1000, "cls_summary": 1.0},
 ]
 #: Positions the stages train; the exported model keeps only these (longer inputs go through windows).
 CONTEXT = 128

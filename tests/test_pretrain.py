@@ -81,12 +81,12 @@ def test_interrupted_and_resumed_run_ends_where_an_uninterrupted_one_does(tmp_pa
     calls = {"n": 0}
     original = _pretrain.masked_lm_step
 
-    def interrupt_at_step_five(network, inputs, labels):
+    def interrupt_at_step_five(network, inputs, labels, *options):
         if network.training:
             calls["n"] += 1
             if calls["n"] == 5:
                 raise KeyboardInterrupt
-        return original(network, inputs, labels)
+        return original(network, inputs, labels, *options)
 
     monkeypatch.setattr(_pretrain, "masked_lm_step", interrupt_at_step_five)
     with pytest.raises(KeyboardInterrupt):
@@ -163,3 +163,27 @@ def test_corpus_split_holds_out_the_tail():
     assert len(head) + len(tail) == len(corpus) == 98 + 48
     np.testing.assert_array_equal(np.concatenate([head.token_ids, tail.token_ids]), corpus.token_ids)
     assert head.offsets.tolist() == [0, 98, 131] and tail.offsets.tolist() == [0, 15]
+
+
+def test_cls_summary_loss_moves_only_cls_towards_the_mean_of_kmer_outputs():
+    hidden = torch.randn(3, 10, 8, requires_grad=True)
+    loss = _pretrain.cls_summary_loss(hidden)
+    expected = ((hidden[:, 0] - hidden[:, 1:-1].mean(dim=1)) ** 2).mean()
+    torch.testing.assert_close(loss, expected)
+    loss.backward()
+    assert hidden.grad[:, 0].abs().sum() > 0 and (hidden.grad[:, 1:] == 0).all()
+
+
+def test_pretraining_with_cls_summary_makes_cls_a_summary(tmp_path):
+    def distance(model):
+        rng = np.random.default_rng(5)
+        inputs, _ = mask_tokens(rng.integers(5, model.tokenizer.vocab_size, size=(8, 38)), rng, 4, model.tokenizer.vocab_size)
+        with torch.no_grad():
+            hidden = model.network.bert(input_ids=torch.from_numpy(inputs)).last_hidden_state
+        return float(_pretrain.cls_summary_loss(hidden))
+
+    plain = _run(tmp_path / "plain", 12)
+    summarised = _run(tmp_path / "summary", 12, cls_summary=5.0)
+    assert distance(summarised) < 0.5 * distance(plain)
+    with pytest.raises(InputFormatError, match="cls_summary"):
+        _run(tmp_path / "bad", 3, cls_summary=-1.0)
