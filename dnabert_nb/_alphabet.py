@@ -115,3 +115,11 @@ def encode_nucleotides(
             position=position + 1,
         )
     return codes, offsets
+
+
+_COMPLEMENT = str.maketrans("ACGTNacgtn", "TGCANtgcan")
+
+
+def reverse_complement(sequence: str) -> str:
+    """The reverse complement of a sequence of A, C, G, T and N (either case)."""
+    return sequence.translate(_COMPLEMENT)[::-1]

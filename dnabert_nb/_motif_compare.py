@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 import pandas as pd
 
@@ -12,6 +14,8 @@ from ._pwm import check_pfm
 MIN_OVERLAP = 5
 #: Column-shuffled copies of the query that make the null distribution.
 NULL_SHUFFLES = 20
+#: Queries aligned at once (bounds the correlation array to about 50 MB against JASPAR).
+QUERY_CHUNK = 8
 
 
 def _probabilities(pfm: pd.DataFrame) -> np.ndarray:
@@ -28,33 +32,59 @@ def _standardise(columns: np.ndarray) -> np.ndarray:
 
 
 def _reverse_complement(matrix: np.ndarray) -> np.ndarray:
-    return matrix[::-1, ::-1]  # reverse positions; A C G T → T G C A
+    return matrix[..., ::-1, ::-1]  # reverse positions; A C G T → T G C A
 
 
-def _best_alignments(query: np.ndarray, targets: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Best summed column correlation of ``query`` against every target over all offsets; and that offset.
+def _best_alignments(queries: np.ndarray, targets: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Best summed column correlation of each query against every target over all offsets; and that offset.
 
-    ``targets`` is (n, Lmax, 4) standardised, padded; ``valid`` (n, Lmax) marks real columns.
+    ``queries`` is (m, Lq, 4) standardised, all of one length; ``targets`` is (n, Lmax, 4)
+    standardised, padded; ``valid`` (n, Lmax) marks real columns. Returns two (m, n) arrays.
     """
-    n_query = len(query)
-    correlation = np.einsum("qb,nlb->nql", query, targets) / 4  # (n, Lq, Lmax)
-    best = np.full(len(targets), -np.inf)
-    best_offset = np.zeros(len(targets), dtype=int)
+    n_query = queries.shape[1]
+    correlation = np.einsum("mqb,nlb->mnql", queries, targets) / 4  # (m, n, Lq, Lmax)
+    best = np.full(correlation.shape[:2], -np.inf)
+    best_offset = np.zeros(correlation.shape[:2], dtype=int)
     rows = np.arange(n_query)
     for offset in range(-(n_query - MIN_OVERLAP), targets.shape[1] - MIN_OVERLAP + 1):
         columns = rows + offset
         inside = (columns >= 0) & (columns < targets.shape[1])
-        aligned = correlation[:, rows[inside], columns[inside]]  # (n, overlap)
+        aligned = correlation[:, :, rows[inside], columns[inside]]  # (m, n, overlap)
         real = valid[:, columns[inside]]
         overlap = real.sum(axis=1)
-        score = np.where(overlap >= MIN_OVERLAP, (aligned * real).sum(axis=1), -np.inf)
+        score = np.where(overlap >= MIN_OVERLAP, (aligned * real).sum(axis=2), -np.inf)
         better = score > best
         best[better], best_offset[better] = score[better], offset
     return best, best_offset
 
 
-def compare_motifs(pfm: pd.DataFrame, database: dict[str, pd.DataFrame] | None = None, top: int = 5,
-                   *, seed: int = 0) -> pd.DataFrame:
+class MotifDatabase(NamedTuple):
+    """Database motifs as arrays, prepared once for many comparisons."""
+
+    ids: list
+    names: list
+    targets: np.ndarray
+    valid: np.ndarray
+
+
+def prepare_database(database: dict[str, pd.DataFrame] | None = None) -> MotifDatabase:
+    """Standardised, padded columns of every database PFM (None: the shipped JASPAR matrices)."""
+    if database is None:
+        from .datasets import jaspar
+
+        database = jaspar()
+    ids = list(database)
+    longest = max(len(matrix) for matrix in database.values())
+    targets = np.zeros((len(ids), longest, 4))
+    valid = np.zeros((len(ids), longest), dtype=bool)
+    for row, matrix_id in enumerate(ids):
+        columns = _standardise(_probabilities(database[matrix_id]))
+        targets[row, : len(columns)], valid[row, : len(columns)] = columns, True
+    return MotifDatabase(ids, [database[i].attrs.get("name", i) for i in ids], targets, valid)
+
+
+def compare_motifs(pfm: pd.DataFrame, database: dict[str, pd.DataFrame] | MotifDatabase | None = None,
+                   top: int = 5, *, seed: int = 0) -> pd.DataFrame:
     """Match a PFM against a motif database, Tomtom-like.
 
     The score of an alignment is the sum of the Pearson correlations of aligned columns (at
@@ -68,7 +98,8 @@ def compare_motifs(pfm: pd.DataFrame, database: dict[str, pd.DataFrame] | None =
     pfm
         Positions × ``A C G T`` (counts or probabilities).
     database
-        Matrix id → PFM DataFrame (with ``.attrs["name"]``); None uses the shipped JASPAR 2026
+        Matrix id → PFM DataFrame (with ``.attrs["name"]``), or :func:`prepare_database`'s
+        result to compare many PFMs against one database; None uses the shipped JASPAR 2026
         CORE vertebrates (:func:`dnabert_nb.datasets.jaspar`).
     top
         Rows to return.
@@ -82,39 +113,27 @@ def compare_motifs(pfm: pd.DataFrame, database: dict[str, pd.DataFrame] | None =
         against this target position), ``strand`` (``+`` or ``-`` for the query's reverse
         complement), ``p_value``, ``e_value``; best first.
     """
-    if database is None:
-        from .datasets import jaspar
-
-        database = jaspar()
+    prepared = database if isinstance(database, MotifDatabase) else prepare_database(database)
     query = _standardise(_probabilities(pfm))
     if len(query) < MIN_OVERLAP:
         raise InputFormatError(f"The PFM has {len(query)} positions; comparing needs at least {MIN_OVERLAP}.")
-    ids = list(database)
-    longest = max(len(matrix) for matrix in database.values())
-    targets = np.zeros((len(ids), longest, 4))
-    valid = np.zeros((len(ids), longest), dtype=bool)
-    for row, matrix_id in enumerate(ids):
-        columns = _standardise(_probabilities(database[matrix_id]))
-        targets[row, : len(columns)], valid[row, : len(columns)] = columns, True
-    forward, forward_offset = _best_alignments(query, targets, valid)
-    reverse, reverse_offset = _best_alignments(_reverse_complement(query), targets, valid)
-    score = np.maximum(forward, reverse)
     rng = np.random.default_rng(seed)
-    null = []
-    for _ in range(NULL_SHUFFLES):  # scored like the query: best offset, better strand
-        shuffled = query[rng.permutation(len(query))]
-        null.append(np.maximum(_best_alignments(shuffled, targets, valid)[0],
-                               _best_alignments(_reverse_complement(shuffled), targets, valid)[0]))
-    null = np.concatenate(null)
-    null = np.sort(null)
+    shuffled = np.stack([query] + [query[rng.permutation(len(query))] for _ in range(NULL_SHUFFLES)])
+    both_strands = np.concatenate([shuffled, _reverse_complement(shuffled)])  # forward copies, then reverse
+    parts = [_best_alignments(both_strands[first : first + QUERY_CHUNK], prepared.targets, prepared.valid)
+             for first in range(0, len(both_strands), QUERY_CHUNK)]
+    best, offsets = (np.concatenate(arrays) for arrays in zip(*parts))
+    forward, reverse = best[0], best[NULL_SHUFFLES + 1]
+    score = np.maximum(forward, reverse)
+    null = np.sort(np.maximum(best[1 : NULL_SHUFFLES + 1], best[NULL_SHUFFLES + 2 :]).ravel())  # scored like the query
     p_value = (1 + len(null) - np.searchsorted(null, score, side="left")) / (1 + len(null))
     table = pd.DataFrame({
-        "id": ids,
-        "name": [database[i].attrs.get("name", i) for i in ids],
+        "id": prepared.ids,
+        "name": prepared.names,
         "score": score,
-        "offset": np.where(forward >= reverse, forward_offset, reverse_offset),
+        "offset": np.where(forward >= reverse, offsets[0], offsets[NULL_SHUFFLES + 1]),
         "strand": np.where(forward >= reverse, "+", "-"),
         "p_value": p_value,
-        "e_value": p_value * len(ids),
+        "e_value": p_value * len(prepared.ids),
     })
     return table.sort_values(["score", "id"], ascending=[False, True], ignore_index=True).head(top)

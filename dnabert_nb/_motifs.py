@@ -8,12 +8,12 @@ import numpy as np
 import pandas as pd
 from scipy.stats import hypergeom
 
-from ._alphabet import encode_nucleotides
+from ._alphabet import encode_nucleotides, reverse_complement
 from ._attention import attention_scores
-from ._errors import InputFormatError
+from ._errors import InputFormatError, require_positive_integers
 from ._io import SequencesLike, as_sequence_table
 from ._model import DNABERTModel
-from ._motif_compare import compare_motifs
+from ._motif_compare import compare_motifs, prepare_database
 from ._pwm import BASES
 from ._shuffle import dinucleotide_shuffle
 
@@ -28,8 +28,9 @@ class MotifResult(NamedTuple):
     pfms : dict
         Motif id → PFM (positions × A C G T counts) of its instance windows.
     instances : DataFrame
-        ``motif``, ``sequence_id``, ``start``, ``end`` (0-based, end-exclusive) and ``sequence``
-        of each instance window.
+        ``motif``, ``sequence_id``, ``start``, ``end`` (0-based, end-exclusive), ``strand``
+        (``+``/``-``: the window's sequence is read on the motif's strand) and ``sequence`` of
+        each instance window.
     scores : list of ndarray
         The attention scores of the positive sequences.
     """
@@ -50,9 +51,10 @@ def high_attention_regions(score: np.ndarray, *, min_len: int = 5) -> list[tuple
 def count_containing(sequences: Sequence[str], motifs: Sequence[str]) -> np.ndarray:
     """How many sequences contain each motif as an exact substring.
 
-    Vectorised per motif length: every window of that length in every sequence is hashed
-    (base 5, in chunks of 20 bases), (sequence, window) pairs are made unique, and the
-    motifs are looked up among them; no loop over sequences × motifs.
+    Vectorised per motif length, with no loop over sequences × motifs: every window of that
+    length in every sequence gets an exact base-5 integer key (one int64 up to
+    ``SINGLE_KEY_BASES`` bases, several columns beyond), windows whose key is one of the
+    motifs' are kept, and their distinct (sequence, motif) pairs are counted.
     """
     motifs = list(motifs)
     counts = np.zeros(len(motifs), dtype=np.int64)
@@ -65,35 +67,47 @@ def count_containing(sequences: Sequence[str], motifs: Sequence[str]) -> np.ndar
     for length in np.unique(lengths):
         if length > len(codes):
             continue
-        windows = np.lib.stride_tricks.sliding_window_view(codes, length)
-        inside = sequence_of[: len(windows)] == sequence_of[length - 1 :]
-        hashes, owners = _hash_rows(windows[inside]), sequence_of[: len(windows)][inside]
+        n_windows = len(codes) - length + 1
+        inside = sequence_of[:n_windows] == sequence_of[length - 1 :]
+        owners = sequence_of[:n_windows][inside]
         chosen = np.flatnonzero(lengths == length)
-        wanted = _hash_rows(np.stack([motif_codes[motif_offsets[i] : motif_offsets[i + 1]] for i in chosen]))
-        if hashes.shape[1] == 1 and 5.0**length * len(sequences) < 2.0**62:  # one int64 key per (sequence, window)
-            distinct = np.unique(hashes[:, 0] * len(sequences) + owners) // len(sequences)
-            present, per_key = np.unique(distinct, return_counts=True)
-            index = np.minimum(np.searchsorted(present, wanted[:, 0]), len(present) - 1)
-            index = np.where(present[index] == wanted[:, 0], index, -1)
-        else:
-            keys = np.unique(np.column_stack([owners, hashes]), axis=0)[:, 1:]  # each (sequence, window) once
-            present, per_key = np.unique(keys, axis=0, return_counts=True)
-            index = _find_rows(present, wanted)
-        counts[chosen] = np.where(index >= 0, per_key[np.maximum(index, 0)], 0)
+        wanted = _window_keys(np.concatenate([motif_codes[motif_offsets[i] : motif_offsets[i + 1]] for i in chosen]),
+                              length)[::length]
+        distinct, motif_key = np.unique(wanted, axis=0, return_inverse=True)
+        keys = _window_keys(codes, length)[inside]
+        found = _find_rows(distinct, keys) if keys.shape[1] > 1 else _find_keys(distinct[:, 0], keys[:, 0])
+        hit = found >= 0
+        pairs = np.unique(owners[hit] * len(distinct) + found[hit])  # each (sequence, motif) once
+        per_key = np.bincount(pairs % len(distinct), minlength=len(distinct))
+        counts[chosen] = per_key[motif_key.ravel()]
     return counts
 
 
-def _hash_rows(windows: np.ndarray) -> np.ndarray:
-    """Exact integer keys for rows of base codes (ambiguous bases kept distinct), 20 bases a column."""
+#: Bases per int64 key column: 5**27 < 2**63.
+SINGLE_KEY_BASES = 27
+
+
+def _window_keys(codes: np.ndarray, length: int) -> np.ndarray:
+    """Exact integer keys of every ``length``-base window of ``codes`` (base 5, ambiguous bases kept
+    distinct): shape (windows, columns), ``SINGLE_KEY_BASES`` bases a column, built by rolling sums."""
+    n_windows = len(codes) - length + 1
     columns = []
-    for first in range(0, windows.shape[1], 20):
-        chunk = windows[:, first : first + 20].astype(np.int64)
-        columns.append(chunk @ (5 ** np.arange(chunk.shape[1], dtype=np.int64)))
+    for first in range(0, length, SINGLE_KEY_BASES):
+        key = np.zeros(n_windows, dtype=np.int64)
+        for j in range(first, min(length, first + SINGLE_KEY_BASES)):
+            key += codes[j : j + n_windows].astype(np.int64) * 5 ** (j - first)
+        columns.append(key)
     return np.column_stack(columns)
 
 
+def _find_keys(table: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """Index of each of ``keys`` in the sorted 1-D ``table``, or -1."""
+    position = np.minimum(np.searchsorted(table, keys), len(table) - 1)
+    return np.where(table[position] == keys, position, -1)
+
+
 def _find_rows(table: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """Index of each of ``rows`` in ``table`` (sorted unique rows, as np.unique(axis=0) gives), or -1."""
+    """Index of each of ``rows`` in ``table`` (rows sorted lexicographically), or -1."""
     fields = [("", table.dtype)] * table.shape[1]
     view = np.ascontiguousarray(table).view(fields).ravel()
     query = np.ascontiguousarray(rows).view(fields).ravel()
@@ -126,6 +140,48 @@ def _shared_run(a: str, b: str) -> tuple[int, int]:
     return best, offset
 
 
+class _Group:
+    """Candidates merged into one motif: its core and where the core sits in the positives.
+
+    A place is (sequence index, anchor, strand): on strand +1 the core reads forward from
+    ``anchor``; on strand -1 its reverse complement ends at ``anchor`` (core base 0 = ``anchor``).
+    """
+
+    def __init__(self, core: str, member: int, places: list[tuple[int, int, int]]):
+        self.core, self.members, self.places = core, [member], list(places)
+
+    def join(self, motif: str, member: int, places: list[tuple[int, int, int]], min_len: int,
+             both_strands: bool) -> bool:
+        """Add a candidate sharing an exact run of ≥ ``min_len`` bases with the core (on either strand)."""
+        options = [(motif, 1)] + ([(reverse_complement(motif), -1)] if both_strands else [])
+        shared, offset, orientation = max((*_shared_run(self.core, text), sign) for text, sign in options)
+        if shared < min_len:
+            return False
+        for seq, start, strand in places:  # start: where the candidate's own text begins on the sequence
+            strand *= orientation
+            anchor = start - offset if strand == 1 else start + len(motif) - 1 + offset
+            self.places.append((seq, anchor, strand))
+        self.members.append(member)
+        return True
+
+    def windows(self, positives: Sequence[str], window: int) -> list[tuple[int, int, int, str]]:
+        """(sequence index, start, strand, text) of each ``window``-base window centred on the core,
+        read on the core's strand; windows leaving the sequence or holding other letters than ACGT are dropped."""
+        centre = len(self.core) // 2
+        result = []
+        for seq, anchor, strand in sorted(set(self.places)):
+            if strand == 1:
+                first = anchor + centre - window // 2
+            else:
+                first = anchor - centre + window // 2 - window + 1
+            if 0 <= first and first + window <= len(positives[seq]):
+                text = positives[seq][first : first + window]
+                text = text if strand == 1 else reverse_complement(text)
+                if set(text) <= set(BASES):
+                    result.append((seq, first, strand, text))
+        return result
+
+
 def find_motifs(
     positives: Sequence[str],
     scores: Sequence[np.ndarray],
@@ -136,18 +192,25 @@ def find_motifs(
     min_len: int = 5,
     pval_cutoff: float = 0.005,
     min_instances: int = 3,
+    both_strands: bool = True,
 ) -> tuple[pd.DataFrame, dict, pd.DataFrame]:
     """The DNABERT motif algorithm on given attention scores (the model-free part of :func:`attention_motifs`).
 
     1. High-attention regions of each positive (score > mean and > 10 × min, ≥ ``min_len`` long)
-       give candidate motifs (their exact sequences).
+       give candidate motifs (their exact sequences, A/C/G/T only). With ``both_strands`` a
+       candidate and its reverse complement are one candidate.
     2. Candidates seen fewer than ``min_instances`` times are dropped; the rest are tested for
        enrichment in positives over negatives (hypergeometric, sequences containing the
-       candidate), Benjamini–Hochberg adjusted, kept below ``pval_cutoff``.
-    3. Candidates sharing an exact run of ≥ ``min_len`` bases are merged (most significant first).
-    4. Every instance is widened to a ``window``-base window centred on the merged motif
-       (windows leaving the sequence are dropped); motifs with ≥ ``min_instances`` windows are
-       kept, each with the PFM of its windows.
+       candidate, on either strand with ``both_strands``), Benjamini–Hochberg adjusted, kept
+       below ``pval_cutoff``.
+    3. Candidates sharing an exact run of ≥ ``min_len`` bases are merged (most significant first;
+       with ``both_strands`` also a run shared with the reverse complement).
+    4. Every instance is widened to a ``window``-base window centred on the merged motif and read
+       on its strand (windows leaving the sequence are dropped); motifs with ≥ ``min_instances``
+       windows are kept, each with the PFM of its windows.
+
+    ``both_strands=False`` is DNABERT's original forward-strand-only counting. A factor binds
+    either strand of a peak, so counting both pools the two halves of its evidence.
 
     Returns
     -------
@@ -156,56 +219,51 @@ def find_motifs(
     """
     positives = [s.upper() for s in positives]
     ids = list(range(len(positives))) if ids is None else list(ids)
-    found: dict[str, list[tuple[int, int]]] = {}
+    found: dict[str, list[tuple[int, int, int]]] = {}
     for index, (sequence, score) in enumerate(zip(positives, scores)):
         for start, end in high_attention_regions(np.asarray(score), min_len=min_len):
-            found.setdefault(sequence[start:end], []).append((index, start))
+            text = sequence[start:end]
+            if set(text) <= set(BASES):
+                key = min(text, reverse_complement(text)) if both_strands else text
+                found.setdefault(key, []).append((index, start, 1 if key == text else -1))
     candidates = [motif for motif, places in found.items() if len(places) >= min_instances]
     empty = (pd.DataFrame(columns=["id", "consensus", "core", "n_instances", "n_pos", "n_neg", "p_adj"]), {},
-             pd.DataFrame(columns=["motif", "sequence_id", "start", "end", "sequence"]))
+             pd.DataFrame(columns=["motif", "sequence_id", "start", "end", "strand", "sequence"]))
     if not candidates:
         return empty
-    n_pos = count_containing(positives, candidates)
-    n_neg = count_containing([s.upper() for s in negatives], candidates)
+    searched = (lambda seqs: [s.upper() + "N" + reverse_complement(s.upper()) for s in seqs]) if both_strands \
+        else (lambda seqs: [s.upper() for s in seqs])
+    n_pos = count_containing(searched(positives), candidates)
+    n_neg = count_containing(searched(negatives), candidates)
     total, drawn = len(positives) + len(negatives), n_pos + n_neg
     p_values = hypergeom.sf(n_pos - 1, total, len(positives), drawn)
     p_adj = benjamini_hochberg(p_values)
     keep = np.flatnonzero(p_adj < pval_cutoff)
     order = keep[np.lexsort((-np.array([len(candidates[i]) for i in keep]), p_adj[keep]))]
-    groups: list[dict] = []
+    groups: list[_Group] = []
     for i in order:
         motif = candidates[i]
-        for group in groups:
-            shared, offset = _shared_run(group["core"], motif)
-            if shared >= min_len:
-                group["places"] += [(seq, start - offset) for seq, start in found[motif]]
-                group["members"].append(i)
-                break
-        else:
-            groups.append({"core": motif, "places": list(found[motif]), "members": [i]})
+        if not any(group.join(motif, i, found[motif], min_len, both_strands) for group in groups):
+            groups.append(_Group(motif, i, [(seq, start if strand == 1 else start + len(motif) - 1, strand)
+                                            for seq, start, strand in found[motif]]))
     rows, pfms, instance_rows = [], {}, []
     for group in groups:
-        centre = len(group["core"]) // 2
-        windows = []
-        for seq, start in sorted(set(group["places"])):
-            first = start + centre - window // 2
-            if 0 <= first and first + window <= len(positives[seq]):
-                windows.append((seq, first, positives[seq][first : first + window]))
-        windows = [w for w in windows if set(w[2]) <= set(BASES)]
+        windows = group.windows(positives, window)
         if len(windows) < min_instances:
             continue
         motif_id = f"motif_{len(rows) + 1}"
-        letters = np.array([list(w[2]) for w in windows])
+        letters = np.array([list(w[3]) for w in windows])
         pfm = pd.DataFrame({base: (letters == base).sum(axis=0) for base in BASES}).astype(float)
         pfm.index.name = "position"
-        pfm.attrs = {"id": motif_id, "name": group["core"]}
+        pfm.attrs = {"id": motif_id, "name": group.core}
         pfms[motif_id] = pfm
-        best = min(group["members"], key=lambda m: p_adj[m])
-        rows.append({"id": motif_id, "consensus": "".join(pfm.idxmax(axis=1)), "core": group["core"],
+        best = min(group.members, key=lambda m: p_adj[m])
+        rows.append({"id": motif_id, "consensus": "".join(pfm.idxmax(axis=1)), "core": group.core,
                      "n_instances": len(windows), "n_pos": int(n_pos[best]), "n_neg": int(n_neg[best]),
                      "p_adj": float(p_adj[best])})
         instance_rows += [{"motif": motif_id, "sequence_id": ids[seq], "start": first, "end": first + window,
-                           "sequence": text} for seq, first, text in windows]
+                           "strand": "+" if strand == 1 else "-", "sequence": text}
+                          for seq, first, strand, text in windows]
     if not rows:
         return empty
     return pd.DataFrame(rows), pfms, pd.DataFrame(instance_rows)
@@ -220,6 +278,8 @@ def attention_motifs(
     min_len: int = 5,
     pval_cutoff: float = 0.005,
     min_instances: int = 3,
+    both_strands: bool = True,
+    shuffles: int = 10,
     layer: int = -1,
     database: dict[str, pd.DataFrame] | None = None,
     seed: int = 0,
@@ -236,14 +296,18 @@ def attention_motifs(
     positives
         Sequences of the class of interest (any form :func:`dnabert_nb.predict` accepts).
     negatives
-        Background sequences; None uses one seeded dinucleotide shuffle of each positive.
-    window, min_len, pval_cutoff, min_instances
+        Background sequences; None uses ``shuffles`` seeded dinucleotide shuffles of each positive.
+    window, min_len, pval_cutoff, min_instances, both_strands
         The algorithm's parameters (see :func:`find_motifs`): instance window, shortest
-        high-attention region, adjusted p-value cutoff, fewest instances.
+        high-attention region, adjusted p-value cutoff, fewest instances, whether a motif and
+        its reverse complement count as one (False: DNABERT's forward-strand counting).
     layer
         The attention layer (-1, the last, as in DNABERT-viz).
     database
         Matrix id → PFM to match against; None uses the shipped JASPAR 2026 CORE vertebrates.
+    shuffles
+        Shuffles per positive when ``negatives`` is None. Several make the background's k-mer
+        counts steadier: with 50 CTCF peaks, one shuffle each found CTCF for some seeds only.
     seed, batch_size, precision, progress
         Shuffle seed; as in :func:`dnabert_nb.predict`.
 
@@ -257,7 +321,8 @@ def attention_motifs(
     table = as_sequence_table(positives)
     if negatives is None:
         rng = np.random.default_rng(seed)
-        background = [dinucleotide_shuffle(s.upper(), rng) for s in table.sequences]
+        require_positive_integers(shuffles=shuffles)
+        background = [dinucleotide_shuffle(s.upper(), rng) for s in table.sequences for _ in range(shuffles)]
     else:
         background = as_sequence_table(negatives).sequences
     if not table.sequences or not background:
@@ -265,8 +330,10 @@ def attention_motifs(
     scores = attention_scores(model, positives, layer=layer, batch_size=batch_size, precision=precision,
                               progress=progress)
     motifs, pfms, instances = find_motifs(table.sequences, scores, background, ids=table.ids, window=window,
-                                          min_len=min_len, pval_cutoff=pval_cutoff, min_instances=min_instances)
-    matches = [compare_motifs(pfms[motif_id], database, top=1).iloc[0] for motif_id in motifs["id"]]
+                                          min_len=min_len, pval_cutoff=pval_cutoff, min_instances=min_instances,
+                                          both_strands=both_strands)
+    prepared = prepare_database(database)
+    matches = [compare_motifs(pfms[motif_id], prepared, top=1).iloc[0] for motif_id in motifs["id"]]
     motifs = motifs.assign(
         best_match=[m["name"] for m in matches], best_match_id=[m["id"] for m in matches],
         match_score=[m["score"] for m in matches], match_p_value=[m["p_value"] for m in matches],

@@ -9,6 +9,7 @@ import pytest
 
 import dnabert_nb as dn
 from dnabert_nb import InputFormatError, _motifs
+from dnabert_nb._alphabet import reverse_complement
 from dnabert_nb._motifs import benjamini_hochberg, count_containing, find_motifs, high_attention_regions
 
 CTCF_SITE = "CCACCAGGGGGCGC"  # the CTCF consensus (JASPAR MA0139, reverse strand)
@@ -79,11 +80,22 @@ def test_attention_motifs_matches_the_planted_site_to_jaspar_ctcf(checkpoints, m
         assert column in result.motifs
 
 
-def test_attention_motifs_runs_on_a_real_model(checkpoints):
+def test_attention_motifs_runs_on_a_real_model(checkpoints, monkeypatch):
     model = dn.load(checkpoints(6, num_labels=2))
     positives, _ = planted(n=30)
-    result = dn.attention_motifs(model, positives, min_instances=2, progress=False)
+    backgrounds = []
+    original = _motifs.find_motifs
+
+    def spy(positives, scores, negatives, **options):
+        backgrounds.append(negatives)
+        return original(positives, scores, negatives, **options)
+
+    monkeypatch.setattr(_motifs, "find_motifs", spy)
+    result = dn.attention_motifs(model, positives, min_instances=2, shuffles=3, progress=False)
     assert len(result.scores) == 30 and all(len(s) == 80 for s in result.scores)
+    assert len(backgrounds[0]) == 90 and sorted(backgrounds[0][0]) == sorted(positives[0])  # 3 shuffles each
+    with pytest.raises(InputFormatError, match="shuffles"):
+        dn.attention_motifs(model, positives, shuffles=0, progress=False)
     assert set(result.instances.columns) >= {"motif", "sequence_id", "start", "end", "sequence"}
 
 
@@ -115,3 +127,24 @@ def test_motif_plots_return_axes():
         dn.pl.logo(ctcf, kind="bits")
     with pytest.raises(InputFormatError, match="scores for a sequence"):
         dn.pl.attention(np.ones(3), "ACGTA")
+
+
+def test_find_motifs_pools_both_strands():
+    positives, scores = planted()
+    rng = np.random.default_rng(4)
+    flipped = rng.random(len(positives)) < 0.5
+    positives = [reverse_complement(s) if f else s for s, f in zip(positives, flipped)]
+    scores = [score[::-1] if f else score for score, f in zip(scores, flipped)]
+    negatives = ["".join(rng.choice(list("ACGT"), size=80)) for _ in range(120)]
+    motifs, pfms, instances = find_motifs(positives, scores, negatives)
+    top = motifs.iloc[0]
+    assert top["n_pos"] == 72 and top["n_instances"] == 72
+    site = CTCF_SITE if CTCF_SITE in top["consensus"] else reverse_complement(CTCF_SITE)
+    assert site in top["consensus"]
+    mine = instances[instances.motif == top["id"]]
+    assert set(mine.strand) == {"+", "-"} and {s.find(site) for s in mine.sequence} == {top["consensus"].find(site)}
+    for row in mine.itertuples():
+        window = positives[row.sequence_id][row.start : row.end]
+        assert row.sequence == (window if row.strand == "+" else reverse_complement(window))
+    forward_only = find_motifs(positives, scores, negatives, both_strands=False)[0]
+    assert forward_only.n_pos.max() < 72
