@@ -17,6 +17,9 @@ from ._motif_compare import compare_motifs, prepare_database
 from ._pwm import BASES
 from ._shuffle import dinucleotide_shuffle
 
+#: Bases per int64 key column in exact substring counting: 5**27 < 2**63.
+SINGLE_KEY_BASES = 27
+
 
 class MotifResult(NamedTuple):
     """What :func:`attention_motifs` found.
@@ -81,10 +84,6 @@ def count_containing(sequences: Sequence[str], motifs: Sequence[str]) -> np.ndar
         per_key = np.bincount(pairs % len(distinct), minlength=len(distinct))
         counts[chosen] = per_key[motif_key.ravel()]
     return counts
-
-
-#: Bases per int64 key column: 5**27 < 2**63.
-SINGLE_KEY_BASES = 27
 
 
 def _window_keys(codes: np.ndarray, length: int) -> np.ndarray:
