@@ -78,7 +78,7 @@ def count_containing(sequences: Sequence[str], motifs: Sequence[str]) -> np.ndar
                               length)[::length]
         distinct, motif_key = np.unique(wanted, axis=0, return_inverse=True)
         keys = _window_keys(codes, length)[inside]
-        found = _find_rows(distinct, keys) if keys.shape[1] > 1 else _find_keys(distinct[:, 0], keys[:, 0])
+        found = _find_rows(distinct, keys)
         hit = found >= 0
         pairs = np.unique(owners[hit] * len(distinct) + found[hit])  # each (sequence, motif) once
         per_key = np.bincount(pairs % len(distinct), minlength=len(distinct))
@@ -99,17 +99,14 @@ def _window_keys(codes: np.ndarray, length: int) -> np.ndarray:
     return np.column_stack(columns)
 
 
-def _find_keys(table: np.ndarray, keys: np.ndarray) -> np.ndarray:
-    """Index of each of ``keys`` in the sorted 1-D ``table``, or -1."""
-    position = np.minimum(np.searchsorted(table, keys), len(table) - 1)
-    return np.where(table[position] == keys, position, -1)
-
-
 def _find_rows(table: np.ndarray, rows: np.ndarray) -> np.ndarray:
     """Index of each of ``rows`` in ``table`` (rows sorted lexicographically), or -1."""
-    fields = [("", table.dtype)] * table.shape[1]
-    view = np.ascontiguousarray(table).view(fields).ravel()
-    query = np.ascontiguousarray(rows).view(fields).ravel()
+    if table.shape[1] == 1:  # plain integers search much faster than one-field records
+        view, query = table[:, 0], rows[:, 0]
+    else:
+        fields = [("", table.dtype)] * table.shape[1]
+        view = np.ascontiguousarray(table).view(fields).ravel()
+        query = np.ascontiguousarray(rows).view(fields).ravel()
     position = np.minimum(np.searchsorted(view, query), len(view) - 1)
     return np.where(view[position] == query, position, -1)
 
@@ -147,7 +144,7 @@ class _Group:
     """
 
     def __init__(self, core: str, member: int, places: list[tuple[int, int, int]]):
-        self.core, self.members, self.places = core, [member], list(places)
+        self.core, self.members, self.places = core, [member], _anchored(places, len(core), 0, 1)
 
     def join(self, motif: str, member: int, places: list[tuple[int, int, int]], min_len: int,
              both_strands: bool) -> bool:
@@ -156,10 +153,7 @@ class _Group:
         shared, offset, orientation = max((*_shared_run(self.core, text), sign) for text, sign in options)
         if shared < min_len:
             return False
-        for seq, start, strand in places:  # start: where the candidate's own text begins on the sequence
-            strand *= orientation
-            anchor = start - offset if strand == 1 else start + len(motif) - 1 + offset
-            self.places.append((seq, anchor, strand))
+        self.places += _anchored(places, len(motif), offset, orientation)
         self.members.append(member)
         return True
 
@@ -179,6 +173,21 @@ class _Group:
                 if set(text) <= set(BASES):
                     result.append((seq, first, strand, text))
         return result
+
+
+def _anchored(places: list[tuple[int, int, int]], length: int, offset: int, orientation: int) -> list[tuple[int, int, int]]:
+    """A candidate's places ((sequence, start of its text, strand)) as a group's places, for a candidate of
+    ``length`` bases that starts ``offset`` bases into the core when read with ``orientation`` (+1/-1)."""
+    anchored = []
+    for seq, start, strand in places:
+        strand *= orientation
+        anchored.append((seq, start - offset if strand == 1 else start + length - 1 + offset, strand))
+    return anchored
+
+
+def _both_strands_text(sequences: Sequence[str]) -> list[str]:
+    """Each sequence and its reverse complement in one text, joined by an N no candidate can span."""
+    return [s.upper() + "N" + reverse_complement(s.upper()) for s in sequences]
 
 
 def find_motifs(
@@ -230,8 +239,7 @@ def find_motifs(
              pd.DataFrame(columns=["motif", "sequence_id", "start", "end", "strand", "sequence"]))
     if not candidates:
         return empty
-    searched = (lambda seqs: [s.upper() + "N" + reverse_complement(s.upper()) for s in seqs]) if both_strands \
-        else (lambda seqs: [s.upper() for s in seqs])
+    searched = _both_strands_text if both_strands else list
     n_pos = count_containing(searched(positives), candidates)
     n_neg = count_containing(searched(negatives), candidates)
     total, drawn = len(positives) + len(negatives), n_pos + n_neg
@@ -243,8 +251,7 @@ def find_motifs(
     for i in order:
         motif = candidates[i]
         if not any(group.join(motif, i, found[motif], min_len, both_strands) for group in groups):
-            groups.append(_Group(motif, i, [(seq, start if strand == 1 else start + len(motif) - 1, strand)
-                                            for seq, start, strand in found[motif]]))
+            groups.append(_Group(motif, i, found[motif]))
     rows, pfms, instance_rows = [], {}, []
     for group in groups:
         windows = group.windows(positives, window)
