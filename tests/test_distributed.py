@@ -38,8 +38,8 @@ def test_finetune_on_two_processes_gives_the_usual_result_from_one_writer(tmp_pa
     run_on_two_processes("two_process_finetune.py", tmp_path)
     assert (tmp_path / "weights-0.sha256").read_text() == (tmp_path / "weights-1.sha256").read_text()
     assert (tmp_path / "writer-0").exists() and not (tmp_path / "writer-1").exists()
-    history = pd.read_csv(tmp_path / "history.csv")
+    history = pd.read_csv(tmp_path / "run" / "history.csv")
     assert history["valid_mcc"].notna().sum() == 2 and history["loss"].notna().any()
-    metrics = json.loads((tmp_path / "metrics.json").read_text())
-    assert {"accuracy", "mcc", "auroc"} <= set(metrics)
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert {"accuracy", "mcc", "auroc"} <= set(metrics["eval"]) and metrics["test"]["n"] == 32
     assert dn.load(tmp_path / "run" / "best").labels == ["0", "1"]

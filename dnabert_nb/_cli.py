@@ -1,0 +1,104 @@
+"""Command line: ``python -m dnabert_nb finetune | evaluate``, the script to hand to ``accelerate launch``.
+
+The same command trains on one CPU, one GPU, or several GPUs and nodes::
+
+    python -m dnabert_nb finetune ../gue/prom_core_all --test ../gue/prom_core_all --output-dir run
+    accelerate launch --multi_gpu --num_processes 4 -m dnabert_nb finetune ... --output-dir run
+    torchrun --nproc_per_node 2 -m dnabert_nb finetune ... --output-dir run
+
+Only the first process prints and writes files. Errors of the library (bad data, bad
+checkpoint) are printed as one line and exit with status 2, not as a stack trace.
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import json
+import os
+import sys
+from pathlib import Path
+
+from ._errors import DNABERTError
+from ._finetune import evaluate, finetune
+from ._model import load
+
+FINETUNE_DEFAULTS = {name: p.default for name, p in inspect.signature(finetune).parameters.items()
+                     if p.default is not inspect.Parameter.empty}
+METRICS_FILE, HISTORY_FILE = "metrics.json", "history.csv"
+
+
+def _is_main_process() -> bool:
+    """True in the process that prints and writes (rank 0 under torchrun / accelerate launch)."""
+    return int(os.environ.get("RANK", "0")) == 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m dnabert_nb", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    data_help = "a GUE task folder, a DNABERT .tsv, a sequence,label .csv, or a FASTA file with label= headers"
+
+    tune = commands.add_parser("finetune", help="fine-tune a model; write best/, last/, history.csv, metrics.json",
+                               description="Fine-tune a DNABERT model (dn.finetune) and evaluate it.")
+    tune.add_argument("train", help=f"training data: {data_help} (a GUE folder: its train split)")
+    tune.add_argument("--eval", help="data that picks the best epoch (default for a GUE folder: its dev split)")
+    tune.add_argument("--test", help="test data scored once with the best model (a GUE folder: its test split)")
+    tune.add_argument("--model", help="checkpoint folder or hub id to start from (default: the embedded model)")
+    tune.add_argument("--output-dir", required=True, type=Path, help="where checkpoints and results are written")
+    for option, kind in (("epochs", int), ("lr", float), ("batch_size", int), ("warmup_ratio", float),
+                         ("weight_decay", float), ("early_stopping_patience", int), ("seed", int), ("log_every", int)):
+        tune.add_argument(f"--{option.replace('_', '-')}", type=kind, default=FINETUNE_DEFAULTS[option],
+                          help=f"as in dn.finetune (default: {FINETUNE_DEFAULTS[option]})")
+    tune.add_argument("--task", default="auto", help="auto, classification, multilabel or regression")
+    tune.add_argument("--metric", help="the evaluation metric that picks the best epoch (default: mcc; regression: r2)")
+    tune.add_argument("--class-weights", choices=["balanced"], help="weight classes by their inverse frequency")
+    tune.add_argument("--lora", action="store_true", help="train LoRA adapters (needs dnabert_nb[lora])")
+    tune.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"])
+    tune.add_argument("--resume", action="store_true", help="continue an interrupted run in --output-dir")
+    tune.add_argument("--no-progress", action="store_true", help="no progress bar (e.g. in batch jobs)")
+
+    score = commands.add_parser("evaluate", help="score a fine-tuned model on labelled data",
+                                description="Score a fine-tuned model (dn.evaluate) and print its metrics as JSON.")
+    score.add_argument("model", help="a fine-tuned checkpoint folder (e.g. RUN/best)")
+    score.add_argument("data", help=f"labelled data: {data_help} (a GUE folder: its test split)")
+    score.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"])
+    return parser
+
+
+def _finetune(args: argparse.Namespace) -> dict:
+    model = finetune(
+        load(args.model), args.train, args.eval, task=args.task, epochs=args.epochs, lr=args.lr,
+        batch_size=args.batch_size, warmup_ratio=args.warmup_ratio, weight_decay=args.weight_decay,
+        early_stopping_patience=args.early_stopping_patience, metric=args.metric, class_weights=args.class_weights,
+        lora=args.lora or None, seed=args.seed, precision=args.precision, output_dir=args.output_dir,
+        resume=args.resume, log_every=args.log_every, progress=not args.no_progress, live_plot=False,
+    )
+    results = {"eval": model.metrics}
+    if args.test is not None:
+        results["test"] = evaluate(model, args.test, precision=args.precision)
+    if _is_main_process():
+        model.history.to_csv(args.output_dir / HISTORY_FILE, index=False)
+        (args.output_dir / METRICS_FILE).write_text(json.dumps(results, indent=2))
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command line; return the exit status (0, or 2 after a library error).
+
+    Parameters
+    ----------
+    argv
+        The arguments after the program name; None reads ``sys.argv``.
+    """
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "finetune":
+            results = _finetune(args)
+        else:
+            results = evaluate(load(args.model), args.data, precision=args.precision)
+    except DNABERTError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if _is_main_process():
+        print(json.dumps(results, indent=2))
+    return 0

@@ -1,0 +1,50 @@
+"""``python -m dnabert_nb``: fine-tune and evaluate from the command line, as `accelerate launch` runs it."""
+
+import json
+import subprocess
+import sys
+
+import pandas as pd
+
+import dnabert_nb as dn
+from dnabert_nb._cli import main
+from test_finetune import planted
+
+
+def gue_folder(tmp_path):
+    """A GUE-style task folder with a planted-motif task."""
+    folder = tmp_path / "task"
+    folder.mkdir()
+    for name, part in (("train.csv", planted(320, 0)), ("dev.csv", planted(80, 1)), ("test.csv", planted(80, 2))):
+        part.to_csv(folder / name, index=False)
+    return folder
+
+
+def test_finetune_writes_checkpoints_history_and_test_metrics(checkpoints, tmp_path, capsys):
+    folder, run = gue_folder(tmp_path), tmp_path / "run"
+    status = main(["finetune", str(folder), "--test", str(folder), "--model", str(checkpoints(4)),
+                   "--output-dir", str(run), "--epochs", "4", "--lr", "2e-3", "--batch-size", "16", "--no-progress"])
+    assert status == 0
+    written = json.loads((run / "metrics.json").read_text())
+    assert json.loads(capsys.readouterr().out) == written
+    assert written["test"]["n"] == 80 and written["test"]["auroc"] > 0.85  # the motif was learned
+    assert written["eval"]["n"] == 80  # the folder's dev split picked the best epoch
+    assert pd.read_csv(run / "history.csv")["valid_mcc"].notna().sum() == 4
+    best = dn.load(run / "best")
+    assert dn.evaluate(best, folder)["mcc"] == written["test"]["mcc"]
+    assert main(["evaluate", str(run / "best"), str(folder)]) == 0
+    assert json.loads(capsys.readouterr().out)["mcc"] == written["test"]["mcc"]
+
+
+def test_bad_input_is_one_line_and_exit_status_2(checkpoints, tmp_path, capsys):
+    missing = tmp_path / "nowhere.tsv"
+    assert main(["finetune", str(missing), "--model", str(checkpoints(4)), "--output-dir", str(tmp_path / "run")]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("error: ") and "nowhere.tsv" in error and "Traceback" not in error
+    assert not (tmp_path / "run").exists()
+
+
+def test_runs_as_a_module(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "dnabert_nb", "finetune", "--help"], capture_output=True, text=True,
+                            stdin=subprocess.DEVNULL, timeout=120)
+    assert result.returncode == 0 and "--output-dir" in result.stdout and "--early-stopping-patience" in result.stdout
