@@ -4,7 +4,10 @@ random initialisation with the same settings.
 
 Each task: fine-tune on train, select the epoch on dev, report MCC (x100) on test.
 Usage: python benchmarks/bench_gue.py [--tasks prom_core_tata prom_300_tata ...] [--epochs 3] [--max-train N]
-                                     [--models pretrained "random init" "k-mer-aware init"] [--results FILE]
+                                     [--models pretrained "random init" "k-mer-aware init"] [--seeds 0 1 2]
+                                     [--results FILE]
+With several seeds, a cell is the mean and standard deviation of the seeds' test MCC (each seed draws the
+head, batch order and dropout, and a twin's initial weights).
 Data: ../shared/gue (GUE, Zhou et al. 2023). Published MCC: Table 4 of the DNABERT-2 paper.
 """
 
@@ -13,6 +16,7 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import statistics
 import time
 from pathlib import Path
 
@@ -61,12 +65,14 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--max-train", type=int, default=None, help="subsample training sets (marked in the table)")
     parser.add_argument("--models", nargs="+", default=COLUMNS, choices=COLUMNS)
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0], help="one fine-tuning run per seed")
     parser.add_argument("--results", type=Path, default=Path("gue_results.json"),
                         help="rows are merged into this file, so tasks can be run one at a time")
     args = parser.parse_args()
     pretrained = dn.load()
-    starts = {"pretrained": lambda: pretrained, "random init": lambda: random_twin(pretrained, kmer_aware=False),
-              "k-mer-aware init": lambda: random_twin(pretrained, kmer_aware=True)}
+    starts = {"pretrained": lambda seed: pretrained,
+              "random init": lambda seed: random_twin(pretrained, kmer_aware=False, seed=seed),
+              "k-mer-aware init": lambda seed: random_twin(pretrained, kmer_aware=True, seed=seed)}
     results = json.loads(args.results.read_text()) if args.results.is_file() else {}
     for task in args.tasks:
         data = dn.read_gue(GUE / task)
@@ -77,11 +83,16 @@ def main() -> None:
         row.update(train=len(train), full_train=int((data.split == "train").sum()), epochs=args.epochs,
                    kmer_lr=100 * kmer_baseline(train, test))
         for name in args.models:
-            began = time.perf_counter()
-            tuned = dn.finetune(starts[name](), train, dev, epochs=args.epochs, progress=False, live_plot=False)
-            row[name] = 100 * dn.evaluate(tuned, test)["mcc"]
-            row[f"{name} seconds"] = time.perf_counter() - began
-            print(f"{task} {name}: test MCC {row[name]:.2f} in {row[f'{name} seconds']:.0f} s", flush=True)
+            scores, seconds = [], []
+            for seed in args.seeds:
+                began = time.perf_counter()
+                tuned = dn.finetune(starts[name](seed), train, dev, epochs=args.epochs, seed=seed, progress=False,
+                                    live_plot=False)
+                scores.append(100 * dn.evaluate(tuned, test)["mcc"])
+                seconds.append(time.perf_counter() - began)
+                print(f"{task} {name} seed {seed}: test MCC {scores[-1]:.2f} in {seconds[-1]:.0f} s", flush=True)
+            row.update({name: statistics.mean(scores), f"{name} seconds": statistics.mean(seconds),
+                        f"{name} seeds": dict(zip(args.seeds, scores))})
             args.results.write_text(json.dumps(results, indent=2))
     print(table(results))
 
@@ -93,11 +104,21 @@ def table(results: dict) -> str:
              "|---|---|---|---|---|---|---|---|---|"]
     for task, row in results.items():
         train = f"{row['train']}" + ("" if row["train"] == row["full_train"] else f" of {row['full_train']}")
-        cells = [f"{row[name]:.2f}" if name in row else "–" for name in COLUMNS]
+        cells = [_cell(row, name) for name in COLUMNS]
         seconds = f"{row['pretrained seconds']:.0f}" if "pretrained seconds" in row else "–"
         lines.append(f"| {task} | {train} | {PUBLISHED[task][0]:.2f} | {PUBLISHED[task][1]:.2f} | "
                      f"{row['kmer_lr']:.2f} | {' | '.join(cells)} | {seconds} |")
     return "\n".join(lines)
+
+
+def _cell(row: dict, name: str) -> str:
+    """One model's test MCC: a single run's, or the seeds' mean ± standard deviation."""
+    if name not in row:
+        return "–"
+    runs = list(row.get(f"{name} seeds", {}).values())
+    if len(runs) < 2:
+        return f"{row[name]:.2f}"
+    return f"{row[name]:.2f} ± {statistics.stdev(runs):.2f} (n={len(runs)})"
 
 
 if __name__ == "__main__":
