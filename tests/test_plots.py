@@ -19,6 +19,10 @@ def test_training_curves_draws_losses_and_metrics():
     assert [line.get_label() for line in left.lines] == ["loss", "valid_loss"]
     assert [line.get_label() for line in right.lines] == ["masked_accuracy", "valid_accuracy"]
     np.testing.assert_array_equal(left.lines[1].get_xdata(), [20])
+    assert left.get_xlim() == right.get_xlim() and left.get_xlim()[0] == 0 and left.get_xlim()[1] >= 30
+    once = dn.pl.training_curves(pd.DataFrame({"step": [20, 40, 40], "loss": [0.7, 0.6, np.nan],
+                                               "valid_mcc": [np.nan, np.nan, 0.3]}))
+    assert once[1].get_xlim() == once[0].get_xlim()  # one evaluation is drawn on the training's step axis
     with pytest.raises(dn.InputFormatError, match="step"):
         dn.pl.training_curves(pd.DataFrame({"loss": [1.0]}))
 

@@ -19,7 +19,8 @@ def training_curves(history: pd.DataFrame, *, ax: tuple[Axes, Axes] | None = Non
         A DataFrame with a ``step`` column and metric columns, as ``model.history`` from
         :func:`dnabert_nb.pretrain`. Columns ending in ``loss`` go left; every other numeric
         column except ``step``, ``epoch``, ``lr`` and the throughput columns goes right. Training
-        curves are solid, ``valid_*`` curves dashed with markers.
+        curves are solid, ``valid_*`` curves dashed with markers. Both panels span the same
+        steps, so a metric evaluated once (one epoch) sits where it was measured.
     ax
         Two Axes to draw on; None makes a new figure.
 
@@ -36,12 +37,13 @@ def training_curves(history: pd.DataFrame, *, ax: tuple[Axes, Axes] | None = Non
     if ax is None:
         _, ax = plt.subplots(1, 2, figsize=(10, 3.2))
     axes = np.asarray(ax)
+    last = float(history["step"].max())
     for target, columns, label in ((axes[0], losses, "loss"), (axes[1], metrics, "metric")):
         for column in columns:
             points = history[["step", column]].dropna()
             style = {"ls": "--", "marker": "o", "ms": 3} if column.startswith("valid") else {"lw": 1}
             target.plot(points["step"], points[column], label=column, **style)
-        target.set(xlabel="step", ylabel=label)
+        target.set(xlabel="step", ylabel=label, xlim=(0, last * 1.03))
         if columns:
             target.legend(fontsize=8)
     return axes
