@@ -23,6 +23,8 @@ def test_training_curves_draws_losses_and_metrics():
     once = dn.pl.training_curves(pd.DataFrame({"step": [20, 40, 40], "loss": [0.7, 0.6, np.nan],
                                                "valid_mcc": [np.nan, np.nan, 0.3]}))
     assert once[1].get_xlim() == once[0].get_xlim()  # one evaluation is drawn on the training's step axis
+    empty = dn.pl.training_curves(pd.DataFrame({"step": [], "loss": []}))  # nothing logged yet: no NaN limits
+    assert len(empty[0].lines[0].get_xdata()) == 0
     with pytest.raises(dn.InputFormatError, match="step"):
         dn.pl.training_curves(pd.DataFrame({"loss": [1.0]}))
 

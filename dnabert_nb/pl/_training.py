@@ -43,7 +43,9 @@ def training_curves(history: pd.DataFrame, *, ax: tuple[Axes, Axes] | None = Non
             points = history[["step", column]].dropna()
             style = {"ls": "--", "marker": "o", "ms": 3} if column.startswith("valid") else {"lw": 1}
             target.plot(points["step"], points[column], label=column, **style)
-        target.set(xlabel="step", ylabel=label, xlim=(0, last * 1.03))
+        target.set(xlabel="step", ylabel=label)
+        if last > 0:
+            target.set_xlim(0, last * 1.03)
         if columns:
             target.legend(fontsize=8)
     return axes
