@@ -20,12 +20,14 @@ import sys
 from pathlib import Path
 
 from ._errors import DNABERTError
-from ._finetune import evaluate, finetune
+from ._finetune import TASK_TYPES, evaluate, finetune
 from ._model import load
+from ._runtime import PRECISIONS
 
 FINETUNE_DEFAULTS = {name: p.default for name, p in inspect.signature(finetune).parameters.items()
                      if p.default is not inspect.Parameter.empty}
 METRICS_FILE, HISTORY_FILE = "metrics.json", "history.csv"
+PRECISION_CHOICES = ["auto", *PRECISIONS]
 
 
 def _is_main_process() -> bool:
@@ -49,11 +51,11 @@ def _parser() -> argparse.ArgumentParser:
                          ("weight_decay", float), ("early_stopping_patience", int), ("seed", int), ("log_every", int)):
         tune.add_argument(f"--{option.replace('_', '-')}", type=kind, default=FINETUNE_DEFAULTS[option],
                           help=f"as in dn.finetune (default: {FINETUNE_DEFAULTS[option]})")
-    tune.add_argument("--task", default="auto", help="auto, classification, multilabel or regression")
+    tune.add_argument("--task", default="auto", help=f"auto, {', '.join(TASK_TYPES)}")
     tune.add_argument("--metric", help="the evaluation metric that picks the best epoch (default: mcc; regression: r2)")
     tune.add_argument("--class-weights", choices=["balanced"], help="weight classes by their inverse frequency")
     tune.add_argument("--lora", action="store_true", help="train LoRA adapters (needs dnabert_nb[lora])")
-    tune.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"])
+    tune.add_argument("--precision", default="auto", choices=PRECISION_CHOICES)
     tune.add_argument("--resume", action="store_true", help="continue an interrupted run in --output-dir")
     tune.add_argument("--no-progress", action="store_true", help="no progress bar (e.g. in batch jobs)")
 
@@ -61,7 +63,7 @@ def _parser() -> argparse.ArgumentParser:
                                 description="Score a fine-tuned model (dn.evaluate) and print its metrics as JSON.")
     score.add_argument("model", help="a fine-tuned checkpoint folder (e.g. RUN/best)")
     score.add_argument("data", help=f"labelled data: {data_help} (a GUE folder: its test split)")
-    score.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"])
+    score.add_argument("--precision", default="auto", choices=PRECISION_CHOICES)
     return parser
 
 
@@ -74,11 +76,12 @@ def _finetune(args: argparse.Namespace) -> dict:
         resume=args.resume, log_every=args.log_every, progress=not args.no_progress, live_plot=False,
     )
     results = {"eval": model.metrics}
+    if not _is_main_process():  # the other processes' copies of the model are the same
+        return results
     if args.test is not None:
         results["test"] = evaluate(model, args.test, precision=args.precision)
-    if _is_main_process():
-        model.history.to_csv(args.output_dir / HISTORY_FILE, index=False)
-        (args.output_dir / METRICS_FILE).write_text(json.dumps(results, indent=2))
+    model.history.to_csv(args.output_dir / HISTORY_FILE, index=False)
+    (args.output_dir / METRICS_FILE).write_text(json.dumps(results, indent=2))
     return results
 
 
