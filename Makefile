@@ -1,6 +1,6 @@
 # Two commands do everything on a fresh machine (see README.md):
 #   make demo   set up .venv, install, run the main job
-#   make test   set up .venv, install with test extras, run all tests and notebooks
+#   make test   set up .venv, install with test extras, run ruff, all tests and notebooks
 VENV       := .venv
 PYTHON     := $(VENV)/bin/python
 # torch is installed on its own first: on a CPU-only machine pass a CPU build here,
@@ -34,6 +34,8 @@ demo: $(VENV)/.installed
 	$(PYTHON) scripts/demo.py $(CHECKPOINT)
 
 test: $(VENV)/.installed-test
+	$(PYTHON) -m ruff check .
+	$(PYTHON) -m ruff format --check .
 	$(PYTHON) -m pytest
 
 clean:

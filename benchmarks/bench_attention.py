@@ -74,15 +74,32 @@ def main() -> None:
     results = {}
     for method in ("reference", "fp32", "auto"):
         output = subprocess.run(
-            [sys.executable, __file__, "--n", str(args.n), "--length", str(args.length), "--batch-size",
-             str(args.batch_size), "--worker", method, str(folder)], capture_output=True, text=True, check=True,
+            [
+                sys.executable,
+                __file__,
+                "--n",
+                str(args.n),
+                "--length",
+                str(args.length),
+                "--batch-size",
+                str(args.batch_size),
+                "--worker",
+                method,
+                str(folder),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout
         results[method] = json.loads(output.strip().splitlines()[-1])
     reference = results["reference"]
     print(f"{args.n} x {args.length} bp, batch {args.batch_size}, DNABERT-6 size")
     for method, result in results.items():
-        print(f"  {method:9s} {args.n / result['seconds']:7.2f} seq/s  ratio {reference['seconds'] / result['seconds']:5.2f}x  "
-              f"peak +{result['peak_mib']:7.1f} MiB")
+        print(
+            f"  {method:9s} {args.n / result['seconds']:7.2f} seq/s  "
+            f"ratio {reference['seconds'] / result['seconds']:5.2f}x  "
+            f"peak +{result['peak_mib']:7.1f} MiB"
+        )
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ from sklearn.metrics import matthews_corrcoef
 from transformers import BertForMaskedLM
 
 import dnabert_nb as dn
-from dnabert_nb._pretrain import kmer_aware_init
+from dnabert_nb.training.pretrain import kmer_aware_init
 
 GUE = Path(__file__).resolve().parents[2] / "shared" / "gue"
 PUBLISHED = {  # task: (DNABERT-6, DNABERT-2), MCC x 100
@@ -66,13 +66,19 @@ def main() -> None:
     parser.add_argument("--max-train", type=int, default=None, help="subsample training sets (marked in the table)")
     parser.add_argument("--models", nargs="+", default=COLUMNS, choices=COLUMNS)
     parser.add_argument("--seeds", nargs="+", type=int, default=[0], help="one fine-tuning run per seed")
-    parser.add_argument("--results", type=Path, default=Path("gue_results.json"),
-                        help="rows are merged into this file, so tasks can be run one at a time")
+    parser.add_argument(
+        "--results",
+        type=Path,
+        default=Path("gue_results.json"),
+        help="rows are merged into this file, so tasks can be run one at a time",
+    )
     args = parser.parse_args()
     pretrained = dn.load()
-    starts = {"pretrained": lambda seed: pretrained,
-              "random init": lambda seed: random_twin(pretrained, kmer_aware=False, seed=seed),
-              "k-mer-aware init": lambda seed: random_twin(pretrained, kmer_aware=True, seed=seed)}
+    starts = {
+        "pretrained": lambda seed: pretrained,
+        "random init": lambda seed: random_twin(pretrained, kmer_aware=False, seed=seed),
+        "k-mer-aware init": lambda seed: random_twin(pretrained, kmer_aware=True, seed=seed),
+    }
     results = json.loads(args.results.read_text()) if args.results.is_file() else {}
     for task in args.tasks:
         data = dn.read_gue(GUE / task)
@@ -80,34 +86,48 @@ def main() -> None:
         if args.max_train and args.max_train < len(train):
             train = train.sample(args.max_train, random_state=0)
         row = results.setdefault(task, {})
-        row.update(train=len(train), full_train=int((data.split == "train").sum()), epochs=args.epochs,
-                   kmer_lr=100 * kmer_baseline(train, test))
+        row.update(
+            train=len(train),
+            full_train=int((data.split == "train").sum()),
+            epochs=args.epochs,
+            kmer_lr=100 * kmer_baseline(train, test),
+        )
         for name in args.models:
             scores, seconds = [], []
             for seed in args.seeds:
                 began = time.perf_counter()
-                tuned = dn.finetune(starts[name](seed), train, dev, epochs=args.epochs, seed=seed, progress=False,
-                                    live_plot=False)
+                tuned = dn.finetune(
+                    starts[name](seed), train, dev, epochs=args.epochs, seed=seed, progress=False, live_plot=False
+                )
                 scores.append(100 * dn.evaluate(tuned, test)["mcc"])
                 seconds.append(time.perf_counter() - began)
                 print(f"{task} {name} seed {seed}: test MCC {scores[-1]:.2f} in {seconds[-1]:.0f} s", flush=True)
-            row.update({name: statistics.mean(scores), f"{name} seconds": statistics.mean(seconds),
-                        f"{name} seeds": dict(zip(args.seeds, scores))})
+            row.update(
+                {
+                    name: statistics.mean(scores),
+                    f"{name} seconds": statistics.mean(seconds),
+                    f"{name} seeds": dict(zip(args.seeds, scores)),
+                }
+            )
             args.results.write_text(json.dumps(results, indent=2))
     print(table(results))
 
 
 def table(results: dict) -> str:
     """The BENCHMARKS.md table of every task in ``results``."""
-    lines = ["| task | train | DNABERT-6 (published) | DNABERT-2 (published) | k-mer LR | dnabert-mini-6 "
-             "fine-tuned | same, random init | same, k-mer-aware init | wall time, pretrained (s) |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| task | train | DNABERT-6 (published) | DNABERT-2 (published) | k-mer LR | dnabert-mini-6 "
+        "fine-tuned | same, random init | same, k-mer-aware init | wall time, pretrained (s) |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for task, row in results.items():
         train = f"{row['train']}" + ("" if row["train"] == row["full_train"] else f" of {row['full_train']}")
         cells = [_cell(row, name) for name in COLUMNS]
         seconds = f"{row['pretrained seconds']:.0f}" if "pretrained seconds" in row else "–"
-        lines.append(f"| {task} | {train} | {PUBLISHED[task][0]:.2f} | {PUBLISHED[task][1]:.2f} | "
-                     f"{row['kmer_lr']:.2f} | {' | '.join(cells)} | {seconds} |")
+        lines.append(
+            f"| {task} | {train} | {PUBLISHED[task][0]:.2f} | {PUBLISHED[task][1]:.2f} | "
+            f"{row['kmer_lr']:.2f} | {' | '.join(cells)} | {seconds} |"
+        )
     return "\n".join(lines)
 
 

@@ -20,8 +20,14 @@ import torch
 from transformers import BertTokenizerFast
 
 import dnabert_nb as dn
-from dnabert_nb._runtime import resolve_precision
-from dnabert_nb.testing import official_config, reference_kmer_text, reference_predict, reference_tokenizer, write_checkpoint
+from dnabert_nb.core.runtime import resolve_precision
+from dnabert_nb.testing import (
+    official_config,
+    reference_kmer_text,
+    reference_predict,
+    reference_tokenizer,
+    write_checkpoint,
+)
 
 
 def timed(function):
@@ -38,7 +44,9 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=32)
     args = parser.parse_args()
     rng = np.random.default_rng(0)
-    sequences = ["".join(rng.choice(list("ACGT"), size=args.length)) for _ in range(max(args.n_tokenize, args.n_predict))]
+    sequences = [
+        "".join(rng.choice(list("ACGT"), size=args.length)) for _ in range(max(args.n_tokenize, args.n_predict))
+    ]
     folder = tempfile.mkdtemp(prefix="dnabert6-bench-")
     write_checkpoint(folder, official_config(6), num_labels=2, weights="model.safetensors")
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {platform.processor() or platform.machine()}")
@@ -63,15 +71,24 @@ def main() -> None:
         model = dn.load(folder)
     dn.predict(model, batch[: args.batch_size], progress=False)  # warm-up (builds the bf16 copy)
     auto, t_auto = timed(lambda: dn.predict(model, batch, batch_size=args.batch_size, progress=False))
-    exact, t_exact = timed(lambda: dn.predict(model, batch, batch_size=args.batch_size, precision="fp32", progress=False))
+    exact, t_exact = timed(
+        lambda: dn.predict(model, batch, batch_size=args.batch_size, precision="fp32", progress=False)
+    )
     reference, t_ref = timed(lambda: reference_predict(folder, batch, 6, batch_size=args.batch_size))
     agreement = (auto["label"].astype(int).to_numpy() == reference.argmax(axis=1)).mean()
     max_diff = np.abs(exact[["prob_0", "prob_1"]].to_numpy() - reference).max()
     dtype = resolve_precision("auto", model.device)
     print(f"\npredict {len(batch)} x {args.length} bp, batch {args.batch_size}, DNABERT-6 size (768 x 12 layers):")
     print(f"  reference (fp32)       {len(batch) / t_ref:7.2f} seq/s")
-    print(f"  predict fp32           {len(batch) / t_exact:7.2f} seq/s   ratio {t_ref / t_exact:5.2f}x   max |dprob| {max_diff:.1e}")
-    print(f"  predict auto ({str(dtype).split('.')[-1]})  {len(batch) / t_auto:7.2f} seq/s   ratio {t_ref / t_auto:5.2f}x   argmax agreement {agreement:.3f}")
+    print(
+        f"  predict fp32           {len(batch) / t_exact:7.2f} seq/s   ratio {t_ref / t_exact:5.2f}x   "
+        f"max |dprob| {max_diff:.1e}"
+    )
+    print(
+        f"  predict auto ({str(dtype).split('.')[-1]})  {len(batch) / t_auto:7.2f} seq/s   "
+        f"ratio {t_ref / t_auto:5.2f}x   "
+        f"argmax agreement {agreement:.3f}"
+    )
 
 
 if __name__ == "__main__":

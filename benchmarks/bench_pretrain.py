@@ -19,8 +19,9 @@ import numpy as np
 import torch
 
 import dnabert_nb as dn
-from dnabert_nb._pretrain import Corpus, mask_tokens, masked_lm_step
-from dnabert_nb._tokenizer import SPECIAL_TOKENS, UNK_ID
+from dnabert_nb.core.tokenizer import SPECIAL_TOKENS, UNK_ID
+from dnabert_nb.training.corpus import Corpus
+from dnabert_nb.training.masking import mask_tokens, masked_lm_step
 
 
 def corpus(tokenizer: dn.KmerTokenizer, split: str) -> Corpus:
@@ -69,7 +70,9 @@ def main() -> None:
     network = model.network.eval()
     with torch.inference_mode():
         for first in range(0, args.windows, 16):
-            _, hits, count = masked_lm_step(network, torch.from_numpy(inputs[first : first + 16]), torch.from_numpy(labels[first : first + 16]))
+            _, hits, count = masked_lm_step(
+                network, torch.from_numpy(inputs[first : first + 16]), torch.from_numpy(labels[first : first + 16])
+            )
             correct, total = correct + int(hits), total + int(count)
     model_accuracy = correct / total
 

@@ -1,12 +1,17 @@
 """dnabert_nb: DNABERT, the k-mer BERT language model of DNA, for Jupyter.
 
 >>> import dnabert_nb as dn
->>> model = dn.load("path/to/DNA_bert_6", num_labels=2)
->>> dn.predict(model, ["ACGT..."])
+>>> model = dn.load()                                   # the embedded pretrained model, offline
+>>> ft = dn.finetune(model, train, valid)               # DataFrames with sequence, label
+>>> dn.predict(ft, ["ACGT..."])                         # DataFrame: one row per sequence
+
+The verbs live in the layers of the flow: ``core`` (model, tokenizer, inference engine, predict, embed),
+``io`` (readers), ``training`` (one loop: finetune, pretrain, evaluate), ``interpret`` (attention, motifs),
+``datasets``, ``pl`` (plots). Everything a user needs is re-exported here.
 """
 
-from ._attention import attention_scores
-from ._errors import (
+from . import datasets, io, pl
+from .core.errors import (
     CheckpointError,
     DNABERTError,
     InputFormatError,
@@ -15,24 +20,24 @@ from ._errors import (
     ModelNotFoundError,
     ModelTaskError,
 )
-from . import datasets, pl
-from ._finetune import evaluate, finetune
-from ._io import read_dnabert_tsv, read_fasta, read_gue, read_labelled_fasta
-from ._motif_compare import compare_motifs
-from ._motifs import MotifResult, attention_motifs
-from ._model import DNABERTModel, UntrainedHeadWarning, load
-from ._predict import embed, predict
-from ._pretrain import pretrain
-from ._pwm import motif_scores
-from ._tokenizer import KmerTokenizer
+from .core.model import DNABERTModel, UntrainedHeadWarning, load
+from .core.predict import embed, predict
+from .core.tokenizer import KmerTokenizer
+from .interpret.attention import attention_scores
+from .interpret.compare import compare_motifs
+from .interpret.motifs import MotifResult, attention_motifs
+from .interpret.pfm import motif_scores
+from .io import read_dnabert_tsv, read_fasta, read_gue, read_labelled_fasta
+from .training.callbacks import Callback
+from .training.evaluate import evaluate
+from .training.finetune import finetune
+from .training.loop import TrainingState
+from .training.pretrain import pretrain
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "MotifResult",
-    "attention_motifs",
-    "attention_scores",
-    "compare_motifs",
+    "Callback",
     "CheckpointError",
     "DNABERTError",
     "DNABERTModel",
@@ -42,16 +47,22 @@ __all__ = [
     "MissingDependencyError",
     "ModelNotFoundError",
     "ModelTaskError",
+    "MotifResult",
+    "TrainingState",
     "UntrainedHeadWarning",
+    "attention_motifs",
+    "attention_scores",
+    "compare_motifs",
+    "datasets",
     "embed",
     "evaluate",
     "finetune",
+    "io",
     "load",
     "motif_scores",
     "pl",
     "predict",
     "pretrain",
-    "datasets",
     "read_dnabert_tsv",
     "read_fasta",
     "read_gue",

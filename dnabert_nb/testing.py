@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import torch
 from transformers import BertConfig, BertForMaskedLM, BertForSequenceClassification, BertTokenizer
 
-from ._tokenizer import KmerTokenizer
+from .core.tokenizer import KmerTokenizer
 
 TINY_SIZES = {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 64}
 
@@ -107,7 +107,9 @@ def reference_kmer_text(sequence: str, k: int) -> str:
     return " ".join(sequence[i : i + k] for i in range(len(sequence) - k + 1))
 
 
-def reference_predict(folder: str | os.PathLike, sequences: Sequence[str], k: int, *, batch_size: int = 32) -> np.ndarray:
+def reference_predict(
+    folder: str | os.PathLike, sequences: Sequence[str], k: int, *, batch_size: int = 32
+) -> np.ndarray:
     """Class probabilities from the reference pipeline (fp32, transformers defaults).
 
     Returns

@@ -30,7 +30,7 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from dnabert_nb._shuffle import dinucleotide_shuffle  # noqa: E402
+from dnabert_nb.core.shuffle import dinucleotide_shuffle  # noqa: E402
 
 DATA = ROOT / "dnabert_nb" / "datasets" / "data"
 SEED = 0
@@ -38,12 +38,36 @@ SPLIT_FRACTIONS = (0.8, 0.1, 0.1)
 
 # Every source archive, pinned by version and checksum.
 SOURCES = {
-    "r-cran-mlbench": {"kind": "debian", "version": "2.1-3-1", "sha256": "2f1127f7b5e7d08703b13b52ef1976a0c355a7660d6ac575e29b87b13921bc06"},
-    "r-cran-kernlab": {"kind": "debian", "version": "0.9-32-1", "sha256": "ab09291d7de965e84f808e3ae646d7043fa87e1e30cfcebec6b95d14f6828b62"},
-    "r-bioc-biostrings": {"kind": "debian", "version": "2.66.0-1", "sha256": "94ba289411284aaf42501357cac6f50b559d23d5f9c1300fa1e4f2e91cd4fa12"},
-    "gimmemotifs": {"kind": "sdist", "version": "0.18.4", "sha256": "6da4020f774ebbaa28d4ca4f21b0fe7bad8f2e3c5fe8239ccd2557361174aba7"},
-    "janggu": {"kind": "sdist", "version": "0.10.2", "sha256": "b57c1cea3b3588e6ebadb2c1600f64565f344f846cf49e0a26401cc0f7e04021"},
-    "pyjaspar": {"kind": "wheel", "version": "4.0.0", "sha256": "01b393f668c3cb552d3d58262a50005b1410e389e0a6bf5d570e976fbdaf01b3"},
+    "r-cran-mlbench": {
+        "kind": "debian",
+        "version": "2.1-3-1",
+        "sha256": "2f1127f7b5e7d08703b13b52ef1976a0c355a7660d6ac575e29b87b13921bc06",
+    },
+    "r-cran-kernlab": {
+        "kind": "debian",
+        "version": "0.9-32-1",
+        "sha256": "ab09291d7de965e84f808e3ae646d7043fa87e1e30cfcebec6b95d14f6828b62",
+    },
+    "r-bioc-biostrings": {
+        "kind": "debian",
+        "version": "2.66.0-1",
+        "sha256": "94ba289411284aaf42501357cac6f50b559d23d5f9c1300fa1e4f2e91cd4fa12",
+    },
+    "gimmemotifs": {
+        "kind": "sdist",
+        "version": "0.18.4",
+        "sha256": "6da4020f774ebbaa28d4ca4f21b0fe7bad8f2e3c5fe8239ccd2557361174aba7",
+    },
+    "janggu": {
+        "kind": "sdist",
+        "version": "0.10.2",
+        "sha256": "b57c1cea3b3588e6ebadb2c1600f64565f344f846cf49e0a26401cc0f7e04021",
+    },
+    "pyjaspar": {
+        "kind": "wheel",
+        "version": "4.0.0",
+        "sha256": "01b393f668c3cb552d3d58262a50005b1410e389e0a6bf5d570e976fbdaf01b3",
+    },
 }
 
 
@@ -62,8 +86,18 @@ def fetch(name: str, cache: Path) -> Path:
         else:
             options = ["--no-binary", ":all:"] if spec["kind"] == "sdist" else ["--only-binary", ":all:"]
             subprocess.run(
-                [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", *options,
-                 f"{name}=={spec['version']}", "-d", str(cache)],
+                [
+                    sys.executable,
+                    "-m",
+                    "pip",
+                    "download",
+                    "--quiet",
+                    "--no-deps",
+                    *options,
+                    f"{name}=={spec['version']}",
+                    "-d",
+                    str(cache),
+                ],
                 check=True,
             )
         found = sorted(cache.glob(f"{name.replace('-', '[-_]')}[-_]{spec['version']}*"))
@@ -164,8 +198,11 @@ def build_ecoli_promoters(cache: Path) -> pd.DataFrame:
     frame = read_rda(member(fetch("r-cran-kernlab", cache), "usr/lib/R/site-library/kernlab/data/promotergene.rda"))
     sequences = frame.drop(columns="Class").astype(str).agg("".join, axis=1).str.upper()
     table = pd.DataFrame(
-        {"id": [f"ecoli_{i}" for i in frame.index], "sequence": sequences.to_numpy(),
-         "label": (frame["Class"].astype(str) == "+").astype(int).to_numpy()}
+        {
+            "id": [f"ecoli_{i}" for i in frame.index],
+            "sequence": sequences.to_numpy(),
+            "label": (frame["Class"].astype(str) == "+").astype(int).to_numpy(),
+        }
     )
     table["split"] = assign_splits(table["id"], table["label"])
     return table
@@ -215,10 +252,10 @@ def build_fly_core_promoters(cache: Path) -> pd.DataFrame:
     genes = genes.drop_duplicates("core").drop_duplicates("distal")
     genes = genes.sort_values(["chrom", "tss", "strand"], ignore_index=True)
     genes["group"] = genes["chrom"] + ":" + genes["tss"].astype(str) + genes["strand"]
-    core = genes.assign(id=genes["transcript"] + "_core", sequence=genes["core"], label=1,
-                        start=-FLY_WINDOW, end=0)
-    distal = genes.assign(id=genes["transcript"] + "_distal", sequence=genes["distal"], label=0,
-                          start=-2000, end=-2000 + FLY_WINDOW)
+    core = genes.assign(id=genes["transcript"] + "_core", sequence=genes["core"], label=1, start=-FLY_WINDOW, end=0)
+    distal = genes.assign(
+        id=genes["transcript"] + "_distal", sequence=genes["distal"], label=0, start=-2000, end=-2000 + FLY_WINDOW
+    )
     table = pd.concat([core, distal], ignore_index=True)
     table["split"] = assign_splits(table["group"], table["label"])
     return table[["id", "sequence", "label", "split", "chrom", "strand", "tss", "start", "end"]]
@@ -231,13 +268,15 @@ def build_jaspar(cache: Path) -> pd.DataFrame:
         handle.flush()
         with sqlite3.connect(handle.name) as db:
             matrices = pd.read_sql_query(
-                """SELECT m.ID AS internal, m.BASE_ID || '.' || m.VERSION AS matrix_id, m.BASE_ID AS base, m.VERSION AS version,
-                          m.NAME AS name
+                """SELECT m.ID AS internal, m.BASE_ID || '.' || m.VERSION AS matrix_id, m.BASE_ID AS base,
+                          m.VERSION AS version, m.NAME AS name
                    FROM MATRIX m JOIN MATRIX_ANNOTATION a ON a.ID = m.ID
                    WHERE m.COLLECTION = 'CORE' AND a.TAG = 'tax_group' AND a.VAL = 'vertebrates'""",
                 db,
             )
-            counts = pd.read_sql_query("SELECT ID AS internal, row AS base_letter, col AS position, val FROM MATRIX_DATA", db)
+            counts = pd.read_sql_query(
+                "SELECT ID AS internal, row AS base_letter, col AS position, val FROM MATRIX_DATA", db
+            )
     latest = matrices.sort_values("version").drop_duplicates("base", keep="last")
     counts = counts[counts["internal"].isin(latest["internal"])]
     wide = counts.pivot_table(index=["internal", "position"], columns="base_letter", values="val").reset_index()
@@ -284,7 +323,8 @@ DATASETS = {
         "build": build_oct4_peaks,
         "package": "janggu",
         "task": "classification",
-        "source": "Oct4 (POU5F1) ChIP-seq peaks, 200 bp: PyPI janggu 0.10.2 sdist, resources/sample.fa + sample_test.fa",
+        "source": "Oct4 (POU5F1) ChIP-seq peaks, 200 bp: PyPI janggu 0.10.2 sdist, "
+        "resources/sample.fa + sample_test.fa",
         "license": "ChIP-seq peak sequences redistributed by janggu (GPL-3.0)",
         "citation": "Kopp et al. (2020), Nat Commun 11:3488 (Janggu).",
         "description": "Label 1: an Oct4 peak (200 bp); label 0: a seeded dinucleotide-preserving shuffle of a peak.",
@@ -378,7 +418,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         build(Path(folder), args.cache)
         different = [
-            path.name for path in sorted(DATA.iterdir())
+            path.name
+            for path in sorted(DATA.iterdir())
             if not (Path(folder) / path.name).is_file() or (Path(folder) / path.name).read_bytes() != path.read_bytes()
         ]
     if different:

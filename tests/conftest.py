@@ -43,7 +43,11 @@ def checkpoints(tmp_path_factory):
         if key not in made:
             folder = tmp_path_factory.mktemp(f"dnabert{k}-{num_labels}-{weights.split('.')[-1]}")
             made[key] = write_checkpoint(
-                folder, tiny_official_config(k), num_labels=num_labels, weights=weights, seed=seed,
+                folder,
+                tiny_official_config(k),
+                num_labels=num_labels,
+                weights=weights,
+                seed=seed,
                 vocab=official_vocab(k),
             )
         return made[key]

@@ -5,10 +5,10 @@ import subprocess
 import sys
 
 import pandas as pd
+from test_finetune import planted
 
 import dnabert_nb as dn
-from dnabert_nb._cli import main
-from test_finetune import planted
+from dnabert_nb.cli import main
 
 
 def gue_folder(tmp_path):
@@ -22,13 +22,30 @@ def gue_folder(tmp_path):
 
 def test_finetune_writes_checkpoints_history_and_test_metrics(checkpoints, tmp_path, capsys):
     folder, run = gue_folder(tmp_path), tmp_path / "run"
-    status = main(["finetune", str(folder), "--test", str(folder), "--model", str(checkpoints(4)),
-                   "--output-dir", str(run), "--epochs", "4", "--lr", "2e-3", "--batch-size", "16", "--no-progress"])
+    status = main(
+        [
+            "finetune",
+            str(folder),
+            "--test",
+            str(folder),
+            "--model",
+            str(checkpoints(4)),
+            "--output-dir",
+            str(run),
+            "--epochs",
+            "4",
+            "--lr",
+            "2e-3",
+            "--batch-size",
+            "16",
+            "--no-progress",
+        ]
+    )
     assert status == 0
     written = json.loads((run / "metrics.json").read_text())
     assert json.loads(capsys.readouterr().out) == written
     assert written["test"]["n"] == 80 and written["test"]["auroc"] > 0.85  # the motif was learned
-    assert written["eval"]["n"] == 80  # the folder's dev split picked the best epoch
+    assert written["valid"]["n"] == 80  # the folder's dev split picked the best epoch
     assert pd.read_csv(run / "history.csv")["valid_mcc"].notna().sum() == 4
     best = dn.load(run / "best")
     assert dn.evaluate(best, folder)["mcc"] == written["test"]["mcc"]
@@ -45,6 +62,11 @@ def test_bad_input_is_one_line_and_exit_status_2(checkpoints, tmp_path, capsys):
 
 
 def test_runs_as_a_module(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "dnabert_nb", "finetune", "--help"], capture_output=True, text=True,
-                            stdin=subprocess.DEVNULL, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "dnabert_nb", "finetune", "--help"],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=120,
+    )
     assert result.returncode == 0 and "--output-dir" in result.stdout and "--early-stopping-patience" in result.stdout

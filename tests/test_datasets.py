@@ -11,7 +11,7 @@ from sklearn.metrics import roc_auc_score
 
 import dnabert_nb as dn
 from dnabert_nb import InputFormatError
-from dnabert_nb._shuffle import dinucleotide_shuffle
+from dnabert_nb.core.shuffle import dinucleotide_shuffle
 from dnabert_nb.datasets import _genome
 
 EXPECTED = {  # name: (rows, length, classes)
@@ -92,7 +92,10 @@ def test_fly_core_promoters_have_tata_boxes_near_minus_30():
     assert -35 <= int(np.argmax(starts[1])) - 100 <= -25
 
 
-@pytest.mark.parametrize(("name", "tf", "min_auc"), [("ctcf_peaks", "CTCF", 0.9), ("oct4_peaks", "Pou5f1::Sox2", 0.8), ("mafk_peaks", "MAFK", 0.75)])
+@pytest.mark.parametrize(
+    ("name", "tf", "min_auc"),
+    [("ctcf_peaks", "CTCF", 0.9), ("oct4_peaks", "Pou5f1::Sox2", 0.8), ("mafk_peaks", "MAFK", 0.75)],
+)
 def test_known_motif_scores_higher_in_peaks_than_in_shuffles(name, tf, min_auc):
     frame = dn.datasets.load(name)
     matrices = dn.datasets.jaspar(tf)
@@ -161,7 +164,10 @@ def test_genome_split_holds_out_the_last_5_percent(tmp_path, monkeypatch):
     assert sum(len(r.sequence) for r in train) == 1900 and valid[0].sequence == "GGCC" * 25
 
 
-@pytest.mark.skipif(not (_genome.SEARCH_ROOT / _genome.GENOMES["hg19_chr22"]["path"]).is_file(), reason="maffilter-examples is not installed")
+@pytest.mark.skipif(
+    not (_genome.SEARCH_ROOT / _genome.GENOMES["hg19_chr22"]["path"]).is_file(),
+    reason="maffilter-examples is not installed",
+)
 def test_hg19_chr22_from_the_debian_package():
     train = list(dn.datasets.genome("hg19_chr22"))
     valid = list(dn.datasets.genome("hg19_chr22", split="valid"))

@@ -1,4 +1,5 @@
-"""The same pretrain call on two CPU processes (torchrun launching, Accelerate inside, gloo): sharded data, one writer."""
+"""The same pretrain and finetune calls on two CPU processes (torchrun launching, Accelerate inside, gloo): sharded
+data, one writer."""
 
 import json
 import os
@@ -16,10 +17,20 @@ pytest.importorskip("accelerate")
 
 
 def run_on_two_processes(script: str, folder: Path) -> None:
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-               str(Path(__file__).with_name(script)), str(folder)]
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node",
+        "2",
+        str(Path(__file__).with_name(script)),
+        str(folder),
+    ]
     environment = {**os.environ, "OMP_NUM_THREADS": "1"}
-    result = subprocess.run(command, capture_output=True, text=True, timeout=300, env=environment, stdin=subprocess.DEVNULL)
+    result = subprocess.run(
+        command, capture_output=True, text=True, timeout=300, env=environment, stdin=subprocess.DEVNULL
+    )
     assert result.returncode == 0, result.stderr[-3000:]
 
 
@@ -31,7 +42,7 @@ def test_pretrain_on_two_processes_shards_data_averages_gradients_and_writes_onc
     assert (tmp_path / "writer-0").exists() and not (tmp_path / "writer-1").exists()  # a single writer
     history = pd.read_csv(tmp_path / "history.csv")
     assert history["step"].tolist() == [2, 4] and history["valid_loss"].notna().all()
-    assert dn.load(tmp_path / "run" / "checkpoint").k == 4
+    assert dn.load(tmp_path / "run" / "last").k == 4
 
 
 def test_finetune_on_two_processes_gives_the_usual_result_from_one_writer(tmp_path):
@@ -41,5 +52,5 @@ def test_finetune_on_two_processes_gives_the_usual_result_from_one_writer(tmp_pa
     history = pd.read_csv(tmp_path / "run" / "history.csv")
     assert history["valid_mcc"].notna().sum() == 2 and history["loss"].notna().any()
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
-    assert {"accuracy", "mcc", "auroc"} <= set(metrics["eval"]) and metrics["test"]["n"] == 32
+    assert {"accuracy", "mcc", "auroc"} <= set(metrics["valid"]) and metrics["test"]["n"] == 32
     assert dn.load(tmp_path / "run" / "best").labels == ["0", "1"]

@@ -1,6 +1,5 @@
 """finetune and evaluate on tiny models: every task type, checkpoints, resume, determinism, bad input."""
 
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -9,7 +8,8 @@ from sklearn.metrics import matthews_corrcoef, roc_auc_score
 from transformers import AutoModelForSequenceClassification
 
 import dnabert_nb as dn
-from dnabert_nb import InputFormatError, InvalidSequenceError, ModelTaskError, _finetune
+from dnabert_nb import InputFormatError, InvalidSequenceError, ModelTaskError
+from dnabert_nb.training import finetune as _finetune
 
 MOTIF = "TATAAAAG"
 FAST = dict(epochs=2, lr=2e-3, batch_size=16, progress=False, log_every=5, live_plot=False)
@@ -61,7 +61,9 @@ def test_same_seed_gives_identical_results(encoder, data):
     first = dn.finetune(encoder, train, valid, **FAST, seed=3)
     second = dn.finetune(encoder, train, valid, **FAST, seed=3)
     assert first.metrics == second.metrics
-    pd.testing.assert_frame_equal(first.history.drop(columns="samples_per_s"), second.history.drop(columns="samples_per_s"))
+    pd.testing.assert_frame_equal(
+        first.history.drop(columns="samples_per_s"), second.history.drop(columns="samples_per_s")
+    )
     other = dn.finetune(encoder, train, valid, **FAST, seed=4)
     assert not np.allclose(other.history["loss"].dropna(), first.history["loss"].dropna())
 
@@ -79,12 +81,18 @@ def test_string_labels_become_label_names_and_multiclass_metrics(encoder, data):
 
 def test_regression_and_multilabel(encoder, data):
     train, valid = data
-    gc = lambda frame: frame.sequence.map(lambda s: (s.count("G") + s.count("C")) / len(s) + 0.001)
+
+    def gc(frame):
+        return frame.sequence.map(lambda s: (s.count("G") + s.count("C")) / len(s) + 0.001)
+
     regressor = dn.finetune(encoder, train.assign(label=gc(train)), valid.assign(label=gc(valid)), **FAST)
     assert regressor.task == "regression"
     assert {"mse", "mae", "pearson", "spearman", "r2"} <= set(regressor.metrics)
     assert "value" in dn.predict(regressor, valid, progress=False)
-    tags = lambda frame: [["tata"] * y + ["long"] * (len(s) > 60) for s, y in zip(frame.sequence, frame.label)]
+
+    def tags(frame):
+        return [["tata"] * y + ["long"] * (len(s) > 60) for s, y in zip(frame.sequence, frame.label)]
+
     tagger = dn.finetune(encoder, train.assign(label=tags(train)), valid.assign(label=tags(valid)), **FAST)
     assert tagger.task == "multilabel" and tagger.labels == ["long", "tata"]
     assert {"micro_f1", "macro_f1", "mcc", "f1_tata", "auroc_long"} <= set(tagger.metrics)
@@ -105,7 +113,7 @@ def test_interrupted_run_resumes_with_nothing_lost(encoder, data, tmp_path, monk
     train, valid = data
     options = {**FAST, "epochs": 3, "save_every": 7, "seed": 5}
     whole = dn.finetune(encoder, train, valid, **options, output_dir=tmp_path / "whole")
-    original = _finetune._loss
+    original = _finetune.task_loss
     calls = {"n": 0}
 
     def interrupt(*args):
@@ -114,10 +122,10 @@ def test_interrupted_run_resumes_with_nothing_lost(encoder, data, tmp_path, monk
             raise KeyboardInterrupt
         return original(*args)
 
-    monkeypatch.setattr(_finetune, "_loss", interrupt)
+    monkeypatch.setattr(_finetune, "task_loss", interrupt)
     with pytest.raises(KeyboardInterrupt):
         dn.finetune(encoder, train, valid, **options, output_dir=tmp_path / "split")
-    monkeypatch.setattr(_finetune, "_loss", original)
+    monkeypatch.setattr(_finetune, "task_loss", original)
     resumed = dn.finetune(encoder, train, valid, **options, output_dir=tmp_path / "split", resume=True)
     assert resumed.metrics == whole.metrics
     for a, b in zip(whole.network.parameters(), resumed.network.parameters()):
@@ -131,8 +139,12 @@ def test_gue_folder_and_dnabert_tsv_inputs(encoder, data, tmp_path):
     model = dn.finetune(encoder, tmp_path, **FAST)
     assert model.metrics is not None and dn.evaluate(model, tmp_path)["n"] == len(valid)
     tsv = tmp_path / "train.tsv"
-    tsv.write_text("sequence\tlabel\n" + "".join(
-        f"{' '.join(s[i:i + 4] for i in range(len(s) - 3))}\t{y}\n" for s, y in zip(train.sequence, train.label)))
+    tsv.write_text(
+        "sequence\tlabel\n"
+        + "".join(
+            f"{' '.join(s[i : i + 4] for i in range(len(s) - 3))}\t{y}\n" for s, y in zip(train.sequence, train.label)
+        )
+    )
     assert dn.finetune(encoder, tsv, valid, **{**FAST, "epochs": 1}).labels == ["0", "1"]
 
 
@@ -223,8 +235,14 @@ def test_bad_training_data_fails_before_training(encoder, data):
 def test_sequences_longer_than_a_short_context_go_through_windows(data):
     from transformers import BertConfig, BertForMaskedLM
 
-    config = BertConfig(vocab_size=261, max_position_embeddings=32, hidden_size=32, num_hidden_layers=2,
-                        num_attention_heads=2, intermediate_size=64)
+    config = BertConfig(
+        vocab_size=261,
+        max_position_embeddings=32,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+    )
     torch.manual_seed(0)
     short = dn.DNABERTModel(BertForMaskedLM(config), dn.KmerTokenizer(4))
     assert short.tokenizer.max_nucleotides == 33  # 30 k-mers + [CLS] + [SEP] = 32 positions

@@ -14,7 +14,11 @@ def test_read_fasta_joins_lines_and_keeps_descriptions(tmp_path):
     path = tmp_path / "x.fa"
     path.write_text(">a first one\nACGT\nac gt\n\n>b\nNNNN\n")
     frame = dn.read_fasta(path)
-    assert frame.to_dict("list") == {"id": ["a", "b"], "description": ["first one", ""], "sequence": ["ACGTacgt", "NNNN"]}
+    assert frame.to_dict("list") == {
+        "id": ["a", "b"],
+        "description": ["first one", ""],
+        "sequence": ["ACGTacgt", "NNNN"],
+    }
 
 
 @pytest.mark.parametrize(("text", "line"), [("ACGT\n>a\nACGT\n", 1), (">a\nACGT\n>\nACGT\n", 3)])
@@ -32,7 +36,9 @@ def test_read_dnabert_tsv_rebuilds_sequences(tmp_path):
     assert frame["sequence"].tolist() == ["ACGTACGT", "TTTTTTA"] and frame["label"].tolist() == [1, 0]
 
 
-@pytest.mark.parametrize(("body", "fragment"), [("ACGTAC CGTACG\n", "line 3"), ("ACGTAC TTTTTT\t1\n", "line 3: k-mer 2")])
+@pytest.mark.parametrize(
+    ("body", "fragment"), [("ACGTAC CGTACG\n", "line 3"), ("ACGTAC TTTTTT\t1\n", "line 3: k-mer 2")]
+)
 def test_malformed_dnabert_tsv_names_the_line(tmp_path, body, fragment):
     path = tmp_path / "dev.tsv"
     path.write_text("sequence\tlabel\nACGTAC CGTACG\t1\n" + body)

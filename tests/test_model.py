@@ -31,7 +31,9 @@ def test_new_head_warns_once_that_it_is_untrained(checkpoints):
     assert len(caught) == 1  # nothing else (e.g. from transformers) is printed
     assert model.task == "classification" and model.labels == ["background", "promoter"]
     reference = torch.load(checkpoints(6) / "pytorch_model.bin", weights_only=True)
-    torch.testing.assert_close(model.encoder.encoder.layer[0].output.dense.weight, reference["bert.encoder.layer.0.output.dense.weight"])
+    torch.testing.assert_close(
+        model.encoder.encoder.layer[0].output.dense.weight, reference["bert.encoder.layer.0.output.dense.weight"]
+    )
     torch.testing.assert_close(model.encoder.pooler.dense.weight, reference["bert.pooler.dense.weight"])
 
 
@@ -163,7 +165,9 @@ def test_save_round_trips_through_load_and_plain_transformers(checkpoints, tmp_p
 def test_masked_lm_checkpoint_saves_with_its_head(checkpoints, tmp_path):
     model = dn.load(checkpoints(3))
     again = dn.load(model.save(tmp_path / "mlm"))
-    torch.testing.assert_close(again.network.cls.predictions.transform.dense.weight, model.network.cls.predictions.transform.dense.weight)
+    torch.testing.assert_close(
+        again.network.cls.predictions.transform.dense.weight, model.network.cls.predictions.transform.dense.weight
+    )
     assert np.isfinite(again.network.cls.predictions.bias.detach().numpy()).all()
 
 
@@ -172,8 +176,8 @@ def test_embedded_model_loads_offline(monkeypatch, tmp_path):
     model = dn.load()
     assert model.k == 6 and model.task is None and model.config.hidden_size == 256
     assert model.network.cls.predictions.decoder.weight.dtype == torch.float32  # fp16 on disk, fp32 in memory
-    from dnabert_nb import _model
+    from dnabert_nb.core import model as model_module
 
-    monkeypatch.setattr(_model, "EMBEDDED_MODEL", tmp_path / "missing")
+    monkeypatch.setattr(model_module, "EMBEDDED_MODEL", tmp_path / "missing")
     with pytest.raises(ModelNotFoundError, match="embedded model is missing"):
         dn.load()

@@ -8,9 +8,10 @@ import pandas as pd
 import pytest
 
 import dnabert_nb as dn
-from dnabert_nb import InputFormatError, _motifs
-from dnabert_nb._alphabet import reverse_complement
-from dnabert_nb._motifs import benjamini_hochberg, count_containing, find_motifs, high_attention_regions
+from dnabert_nb import InputFormatError
+from dnabert_nb.core.alphabet import reverse_complement
+from dnabert_nb.interpret import motifs as _motifs
+from dnabert_nb.interpret.motifs import benjamini_hochberg, count_containing, find_motifs, high_attention_regions
 
 CTCF_SITE = "CCACCAGGGGGCGC"  # the CTCF consensus (JASPAR MA0139, reverse strand)
 
@@ -76,7 +77,17 @@ def test_attention_motifs_matches_the_planted_site_to_jaspar_ctcf(checkpoints, m
     top = result.motifs.iloc[0]
     assert top["best_match"] == "CTCF" and top["best_match_id"].startswith("MA")
     assert top["match_p_value"] < 0.01
-    for column in ("id", "consensus", "n_instances", "n_pos", "n_neg", "p_adj", "best_match", "best_match_id", "match_score"):
+    for column in (
+        "id",
+        "consensus",
+        "n_instances",
+        "n_pos",
+        "n_neg",
+        "p_adj",
+        "best_match",
+        "best_match_id",
+        "match_score",
+    ):
         assert column in result.motifs
 
 
@@ -113,13 +124,24 @@ def test_compare_motifs_finds_ctcf_on_either_strand():
         dn.compare_motifs(pd.DataFrame({"x": [1]}))
 
 
+def test_compare_motifs_takes_its_options_by_keyword_and_old_positional_calls_still_work():
+    ctcf = dn.datasets.jaspar("CTCF")["MA0139.2"]
+    database = dn.datasets.jaspar("CTCF")
+    with pytest.warns(DeprecationWarning, match="database=, top= to compare_motifs"):
+        old = dn.compare_motifs(ctcf, database, 2)
+    pd.testing.assert_frame_equal(old, dn.compare_motifs(ctcf, database=database, top=2))
+    with pytest.raises(TypeError, match="3 positional arguments at most"):
+        dn.compare_motifs(ctcf, database, 2, 0)
+
+
 def test_motif_plots_return_axes():
     ctcf = dn.datasets.jaspar("CTCF")["MA0139.2"]
     ax = dn.pl.logo(ctcf)
     assert ax.get_title() == "MA0139.2 CTCF" and len(ax.patches) + len(ax.texts) + len(ax.collections) > 0
     assert dn.pl.logo(ctcf, kind="probability").get_ylabel() == "probability"
-    track = dn.pl.attention(np.linspace(0, 1, 30), "ACGT" * 7 + "AC",
-                            instances=pd.DataFrame({"start": [3], "end": [10]}))
+    track = dn.pl.attention(
+        np.linspace(0, 1, 30), "ACGT" * 7 + "AC", instances=pd.DataFrame({"start": [3], "end": [10]})
+    )
     assert len(track.patches) == 1 and len(track.get_xticklabels()) == 30
     top, bottom = dn.pl.motif_match(ctcf.iloc[2:12], ctcf, offset=2)
     assert top.get_xlim() == bottom.get_xlim()

@@ -12,16 +12,23 @@ import dnabert_nb as dn
 
 def test_training_curves_draws_losses_and_metrics():
     history = pd.DataFrame(
-        {"step": [10, 20, 30], "loss": [3.0, 2.0, 1.5], "masked_accuracy": [0.1, 0.2, 0.3],
-         "tokens_per_s": [5.0, 5.0, 5.0], "valid_loss": [np.nan, 2.5, np.nan], "valid_accuracy": [np.nan, 0.15, np.nan]}
+        {
+            "step": [10, 20, 30],
+            "loss": [3.0, 2.0, 1.5],
+            "masked_accuracy": [0.1, 0.2, 0.3],
+            "tokens_per_s": [5.0, 5.0, 5.0],
+            "valid_loss": [np.nan, 2.5, np.nan],
+            "valid_accuracy": [np.nan, 0.15, np.nan],
+        }
     )
     left, right = dn.pl.training_curves(history)
     assert [line.get_label() for line in left.lines] == ["loss", "valid_loss"]
     assert [line.get_label() for line in right.lines] == ["masked_accuracy", "valid_accuracy"]
     np.testing.assert_array_equal(left.lines[1].get_xdata(), [20])
     assert left.get_xlim() == right.get_xlim() and left.get_xlim()[0] == 0 and left.get_xlim()[1] >= 30
-    once = dn.pl.training_curves(pd.DataFrame({"step": [20, 40, 40], "loss": [0.7, 0.6, np.nan],
-                                               "valid_mcc": [np.nan, np.nan, 0.3]}))
+    once = dn.pl.training_curves(
+        pd.DataFrame({"step": [20, 40, 40], "loss": [0.7, 0.6, np.nan], "valid_mcc": [np.nan, np.nan, 0.3]})
+    )
     assert once[1].get_xlim() == once[0].get_xlim()  # one evaluation is drawn on the training's step axis
     empty = dn.pl.training_curves(pd.DataFrame({"step": [], "loss": []}))  # nothing logged yet: no NaN limits
     assert len(empty[0].lines[0].get_xdata()) == 0
@@ -30,7 +37,12 @@ def test_training_curves_draws_losses_and_metrics():
 
 
 PREDICTIONS = pd.DataFrame(
-    {"label": ["a", "b", "b", "a"], "score": [0.9, 0.8, 0.6, 0.7], "prob_a": [0.9, 0.2, 0.4, 0.7], "prob_b": [0.1, 0.8, 0.6, 0.3]}
+    {
+        "label": ["a", "b", "b", "a"],
+        "score": [0.9, 0.8, 0.6, 0.7],
+        "prob_a": [0.9, 0.2, 0.4, 0.7],
+        "prob_b": [0.1, 0.8, 0.6, 0.3],
+    }
 )
 
 

@@ -1,6 +1,5 @@
 """predict() and embed() against the reference pipeline, and on every accepted input form."""
 
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -63,7 +62,9 @@ def test_result_frame_and_input_forms(classifier, tmp_path):
 
 def test_long_sequences_average_their_windows(classifier):
     long_sequence = random_sequences(1, 1400, 1401, seed=5)[0]
-    windows = dn.predict(classifier, [long_sequence, "ACGTACGTAC"], return_windows=True, window_overlap=50, progress=False)
+    windows = dn.predict(
+        classifier, [long_sequence, "ACGTACGTAC"], return_windows=True, window_overlap=50, progress=False
+    )
     first = windows[windows["id"] == 0]
     assert first["window"].tolist() == [0, 1, 2] and first["end"].iloc[-1] == 1400
     pieces = [long_sequence[s:e] for s, e in zip(first["start"], first["end"])]

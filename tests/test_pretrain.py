@@ -6,9 +6,12 @@ import torch
 from transformers import BertConfig, BertForMaskedLM
 
 import dnabert_nb as dn
-from dnabert_nb import InputFormatError, _pretrain
-from dnabert_nb._pretrain import Corpus, mask_tokens, masked_lm_step
-from dnabert_nb._tokenizer import MASK_ID, UNK_ID
+from dnabert_nb import InputFormatError
+from dnabert_nb.core.tokenizer import MASK_ID, UNK_ID
+from dnabert_nb.training import masking
+from dnabert_nb.training import pretrain as _pretrain
+from dnabert_nb.training.corpus import Corpus
+from dnabert_nb.training.masking import mask_tokens, masked_lm_step
 
 TINY = {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 64}
 
@@ -25,7 +28,9 @@ def test_masking_covers_15_percent_in_spans_of_k_with_80_10_10():
     assert (inputs[:, 0] == 2).all() and (inputs[:, -1] == 3).all() and (labels[:, [0, -1]] == -100).all()
     targets = labels != -100
     assert 0.13 < targets[:, 1:-1].mean() < 0.16
-    np.testing.assert_array_equal(labels[targets], np.hstack([np.zeros((400, 1), int), kmer_ids, np.zeros((400, 1), int)])[targets])
+    np.testing.assert_array_equal(
+        labels[targets], np.hstack([np.zeros((400, 1), int), kmer_ids, np.zeros((400, 1), int)])[targets]
+    )
     # every masked run is at least k tokens long, except where it touches the window's edge
     lengths = []
     for row in targets[:, 1:-1]:
@@ -70,8 +75,22 @@ def test_corpus_windows_skip_n_runs():
 
 def _run(tmp_path, steps, **options):
     corpus = [random_dna(3000, seed=i) for i in range(3)]
-    settings = dict(k=4, config=TINY, max_length=40, batch_size=4, lr=1e-3, warmup=2, eval_every=3,
-                    eval_windows=8, log_every=1, save_every=3, precision="fp32", progress=False, seed=3)
+    settings = dict(
+        k=4,
+        config=TINY,
+        max_length=40,
+        batch_size=4,
+        lr=1e-3,
+        warmup=2,
+        eval_every=3,
+        eval_windows=8,
+        log_every=1,
+        save_every=3,
+        precision="fp32",
+        progress=False,
+        seed=3,
+        resume=True,
+    )
     settings.update(options)
     return dn.pretrain(corpus, steps=steps, output_dir=tmp_path, **settings)
 
@@ -79,7 +98,7 @@ def _run(tmp_path, steps, **options):
 def test_interrupted_and_resumed_run_ends_where_an_uninterrupted_one_does(tmp_path, monkeypatch):
     whole = _run(tmp_path / "whole", 7)
     calls = {"n": 0}
-    original = _pretrain.masked_lm_step
+    original = masking.masked_lm_step
 
     def interrupt_at_step_five(network, inputs, labels, *options):
         if network.training:
@@ -88,11 +107,11 @@ def test_interrupted_and_resumed_run_ends_where_an_uninterrupted_one_does(tmp_pa
                 raise KeyboardInterrupt
         return original(network, inputs, labels, *options)
 
-    monkeypatch.setattr(_pretrain, "masked_lm_step", interrupt_at_step_five)
+    monkeypatch.setattr(masking, "masked_lm_step", interrupt_at_step_five)
     with pytest.raises(KeyboardInterrupt):
         _run(tmp_path / "split", 7)
-    monkeypatch.setattr(_pretrain, "masked_lm_step", original)
-    assert dn.load(tmp_path / "split" / "checkpoint").network is not None  # step 3 was saved
+    monkeypatch.setattr(masking, "masked_lm_step", original)
+    assert dn.load(tmp_path / "split" / "last").network is not None  # step 3 was saved
     resumed = _run(tmp_path / "split", 7)
     for a, b in zip(whole.network.parameters(), resumed.network.parameters()):
         torch.testing.assert_close(a, b, rtol=0, atol=0)
@@ -103,9 +122,11 @@ def test_interrupted_and_resumed_run_ends_where_an_uninterrupted_one_does(tmp_pa
 def test_history_and_checkpoint(tmp_path):
     model = _run(tmp_path, 6)
     history = model.history
-    assert {"step", "loss", "masked_accuracy", "tokens_per_s", "lr", "valid_loss", "valid_accuracy"} <= set(history.columns)
+    assert {"step", "loss", "masked_accuracy", "tokens_per_s", "lr", "valid_loss", "valid_accuracy"} <= set(
+        history.columns
+    )
     assert history["valid_loss"].notna().sum() == 2 and (history["tokens_per_s"] > 0).all()
-    reloaded = dn.load(tmp_path / "checkpoint")
+    reloaded = dn.load(tmp_path / "last")
     assert reloaded.k == 4 and reloaded.task is None
     for a, b in zip(model.network.parameters(), reloaded.network.parameters()):
         torch.testing.assert_close(a, b)
@@ -133,8 +154,9 @@ def test_kmer_aware_init_builds_embeddings_from_nucleotides():
     embeddings = network.bert.embeddings.word_embeddings.weight.detach()
     vocab = tokenizer.vocab
     # additive in (offset, nucleotide): AACG - AACT == CCCG - CCCT (the same last-base swap)
-    torch.testing.assert_close(embeddings[vocab["AACG"]] - embeddings[vocab["AACT"]],
-                               embeddings[vocab["CCCG"]] - embeddings[vocab["CCCT"]])
+    torch.testing.assert_close(
+        embeddings[vocab["AACG"]] - embeddings[vocab["AACT"]], embeddings[vocab["CCCG"]] - embeddings[vocab["CCCT"]]
+    )
     assert not torch.allclose(embeddings[vocab["AACG"]], embeddings[vocab["GCAA"]])
     assert embeddings[5:].std().item() == pytest.approx(network.config.initializer_range, rel=0.1)
     positions = network.bert.embeddings.position_embeddings.weight.detach()
@@ -147,12 +169,15 @@ def test_single_kmer_masking_and_continued_pretraining(tmp_path):
     assert 0.13 < (labels != -100).mean() < 0.17
     first = _run(tmp_path / "first", 3, mask_span=1)
     assert first.history["valid_accuracy"].notna().any()
-    continued = _run(tmp_path / "second", 3, init=tmp_path / "first" / "checkpoint", config="ignored")
+    continued = _run(tmp_path / "second", 3, init=tmp_path / "first" / "last", config="ignored")
     moved = [not torch.equal(a, b) for a, b in zip(first.network.parameters(), continued.network.parameters())]
     assert any(moved) and continued.config.hidden_size == 32
     with pytest.raises(InputFormatError, match="6-mer model but k = 4"):
-        _run(tmp_path / "third", 3, init=dn.DNABERTModel(
-            BertForMaskedLM(BertConfig(vocab_size=4101, **TINY)), dn.KmerTokenizer(6)))
+        _run(
+            tmp_path / "third",
+            3,
+            init=dn.DNABERTModel(BertForMaskedLM(BertConfig(vocab_size=4101, **TINY)), dn.KmerTokenizer(6)),
+        )
     with pytest.raises(InputFormatError, match="mask_span"):
         _run(tmp_path / "fourth", 3, mask_span=0)
 
@@ -167,7 +192,7 @@ def test_corpus_split_holds_out_the_tail():
 
 def test_cls_summary_loss_moves_only_cls_towards_the_mean_of_kmer_outputs():
     hidden = torch.randn(3, 10, 8, requires_grad=True)
-    loss = _pretrain.cls_summary_loss(hidden)
+    loss = masking.cls_summary_loss(hidden)
     expected = ((hidden[:, 0] - hidden[:, 1:-1].mean(dim=1)) ** 2).mean()
     torch.testing.assert_close(loss, expected)
     loss.backward()
@@ -177,10 +202,12 @@ def test_cls_summary_loss_moves_only_cls_towards_the_mean_of_kmer_outputs():
 def test_pretraining_with_cls_summary_makes_cls_a_summary(tmp_path):
     def distance(model):
         rng = np.random.default_rng(5)
-        inputs, _ = mask_tokens(rng.integers(5, model.tokenizer.vocab_size, size=(8, 38)), rng, 4, model.tokenizer.vocab_size)
+        inputs, _ = mask_tokens(
+            rng.integers(5, model.tokenizer.vocab_size, size=(8, 38)), rng, 4, model.tokenizer.vocab_size
+        )
         with torch.no_grad():
             hidden = model.network.bert(input_ids=torch.from_numpy(inputs)).last_hidden_state
-        return float(_pretrain.cls_summary_loss(hidden))
+        return float(masking.cls_summary_loss(hidden))
 
     plain = _run(tmp_path / "plain", 12)
     summarised = _run(tmp_path / "summary", 12, cls_summary=5.0)

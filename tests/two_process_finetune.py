@@ -9,13 +9,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-import dnabert_nb as dn
-from dnabert_nb import _cli, _finetune
+from dnabert_nb import cli
+from dnabert_nb.core.runtime import resolve_device
 from dnabert_nb.testing import TINY_SIZES, official_config, write_checkpoint
+from dnabert_nb.training import finetune as finetune_module
+from dnabert_nb.training import loop
+from dnabert_nb.training.distributed import Processes
 
 out = Path(sys.argv[1])
-rank = dn._distributed.Processes(dn._runtime.resolve_device("cpu")).rank
-original_atomic_folder = _finetune.atomic_folder
+rank = Processes(resolve_device("cpu")).rank
+original_atomic_folder = loop.atomic_folder
 
 
 def recording_atomic_folder(path):
@@ -27,21 +30,41 @@ trained = []
 
 
 def keeping_finetune(*args, **options):
-    trained.append(_finetune.finetune(*args, **options))
+    trained.append(finetune_module.finetune(*args, **options))
     return trained[-1]
 
 
-_finetune.atomic_folder = recording_atomic_folder
-_cli.finetune = keeping_finetune
+loop.atomic_folder = recording_atomic_folder
+cli.finetune = keeping_finetune
 rng = np.random.default_rng(0)
 sequences = ["".join(rng.choice(list("ACGT"), size=50)) for _ in range(96)]
 frame = pd.DataFrame({"sequence": sequences, "label": [int("TA" in s[:10]) for s in sequences]})
 frame.iloc[:64].to_csv(out / f"train-{rank}.csv", index=False)
 frame.iloc[64:].to_csv(out / f"eval-{rank}.csv", index=False)
 start = write_checkpoint(out / f"start-{rank}", official_config(4, **TINY_SIZES))
-status = _cli.main(["finetune", str(out / f"train-{rank}.csv"), "--eval", str(out / f"eval-{rank}.csv"),
-                    "--test", str(out / f"eval-{rank}.csv"), "--model", str(start), "--output-dir", str(out / "run"),
-                    "--epochs", "2", "--batch-size", "8", "--precision", "fp32", "--log-every", "2", "--no-progress"])
+status = cli.main(
+    [
+        "finetune",
+        str(out / f"train-{rank}.csv"),
+        "--valid",
+        str(out / f"eval-{rank}.csv"),
+        "--test",
+        str(out / f"eval-{rank}.csv"),
+        "--model",
+        str(start),
+        "--output-dir",
+        str(out / "run"),
+        "--epochs",
+        "2",
+        "--batch-size",
+        "8",
+        "--precision",
+        "fp32",
+        "--log-every",
+        "2",
+        "--no-progress",
+    ]
+)
 assert status == 0
 weights = b"".join(p.detach().numpy().tobytes() for p in trained[0].network.parameters())
 (out / f"weights-{rank}.sha256").write_text(hashlib.sha256(weights).hexdigest())

@@ -8,13 +8,16 @@ from pathlib import Path
 import numpy as np
 
 import dnabert_nb as dn
-from dnabert_nb import _pretrain
+from dnabert_nb.core.runtime import resolve_device
+from dnabert_nb.training import loop
+from dnabert_nb.training.corpus import Corpus
+from dnabert_nb.training.distributed import Processes
 
 out = Path(sys.argv[1])
-rank = dn._distributed.Processes(dn._runtime.resolve_device("cpu")).rank
+rank = Processes(resolve_device("cpu")).rank
 drawn = []
-original_sample = _pretrain.Corpus.sample
-original_atomic_folder = _pretrain.atomic_folder
+original_sample = Corpus.sample
+original_atomic_folder = loop.atomic_folder
 
 
 def recording_sample(self, rng, n, n_kmers):
@@ -28,13 +31,24 @@ def recording_atomic_folder(path):
     return original_atomic_folder(path)
 
 
-_pretrain.Corpus.sample = recording_sample
-_pretrain.atomic_folder = recording_atomic_folder
+Corpus.sample = recording_sample
+loop.atomic_folder = recording_atomic_folder
 sequences = ["".join(np.random.default_rng(i).choice(list("ACGT"), size=3000)) for i in range(3)]
 model = dn.pretrain(
-    sequences, k=4, config={"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 64},
-    max_length=40, steps=4, batch_size=4, warmup=1, eval_every=2, eval_windows=8, log_every=2, save_every=2,
-    output_dir=out / "run", precision="fp32", progress=False, seed=0,
+    sequences,
+    k=4,
+    config={"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 64},
+    max_length=40,
+    steps=4,
+    batch_size=4,
+    warmup=1,
+    eval_every=2,
+    eval_windows=8,
+    log_every=2,
+    output_dir=out / "run",
+    precision="fp32",
+    progress=False,
+    seed=0,
 )
 np.save(out / f"windows-{rank}.npy", np.concatenate(drawn[1:]))  # drawn[0] is the shared validation set
 weights = b"".join(p.detach().numpy().tobytes() for p in model.network.parameters())

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import gzip
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator, NamedTuple
+from typing import NamedTuple
 
 import pandas as pd
 
-from .._errors import DNABERTError, InputFormatError
+from ..core.errors import DNABERTError, InputFormatError
 
 #: Fraction at the end of every genome (by coordinate) held out for validation.
 HOLDOUT_FRACTION = 0.05
@@ -103,8 +104,12 @@ def _maf_records(path: Path, row: str) -> Iterator[GenomeRecord]:
 def genomes() -> pd.DataFrame:
     """The genomes :func:`genome` can read, their Debian package and whether it is installed here."""
     rows = [
-        {"name": name, "package": spec["package"], "installed": (SEARCH_ROOT / spec["path"]).is_file(),
-         "description": spec["description"]}
+        {
+            "name": name,
+            "package": spec["package"],
+            "installed": (SEARCH_ROOT / spec["path"]).is_file(),
+            "description": spec["description"],
+        }
         for name, spec in GENOMES.items()
     ]
     return pd.DataFrame(rows)

@@ -8,7 +8,7 @@ from importlib import resources
 
 import pandas as pd
 
-from .._errors import InputFormatError
+from ..core.errors import InputFormatError
 
 _DATA = resources.files("dnabert_nb.datasets") / "data"
 LIST_COLUMNS = ["name", "task", "classes", "n", "length", "source", "license"]

@@ -4,8 +4,12 @@
 >>> dn.pl.training_curves(model.history)
 """
 
-from ._evaluation import confusion, roc
-from ._motifs import attention, logo, motif_match
-from ._training import training_curves
+from ..training.callbacks import register_live_figure
+from .attention import attention
+from .evaluation import confusion, roc
+from .logos import logo, motif_match
+from .training import LiveTrainingCurves, training_curves
 
-__all__ = ["attention", "confusion", "logo", "motif_match", "roc", "training_curves"]
+register_live_figure(LiveTrainingCurves)
+
+__all__ = ["LiveTrainingCurves", "attention", "confusion", "logo", "motif_match", "roc", "training_curves"]

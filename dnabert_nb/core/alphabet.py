@@ -17,11 +17,11 @@ raises :class:`~dnabert_nb.InvalidSequenceError` naming the sequence and the
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
-from ._errors import InvalidSequenceError
+from .errors import InvalidSequenceError
 
 #: Nucleotides in the order of the official DNABERT vocabulary (``itertools.product("ATCG")``).
 NUCLEOTIDES = "ATCG"

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from pathlib import Path
-from typing import NamedTuple, Sequence
+from typing import NamedTuple
 
 import numpy as np
 
-from ._alphabet import AMBIGUOUS_CODE, NUCLEOTIDES, describe_id, encode_nucleotides
-from ._errors import InputFormatError
+from .alphabet import AMBIGUOUS_CODE, NUCLEOTIDES, describe_id, encode_nucleotides
+from .errors import InputFormatError
 
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 PAD_ID, UNK_ID, CLS_ID, SEP_ID, MASK_ID = range(len(SPECIAL_TOKENS))
@@ -63,9 +64,7 @@ class KmerTokenizer:
             raise InputFormatError(f"max_length = {max_length!r}; a model input holds 3 to {MAX_KMERS + 2} tokens.")
         self.k = k
         self.max_kmers = max_length - 2
-        self.tokens: list[str] = list(SPECIAL_TOKENS) + [
-            "".join(p) for p in itertools.product(NUCLEOTIDES, repeat=k)
-        ]
+        self.tokens: list[str] = list(SPECIAL_TOKENS) + ["".join(p) for p in itertools.product(NUCLEOTIDES, repeat=k)]
         self.vocab: dict[str, int] = {token: i for i, token in enumerate(self.tokens)}
 
     def __repr__(self) -> str:
@@ -94,9 +93,7 @@ class KmerTokenizer:
         sequence = sequence.upper()
         return [sequence[i : i + self.k] for i in range(len(sequence) - self.k + 1)]
 
-    def kmer_ids(
-        self, sequences: Sequence[str], ids: Sequence[object] | None = None
-    ) -> tuple[np.ndarray, np.ndarray]:
+    def kmer_ids(self, sequences: Sequence[str], ids: Sequence[object] | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Validate sequences and give the vocabulary id of every k-mer, back to back.
 
         Returns
@@ -126,9 +123,7 @@ class KmerTokenizer:
         starts = np.repeat(nt_offsets[:-1] - offsets[:-1], n_kmers) + np.arange(offsets[-1])
         return all_ids[starts], offsets
 
-    def encode(
-        self, sequences: Sequence[str], ids: Sequence[object] | None = None
-    ) -> dict[str, np.ndarray]:
+    def encode(self, sequences: Sequence[str], ids: Sequence[object] | None = None) -> dict[str, np.ndarray]:
         """Encode a batch to ``input_ids`` and ``attention_mask``, padded to the batch's longest.
 
         Each row is ``[CLS] k-mer ... k-mer [SEP] [PAD] ...``, the same ids as

@@ -19,13 +19,18 @@ import os
 import sys
 from pathlib import Path
 
-from ._errors import DNABERTError
-from ._finetune import TASK_TYPES, evaluate, finetune
-from ._model import load
-from ._runtime import PRECISIONS
+from .core.errors import DNABERTError
+from .core.model import load
+from .core.runtime import PRECISIONS
+from .training.evaluate import evaluate
+from .training.finetune import finetune
+from .training.targets import TASK_TYPES
 
-FINETUNE_DEFAULTS = {name: p.default for name, p in inspect.signature(finetune).parameters.items()
-                     if p.default is not inspect.Parameter.empty}
+FINETUNE_DEFAULTS = {
+    name: p.default
+    for name, p in inspect.signature(finetune).parameters.items()
+    if p.default is not inspect.Parameter.empty
+}
 METRICS_FILE, HISTORY_FILE = "metrics.json", "history.csv"
 PRECISION_CHOICES = ["auto", *PRECISIONS]
 
@@ -40,17 +45,38 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     data_help = "a GUE task folder, a DNABERT .tsv, a sequence,label .csv, or a FASTA file with label= headers"
 
-    tune = commands.add_parser("finetune", help="fine-tune a model; write best/, last/, history.csv, metrics.json",
-                               description="Fine-tune a DNABERT model (dn.finetune) and evaluate it.")
+    tune = commands.add_parser(
+        "finetune",
+        help="fine-tune a model; write best/, last/, history.csv, metrics.json",
+        description="Fine-tune a DNABERT model (dn.finetune) and evaluate it.",
+    )
     tune.add_argument("train", help=f"training data: {data_help} (a GUE folder: its train split)")
-    tune.add_argument("--eval", help="data that picks the best epoch (default for a GUE folder: its dev split)")
+    tune.add_argument(
+        "--valid",
+        "--eval",
+        dest="valid",
+        help="data that picks the best model (default for a GUE folder: its dev split)",
+    )
     tune.add_argument("--test", help="test data scored once with the best model (a GUE folder: its test split)")
     tune.add_argument("--model", help="checkpoint folder or hub id to start from (default: the embedded model)")
     tune.add_argument("--output-dir", required=True, type=Path, help="where checkpoints and results are written")
-    for option, kind in (("epochs", int), ("lr", float), ("batch_size", int), ("warmup_ratio", float),
-                         ("weight_decay", float), ("early_stopping_patience", int), ("seed", int), ("log_every", int)):
-        tune.add_argument(f"--{option.replace('_', '-')}", type=kind, default=FINETUNE_DEFAULTS[option],
-                          help=f"as in dn.finetune (default: {FINETUNE_DEFAULTS[option]})")
+    for option, kind in (
+        ("epochs", int),
+        ("lr", float),
+        ("batch_size", int),
+        ("warmup", float),
+        ("weight_decay", float),
+        ("eval_every", int),
+        ("early_stopping_patience", int),
+        ("seed", int),
+        ("log_every", int),
+    ):
+        tune.add_argument(
+            f"--{option.replace('_', '-')}",
+            type=kind,
+            default=FINETUNE_DEFAULTS[option],
+            help=f"as in dn.finetune (default: {FINETUNE_DEFAULTS[option]})",
+        )
     tune.add_argument("--task", default="auto", help=f"auto, {', '.join(TASK_TYPES)}")
     tune.add_argument("--metric", help="the evaluation metric that picks the best epoch (default: mcc; regression: r2)")
     tune.add_argument("--class-weights", choices=["balanced"], help="weight classes by their inverse frequency")
@@ -59,8 +85,11 @@ def _parser() -> argparse.ArgumentParser:
     tune.add_argument("--resume", action="store_true", help="continue an interrupted run in --output-dir")
     tune.add_argument("--no-progress", action="store_true", help="no progress bar (e.g. in batch jobs)")
 
-    score = commands.add_parser("evaluate", help="score a fine-tuned model on labelled data",
-                                description="Score a fine-tuned model (dn.evaluate) and print its metrics as JSON.")
+    score = commands.add_parser(
+        "evaluate",
+        help="score a fine-tuned model on labelled data",
+        description="Score a fine-tuned model (dn.evaluate) and print its metrics as JSON.",
+    )
     score.add_argument("model", help="a fine-tuned checkpoint folder (e.g. RUN/best)")
     score.add_argument("data", help=f"labelled data: {data_help} (a GUE folder: its test split)")
     score.add_argument("--precision", default="auto", choices=PRECISION_CHOICES)
@@ -69,13 +98,29 @@ def _parser() -> argparse.ArgumentParser:
 
 def _finetune(args: argparse.Namespace) -> dict:
     model = finetune(
-        load(args.model), args.train, args.eval, task=args.task, epochs=args.epochs, lr=args.lr,
-        batch_size=args.batch_size, warmup_ratio=args.warmup_ratio, weight_decay=args.weight_decay,
-        early_stopping_patience=args.early_stopping_patience, metric=args.metric, class_weights=args.class_weights,
-        lora=args.lora or None, seed=args.seed, precision=args.precision, output_dir=args.output_dir,
-        resume=args.resume, log_every=args.log_every, progress=not args.no_progress, live_plot=False,
+        load(args.model),
+        args.train,
+        args.valid,
+        task=args.task,
+        epochs=args.epochs,
+        lr=args.lr,
+        batch_size=args.batch_size,
+        warmup=args.warmup,
+        weight_decay=args.weight_decay,
+        eval_every=args.eval_every,
+        early_stopping_patience=args.early_stopping_patience,
+        metric=args.metric,
+        class_weights=args.class_weights,
+        lora=args.lora or None,
+        seed=args.seed,
+        precision=args.precision,
+        output_dir=args.output_dir,
+        resume=args.resume,
+        log_every=args.log_every,
+        progress=not args.no_progress,
+        live_plot=False,
     )
-    results = {"eval": model.metrics}
+    results = {"valid": model.metrics}
     if not _is_main_process():  # the other processes' copies of the model are the same
         return results
     if args.test is not None:

@@ -1,8 +1,8 @@
-"""Motif plots with logomaker: logos, attention tracks, aligned motif pairs."""
+"""Sequence logos with logomaker: one PFM, or two aligned (a motif over its database match)."""
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import logomaker
 import matplotlib.pyplot as plt
@@ -10,20 +10,16 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
-from .._errors import InputFormatError
-
-from .._pwm import BASES, check_pfm
+from ..core.errors import InputFormatError
+from ..interpret.pfm import information, probabilities, reverse_complement
 
 
 def _matrix(pfm: pd.DataFrame, kind: str) -> pd.DataFrame:
-    check_pfm(pfm)
+    """Letter heights of a logo, positions numbered from 0."""
     if kind not in ("information", "probability"):
         raise InputFormatError(f"kind = {kind!r}; use 'information' or 'probability'.")
-    counts = pfm.astype(float).reset_index(drop=True)
-    probabilities = (counts + 1e-9).div((counts + 1e-9).sum(axis=1), axis=0)
-    if kind == "probability":
-        return probabilities
-    return logomaker.transform_matrix(probabilities, from_type="probability", to_type="information")
+    heights = information(pfm) if kind == "information" else probabilities(pfm)
+    return heights.reset_index(drop=True)
 
 
 def logo(pfm: pd.DataFrame, *, kind: str = "information", ax: Axes | None = None, title: str | None = None) -> Axes:
@@ -52,37 +48,9 @@ def logo(pfm: pd.DataFrame, *, kind: str = "information", ax: Axes | None = None
     return ax
 
 
-def attention(scores: np.ndarray, sequence: str, *, instances: pd.DataFrame | None = None,
-              ax: Axes | None = None) -> Axes:
-    """Attention track of one sequence (e.g. from :func:`dnabert_nb.attention_scores`), bases underneath.
-
-    Parameters
-    ----------
-    scores
-        One score per nucleotide.
-    sequence
-        The sequence; its letters label the x axis when it is at most 120 nt long.
-    instances
-        Rows with ``start`` and ``end`` (e.g. ``result.instances`` of this sequence) shaded on the track.
-    ax
-        Axes to draw on; None makes a new figure.
-    """
-    scores = np.asarray(scores, dtype=float)
-    if len(scores) != len(sequence):
-        raise InputFormatError(f"{len(scores)} scores for a sequence of {len(sequence)} nt.")
-    if ax is None:
-        _, ax = plt.subplots(figsize=(min(16, max(6, len(sequence) / 12)), 2))
-    ax.fill_between(np.arange(len(scores)), scores, step="mid", alpha=0.7)
-    for row in (instances.itertuples() if instances is not None else ()):
-        ax.axvspan(row.start - 0.5, row.end - 0.5, color="orange", alpha=0.25)
-    if len(sequence) <= 120:
-        ax.set_xticks(range(len(sequence)), list(sequence.upper()), fontsize=7, family="monospace")
-    ax.set(xlim=(-0.5, len(scores) - 0.5), ylabel="attention", xlabel="position" if len(sequence) > 120 else None)
-    return ax
-
-
-def motif_match(pfm: pd.DataFrame, other: pd.DataFrame, *, offset: int = 0, strand: str = "+",
-                ax: Sequence[Axes] | None = None) -> np.ndarray:
+def motif_match(
+    pfm: pd.DataFrame, other: pd.DataFrame, *, offset: int = 0, strand: str = "+", ax: Sequence[Axes] | None = None
+) -> np.ndarray:
     """Two logos stacked and aligned, e.g. a discovered motif over its best JASPAR match.
 
     Parameters
@@ -99,8 +67,7 @@ def motif_match(pfm: pd.DataFrame, other: pd.DataFrame, *, offset: int = 0, stra
     -------
     ndarray of two Axes
     """
-    top = pfm if strand == "+" else pd.DataFrame(pfm.to_numpy()[::-1, ::-1], columns=BASES)
-    top.attrs = dict(pfm.attrs)
+    top = pfm if strand == "+" else reverse_complement(pfm)
     start = min(0, offset)
     width = max(len(top) + max(offset, 0), len(other) - min(offset, 0)) - start
     if ax is None:
@@ -111,6 +78,9 @@ def motif_match(pfm: pd.DataFrame, other: pd.DataFrame, *, offset: int = 0, stra
         shown.index = shown.index + shift
         logomaker.Logo(shown, ax=target, color_scheme="classic")
         target.set(xlim=(-0.5, width - 0.5), ylim=(0, 2), ylabel="bits")
-        target.set_title(" ".join(str(matrix.attrs[k]) for k in ("id", "name") if k in matrix.attrs)
-                         + (" (reverse complement)" if matrix is top and strand == "-" else ""), fontsize=9)
+        target.set_title(
+            " ".join(str(matrix.attrs[k]) for k in ("id", "name") if k in matrix.attrs)
+            + (" (reverse complement)" if matrix is top and strand == "-" else ""),
+            fontsize=9,
+        )
     return axes

@@ -7,7 +7,9 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
-from .._errors import InputFormatError
+from ..core.errors import InputFormatError
+from ..training.callbacks import Callback
+from ..training.loop import TrainingState
 
 
 def training_curves(history: pd.DataFrame, *, ax: tuple[Axes, Axes] | None = None) -> np.ndarray:
@@ -51,15 +53,28 @@ def training_curves(history: pd.DataFrame, *, ax: tuple[Axes, Axes] | None = Non
     return axes
 
 
-class LiveTrainingCurves:
-    """One figure of training curves in a notebook, redrawn in place as the history grows."""
+class LiveTrainingCurves(Callback):
+    """A training callback: one figure of the curves in a notebook, redrawn in place as the history grows.
+
+    ``finetune(live_plot="auto")`` adds one in a notebook; pass one in ``callbacks=`` to show it elsewhere.
+    """
 
     def __init__(self) -> None:
+        self.figure = self.axes = self.handle = None
+
+    def on_start(self, state: TrainingState) -> None:
         from IPython.display import display
 
         self.figure, self.axes = plt.subplots(1, 2, figsize=(10, 3.2))
         self.handle = display(self.figure, display_id=True)
         plt.close(self.figure)  # shown through the handle only, not again at the end of the cell
+
+    def on_step(self, state: TrainingState, row: dict | None) -> None:
+        if row is not None:
+            self.update(pd.DataFrame(state.history))
+
+    def on_evaluate(self, state: TrainingState, scores: dict[str, float]) -> None:
+        self.update(pd.DataFrame(state.history))
 
     def update(self, history: pd.DataFrame) -> None:
         """Redraw the curves from ``history`` into the same figure."""

@@ -30,8 +30,12 @@ def classification_metrics(targets: np.ndarray, probabilities: np.ndarray) -> di
         "accuracy": float(skm.accuracy_score(targets, predicted)),
         "macro_f1": _safe(skm.f1_score, targets, predicted, average="macro", labels=range(n_classes), zero_division=0),
         "mcc": _safe(skm.matthews_corrcoef, targets, predicted),
-        "precision": _safe(skm.precision_score, targets, predicted, average="macro", labels=range(n_classes), zero_division=0),
-        "recall": _safe(skm.recall_score, targets, predicted, average="macro", labels=range(n_classes), zero_division=0),
+        "precision": _safe(
+            skm.precision_score, targets, predicted, average="macro", labels=range(n_classes), zero_division=0
+        ),
+        "recall": _safe(
+            skm.recall_score, targets, predicted, average="macro", labels=range(n_classes), zero_division=0
+        ),
     }
     if n_classes == 2:
         result["auroc"] = _safe(skm.roc_auc_score, targets, probabilities[:, 1])

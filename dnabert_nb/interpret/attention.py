@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch
 
-from ._encoder import cls_pass
-from ._errors import InputFormatError
-from ._io import SequencesLike
-from ._model import DNABERTModel
-from ._predict import DEFAULT_BATCH_SIZE, run_windows
+from .._docs import shared_docs
+from ..core.encoder import cls_pass
+from ..core.errors import InputFormatError
+from ..core.inference import DEFAULT_BATCH_SIZE, run_windows
+from ..core.model import DNABERTModel
+from ..io.sequences import SequencesLike
 
 
 def _cls_attention(layer: int, heads: Sequence[int] | None, width: int):
@@ -32,6 +33,7 @@ def kmer_to_nucleotide(scores: np.ndarray, k: int) -> np.ndarray:
     return np.convolve(scores, window) / np.convolve(np.ones_like(scores), window)
 
 
+@shared_docs
 def attention_scores(
     model: DNABERTModel,
     sequences: SequencesLike,
@@ -56,14 +58,15 @@ def attention_scores(
     ----------
     model
         Any :class:`DNABERTModel` (fine-tuned ones show what the task head relies on).
-    sequences
-        As in :func:`dnabert_nb.predict`.
+    {sequences}
     layer
         Transformer layer, -1 the last (DNABERT-viz), 0 the first.
     heads
         Head indices to sum over; None sums all heads.
-    batch_size, precision, window_overlap, progress
-        As in :func:`dnabert_nb.predict`.
+    {batch_size}
+    {precision}
+    {window_overlap}
+    {progress}
 
     Returns
     -------
@@ -76,8 +79,14 @@ def attention_scores(
     if heads is not None and (len(heads) == 0 or not all(0 <= h < n_heads for h in heads)):
         raise InputFormatError(f"heads = {heads!r}; give head indices from 0 to {n_heads - 1}, or None for all.")
     result = run_windows(
-        model, sequences, _cls_attention(int(layer), heads, model.tokenizer.max_kmers + 2), batch_size=batch_size, precision=precision,
-        window_overlap=window_overlap, progress=progress, description="attention",
+        model,
+        sequences,
+        _cls_attention(int(layer), heads, model.tokenizer.max_kmers + 2),
+        batch_size=batch_size,
+        precision=precision,
+        window_overlap=window_overlap,
+        progress=progress,
+        description="attention",
     )
     k = model.k
     totals = [np.zeros(length) for length in result.lengths]

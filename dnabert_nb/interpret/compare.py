@@ -7,9 +7,13 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from ._errors import InputFormatError
-from ._pwm import check_pfm
+from .._deprecation import positional_options
+from .._docs import shared_docs
+from ..core.errors import InputFormatError
+from .pfm import probabilities, reverse_complement
 
+#: Added to every count before columns are compared (a small one: it only keeps zero columns apart).
+PSEUDOCOUNT = 0.01
 #: Aligned columns needed before an offset counts.
 MIN_OVERLAP = 5
 #: Column-shuffled copies of the query that make the null distribution.
@@ -18,21 +22,11 @@ NULL_SHUFFLES = 20
 QUERY_CHUNK = 8
 
 
-def _probabilities(pfm: pd.DataFrame) -> np.ndarray:
-    check_pfm(pfm)
-    counts = pfm.to_numpy(dtype=float) + 0.01
-    return counts / counts.sum(axis=1, keepdims=True)
-
-
 def _standardise(columns: np.ndarray) -> np.ndarray:
     """Centre and scale each column (row of length 4) so that a dot product / 4 is Pearson's r."""
     centred = columns - columns.mean(axis=-1, keepdims=True)
     spread = np.sqrt((centred**2).mean(axis=-1, keepdims=True))
     return centred / np.where(spread > 0, spread, 1)
-
-
-def _reverse_complement(matrix: np.ndarray) -> np.ndarray:
-    return matrix[..., ::-1, ::-1]  # reverse positions; A C G T → T G C A
 
 
 def _best_alignments(queries: np.ndarray, targets: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -70,7 +64,7 @@ class MotifDatabase(NamedTuple):
 def prepare_database(database: dict[str, pd.DataFrame] | None = None) -> MotifDatabase:
     """Standardised, padded columns of every database PFM (None: the shipped JASPAR matrices)."""
     if database is None:
-        from .datasets import jaspar
+        from ..datasets import jaspar
 
         database = jaspar()
     ids = list(database)
@@ -78,13 +72,16 @@ def prepare_database(database: dict[str, pd.DataFrame] | None = None) -> MotifDa
     targets = np.zeros((len(ids), longest, 4))
     valid = np.zeros((len(ids), longest), dtype=bool)
     for row, matrix_id in enumerate(ids):
-        columns = _standardise(_probabilities(database[matrix_id]))
+        columns = _standardise(probabilities(database[matrix_id], pseudocount=PSEUDOCOUNT).to_numpy())
         targets[row, : len(columns)], valid[row, : len(columns)] = columns, True
     return MotifDatabase(ids, [database[i].attrs.get("name", i) for i in ids], targets, valid)
 
 
-def compare_motifs(pfm: pd.DataFrame, database: dict[str, pd.DataFrame] | MotifDatabase | None = None,
-                   top: int = 5, *, seed: int = 0) -> pd.DataFrame:
+@positional_options(1, "database", "top")
+@shared_docs
+def compare_motifs(
+    pfm: pd.DataFrame, *, database: dict[str, pd.DataFrame] | MotifDatabase | None = None, top: int = 5, seed: int = 0
+) -> pd.DataFrame:
     """Match a PFM against a motif database, Tomtom-like.
 
     The score of an alignment is the sum of the Pearson correlations of aligned columns (at
@@ -103,8 +100,8 @@ def compare_motifs(pfm: pd.DataFrame, database: dict[str, pd.DataFrame] | MotifD
         CORE vertebrates (:func:`dnabert_nb.datasets.jaspar`).
     top
         Rows to return.
-    seed
-        Seeds the column shuffles of the null.
+    {seed}
+        Here: the column shuffles of the null.
 
     Returns
     -------
@@ -114,26 +111,30 @@ def compare_motifs(pfm: pd.DataFrame, database: dict[str, pd.DataFrame] | MotifD
         complement), ``p_value``, ``e_value``; best first.
     """
     prepared = database if isinstance(database, MotifDatabase) else prepare_database(database)
-    query = _standardise(_probabilities(pfm))
+    query = _standardise(probabilities(pfm, pseudocount=PSEUDOCOUNT).to_numpy())
     if len(query) < MIN_OVERLAP:
         raise InputFormatError(f"The PFM has {len(query)} positions; comparing needs at least {MIN_OVERLAP}.")
     rng = np.random.default_rng(seed)
     shuffled = np.stack([query] + [query[rng.permutation(len(query))] for _ in range(NULL_SHUFFLES)])
-    both_strands = np.concatenate([shuffled, _reverse_complement(shuffled)])  # forward copies, then reverse
-    parts = [_best_alignments(both_strands[first : first + QUERY_CHUNK], prepared.targets, prepared.valid)
-             for first in range(0, len(both_strands), QUERY_CHUNK)]
+    both_strands = np.concatenate([shuffled, reverse_complement(shuffled)])  # forward copies, then reverse
+    parts = [
+        _best_alignments(both_strands[first : first + QUERY_CHUNK], prepared.targets, prepared.valid)
+        for first in range(0, len(both_strands), QUERY_CHUNK)
+    ]
     best, offsets = (np.concatenate(arrays) for arrays in zip(*parts))
     forward, reverse = best[0], best[NULL_SHUFFLES + 1]
     score = np.maximum(forward, reverse)
     null = np.sort(np.maximum(best[1 : NULL_SHUFFLES + 1], best[NULL_SHUFFLES + 2 :]).ravel())  # scored like the query
     p_value = (1 + len(null) - np.searchsorted(null, score, side="left")) / (1 + len(null))
-    table = pd.DataFrame({
-        "id": prepared.ids,
-        "name": prepared.names,
-        "score": score,
-        "offset": np.where(forward >= reverse, offsets[0], offsets[NULL_SHUFFLES + 1]),
-        "strand": np.where(forward >= reverse, "+", "-"),
-        "p_value": p_value,
-        "e_value": p_value * len(prepared.ids),
-    })
+    table = pd.DataFrame(
+        {
+            "id": prepared.ids,
+            "name": prepared.names,
+            "score": score,
+            "offset": np.where(forward >= reverse, offsets[0], offsets[NULL_SHUFFLES + 1]),
+            "strand": np.where(forward >= reverse, "+", "-"),
+            "p_value": p_value,
+            "e_value": p_value * len(prepared.ids),
+        }
+    )
     return table.sort_values(["score", "id"], ascending=[False, True], ignore_index=True).head(top)

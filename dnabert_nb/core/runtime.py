@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from ._errors import InputFormatError
+from .errors import InputFormatError
 
 PRECISIONS = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 
@@ -39,7 +39,5 @@ def resolve_precision(precision: str, device: torch.device) -> torch.dtype:
             return torch.bfloat16
         return torch.float32
     if precision not in PRECISIONS:
-        raise InputFormatError(
-            f"precision = {precision!r} is not one of 'auto', {', '.join(map(repr, PRECISIONS))}."
-        )
+        raise InputFormatError(f"precision = {precision!r} is not one of 'auto', {', '.join(map(repr, PRECISIONS))}.")
     return PRECISIONS[precision]

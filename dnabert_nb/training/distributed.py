@@ -11,7 +11,7 @@ from typing import Any
 
 import torch
 
-from ._errors import MissingDependencyError
+from ..core.errors import MissingDependencyError
 
 
 class Processes:

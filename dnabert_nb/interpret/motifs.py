@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple, Sequence
+from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 from scipy.stats import hypergeom
 
-from ._alphabet import encode_nucleotides, reverse_complement
-from ._attention import attention_scores
-from ._errors import InputFormatError, require_positive_integers
-from ._io import SequencesLike, as_sequence_table
-from ._model import DNABERTModel
-from ._motif_compare import compare_motifs, prepare_database
-from ._pwm import BASES
-from ._shuffle import dinucleotide_shuffle
+from .._docs import shared_docs
+from ..core.alphabet import encode_nucleotides, reverse_complement
+from ..core.errors import InputFormatError, require_positive_integers
+from ..core.inference import DEFAULT_BATCH_SIZE
+from ..core.model import DNABERTModel
+from ..core.shuffle import dinucleotide_shuffle
+from ..io.sequences import SequencesLike, as_sequence_table
+from .attention import attention_scores
+from .compare import compare_motifs, prepare_database
+from .pfm import BASES
 
 #: Bases per int64 key column in exact substring counting: 5**27 < 2**63.
 SINGLE_KEY_BASES = 27
@@ -74,8 +77,9 @@ def count_containing(sequences: Sequence[str], motifs: Sequence[str]) -> np.ndar
         inside = sequence_of[:n_windows] == sequence_of[length - 1 :]
         owners = sequence_of[:n_windows][inside]
         chosen = np.flatnonzero(lengths == length)
-        wanted = _window_keys(np.concatenate([motif_codes[motif_offsets[i] : motif_offsets[i + 1]] for i in chosen]),
-                              length)[::length]
+        wanted = _window_keys(
+            np.concatenate([motif_codes[motif_offsets[i] : motif_offsets[i + 1]] for i in chosen]), length
+        )[::length]
         distinct, motif_key = np.unique(wanted, axis=0, return_inverse=True)
         keys = _window_keys(codes, length)[inside]
         found = _find_rows(distinct, keys)
@@ -146,8 +150,9 @@ class _Group:
     def __init__(self, core: str, member: int, places: list[tuple[int, int, int]]):
         self.core, self.members, self.places = core, [member], _anchored(places, len(core), 0, 1)
 
-    def join(self, motif: str, member: int, places: list[tuple[int, int, int]], min_len: int,
-             both_strands: bool) -> bool:
+    def join(
+        self, motif: str, member: int, places: list[tuple[int, int, int]], min_len: int, both_strands: bool
+    ) -> bool:
         """Add a candidate sharing an exact run of ≥ ``min_len`` bases with the core (on either strand)."""
         options = [(motif, 1)] + ([(reverse_complement(motif), -1)] if both_strands else [])
         shared, offset, orientation = max((*_shared_run(self.core, text), sign) for text, sign in options)
@@ -175,7 +180,9 @@ class _Group:
         return result
 
 
-def _anchored(places: list[tuple[int, int, int]], length: int, offset: int, orientation: int) -> list[tuple[int, int, int]]:
+def _anchored(
+    places: list[tuple[int, int, int]], length: int, offset: int, orientation: int
+) -> list[tuple[int, int, int]]:
     """A candidate's places ((sequence, start of its text, strand)) as a group's places, for a candidate of
     ``length`` bases that starts ``offset`` bases into the core when read with ``orientation`` (+1/-1)."""
     anchored = []
@@ -235,8 +242,11 @@ def find_motifs(
                 key = min(text, reverse_complement(text)) if both_strands else text
                 found.setdefault(key, []).append((index, start, 1 if key == text else -1))
     candidates = [motif for motif, places in found.items() if len(places) >= min_instances]
-    empty = (pd.DataFrame(columns=["id", "consensus", "core", "n_instances", "n_pos", "n_neg", "p_adj"]), {},
-             pd.DataFrame(columns=["motif", "sequence_id", "start", "end", "strand", "sequence"]))
+    empty = (
+        pd.DataFrame(columns=["id", "consensus", "core", "n_instances", "n_pos", "n_neg", "p_adj"]),
+        {},
+        pd.DataFrame(columns=["motif", "sequence_id", "start", "end", "strand", "sequence"]),
+    )
     if not candidates:
         return empty
     searched = _both_strands_text if both_strands else list
@@ -264,17 +274,34 @@ def find_motifs(
         pfm.attrs = {"id": motif_id, "name": group.core}
         pfms[motif_id] = pfm
         best = min(group.members, key=lambda m: p_adj[m])
-        rows.append({"id": motif_id, "consensus": "".join(pfm.idxmax(axis=1)), "core": group.core,
-                     "n_instances": len(windows), "n_pos": int(n_pos[best]), "n_neg": int(n_neg[best]),
-                     "p_adj": float(p_adj[best])})
-        instance_rows += [{"motif": motif_id, "sequence_id": ids[seq], "start": first, "end": first + window,
-                           "strand": "+" if strand == 1 else "-", "sequence": text}
-                          for seq, first, strand, text in windows]
+        rows.append(
+            {
+                "id": motif_id,
+                "consensus": "".join(pfm.idxmax(axis=1)),
+                "core": group.core,
+                "n_instances": len(windows),
+                "n_pos": int(n_pos[best]),
+                "n_neg": int(n_neg[best]),
+                "p_adj": float(p_adj[best]),
+            }
+        )
+        instance_rows += [
+            {
+                "motif": motif_id,
+                "sequence_id": ids[seq],
+                "start": first,
+                "end": first + window,
+                "strand": "+" if strand == 1 else "-",
+                "sequence": text,
+            }
+            for seq, first, strand, text in windows
+        ]
     if not rows:
         return empty
     return pd.DataFrame(rows), pfms, pd.DataFrame(instance_rows)
 
 
+@shared_docs
 def attention_motifs(
     model: DNABERTModel,
     positives: SequencesLike,
@@ -289,7 +316,7 @@ def attention_motifs(
     layer: int = -1,
     database: dict[str, pd.DataFrame] | None = None,
     seed: int = 0,
-    batch_size: int = 32,
+    batch_size: int = DEFAULT_BATCH_SIZE,
     precision: str | None = None,
     progress: bool = True,
 ) -> MotifResult:
@@ -314,8 +341,11 @@ def attention_motifs(
     shuffles
         Shuffles per positive when ``negatives`` is None. Several make the background's k-mer
         counts steadier: with 50 CTCF peaks, one shuffle each found CTCF for some seeds only.
-    seed, batch_size, precision, progress
-        Shuffle seed; as in :func:`dnabert_nb.predict`.
+    {seed}
+        Here: the shuffles of the background.
+    {batch_size}
+    {precision}
+    {progress}
 
     Returns
     -------
@@ -333,15 +363,26 @@ def attention_motifs(
         background = as_sequence_table(negatives).sequences
     if not table.sequences or not background:
         raise InputFormatError("attention_motifs needs positive and negative sequences.")
-    scores = attention_scores(model, positives, layer=layer, batch_size=batch_size, precision=precision,
-                              progress=progress)
-    motifs, pfms, instances = find_motifs(table.sequences, scores, background, ids=table.ids, window=window,
-                                          min_len=min_len, pval_cutoff=pval_cutoff, min_instances=min_instances,
-                                          both_strands=both_strands)
+    scores = attention_scores(
+        model, positives, layer=layer, batch_size=batch_size, precision=precision, progress=progress
+    )
+    motifs, pfms, instances = find_motifs(
+        table.sequences,
+        scores,
+        background,
+        ids=table.ids,
+        window=window,
+        min_len=min_len,
+        pval_cutoff=pval_cutoff,
+        min_instances=min_instances,
+        both_strands=both_strands,
+    )
     prepared = prepare_database(database)
-    matches = [compare_motifs(pfms[motif_id], prepared, top=1).iloc[0] for motif_id in motifs["id"]]
+    matches = [compare_motifs(pfms[motif_id], database=prepared, top=1).iloc[0] for motif_id in motifs["id"]]
     motifs = motifs.assign(
-        best_match=[m["name"] for m in matches], best_match_id=[m["id"] for m in matches],
-        match_score=[m["score"] for m in matches], match_p_value=[m["p_value"] for m in matches],
+        best_match=[m["name"] for m in matches],
+        best_match_id=[m["id"] for m in matches],
+        match_score=[m["score"] for m in matches],
+        match_p_value=[m["p_value"] for m in matches],
     )
     return MotifResult(motifs.sort_values("p_adj", ignore_index=True), pfms, instances, scores)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -10,13 +10,15 @@ import pandas as pd
 from matplotlib.axes import Axes
 from sklearn.metrics import confusion_matrix, roc_auc_score, roc_curve
 
-from .._errors import InputFormatError
+from ..core.errors import InputFormatError
 
 
 def _probability_columns(predictions: pd.DataFrame) -> list[str]:
     columns = [c for c in predictions.columns if c.startswith("prob_")]
     if not columns or "label" not in predictions.columns:
-        raise InputFormatError("predictions must be the DataFrame of dn.predict (with 'label' and 'prob_<label>' columns).")
+        raise InputFormatError(
+            "predictions must be the DataFrame of dn.predict (with 'label' and 'prob_<label>' columns)."
+        )
     return columns
 
 

@@ -16,8 +16,8 @@ from pathlib import Path
 import torch
 from transformers import BertConfig
 
-from ._errors import CheckpointError, ModelNotFoundError
-from ._tokenizer import KmerTokenizer
+from .errors import CheckpointError, ModelNotFoundError
+from .tokenizer import KmerTokenizer
 
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 #: Fields of hub configs that point at remote code or a custom architecture; never used.
@@ -49,20 +49,18 @@ def resolve_folder(path_or_id: str | os.PathLike) -> Path:
     )
     if not _HUB_ID.match(name):
         raise ModelNotFoundError(f"No folder {name!r} exists and it is not a hub id. {how}")
-    if os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "") or os.environ.get(
-        "TRANSFORMERS_OFFLINE", "0"
-    ) not in ("0", ""):
+    if os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "") or os.environ.get("TRANSFORMERS_OFFLINE", "0") not in (
+        "0",
+        "",
+    ):
         raise ModelNotFoundError(f"{name!r} is not a local folder and the hub is offline (HF_HUB_OFFLINE). {how}")
     from huggingface_hub import snapshot_download
 
     try:
-        snapshot = snapshot_download(
-            name, allow_patterns=["config.json", "vocab.txt", *WEIGHT_FILES], etag_timeout=10
-        )
+        snapshot = snapshot_download(name, allow_patterns=["config.json", "vocab.txt", *WEIGHT_FILES], etag_timeout=10)
     except Exception as error:  # any network or hub failure means the same to the user
         raise ModelNotFoundError(
-            f"{name!r} is not a local folder and could not be fetched from the hub "
-            f"({type(error).__name__}). {how}"
+            f"{name!r} is not a local folder and could not be fetched from the hub ({type(error).__name__}). {how}"
         ) from error
     return Path(snapshot)
 
@@ -153,9 +151,7 @@ def read_weights(folder: Path) -> dict[str, torch.Tensor]:
             f"{str(folder)!r} has no weights: expected model.safetensors or pytorch_model.bin, found {present}."
         )
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise CheckpointError(
-            f"The weight file in {str(folder)!r} is not a flat name → tensor state dict."
-        )
+        raise CheckpointError(f"The weight file in {str(folder)!r} is not a flat name → tensor state dict.")
     bare_encoder = not any(key.startswith("bert.") for key in state)
     normalised = {}
     for key, tensor in state.items():

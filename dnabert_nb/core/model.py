@@ -10,18 +10,19 @@ import re
 import shutil
 import tempfile
 import warnings
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Iterator, Sequence
 
+import pandas as pd
 import torch
+from transformers import BertConfig, BertForMaskedLM, BertForSequenceClassification, BertModel, PreTrainedModel
 from transformers.models.bert.modeling_bert import BertPooler
 from transformers.utils import logging as hf_logging
-from transformers import BertConfig, BertForMaskedLM, BertForSequenceClassification, BertModel, PreTrainedModel
 
-from ._checkpoint import read_config, read_tokenizer, read_weights, resolve_folder
-from ._errors import CheckpointError, InputFormatError, ModelNotFoundError, require_positive_integers
-from ._runtime import resolve_device, resolve_precision
-from ._tokenizer import MAX_KMERS, SPECIAL_TOKENS, KmerTokenizer
+from .checkpoint import read_config, read_tokenizer, read_weights, resolve_folder
+from .errors import CheckpointError, InputFormatError, ModelNotFoundError, require_positive_integers
+from .runtime import resolve_device, resolve_precision
+from .tokenizer import MAX_KMERS, SPECIAL_TOKENS, KmerTokenizer
 
 TASKS = {
     "single_label_classification": "classification",
@@ -52,6 +53,10 @@ class DNABERTModel:
         Default precision of ``predict`` / ``embed`` for this model.
     source : str
         Where the weights came from.
+    history : pandas.DataFrame or None
+        The training history by step (``finetune``, ``pretrain``); None for a loaded model.
+    metrics : dict or None
+        The scores of the evaluation that picked this model (``finetune``); None otherwise.
     """
 
     def __init__(
@@ -74,6 +79,8 @@ class DNABERTModel:
         resolve_precision(precision, self.device)
         self.precision = precision
         self.source = source
+        self.history: pd.DataFrame | None = None
+        self.metrics: dict[str, float] | None = None
         self.network.to(self.device)
         self._low_precision: tuple[torch.dtype, tuple[int, ...], PreTrainedModel] | None = None
 
@@ -123,7 +130,7 @@ class DNABERTModel:
             self._low_precision = cached = (dtype, versions, cast)
         return cached[2]
 
-    def to(self, device: str | torch.device) -> "DNABERTModel":
+    def to(self, device: str | torch.device) -> DNABERTModel:
         """Move the model to ``device`` (in place) and return it."""
         self.device = resolve_device(device)
         self.network.to(self.device)
@@ -162,8 +169,11 @@ class DNABERTModel:
             if bars_were_on:
                 hf_logging.enable_progress_bar()
         self.tokenizer.save_vocabulary(folder)
-        tokenizer_config = {"tokenizer_class": "BertTokenizer", "do_lower_case": False,
-                            "model_max_length": self.tokenizer.max_kmers + 2}
+        tokenizer_config = {
+            "tokenizer_class": "BertTokenizer",
+            "do_lower_case": False,
+            "model_max_length": self.tokenizer.max_kmers + 2,
+        }
         (folder / "tokenizer_config.json").write_text(json.dumps(tokenizer_config, indent=2))
         special = dict(zip(("pad_token", "unk_token", "cls_token", "sep_token", "mask_token"), SPECIAL_TOKENS))
         (folder / "special_tokens_map.json").write_text(json.dumps(special, indent=2))
@@ -214,12 +224,14 @@ def _head_size(num_labels: int | None, labels: Sequence[str] | None) -> int | No
     if len(set(map(str, labels))) != len(labels):
         raise InputFormatError(f"labels = {list(labels)!r} repeats a name; class names must be unique.")
     if num_labels is not None and num_labels != len(labels):
-        raise InputFormatError(f"num_labels = {num_labels} but {len(labels)} labels were named; give one or make them agree.")
+        raise InputFormatError(
+            f"num_labels = {num_labels} but {len(labels)} labels were named; give one or make them agree."
+        )
     return len(labels)
 
 
 #: The pretrained DNABERT-6 model shipped inside the package (see its MODEL_CARD.md).
-EMBEDDED_MODEL = Path(__file__).resolve().parent / "models" / "dnabert-mini-6"
+EMBEDDED_MODEL = Path(__file__).resolve().parent.parent / "models" / "dnabert-mini-6"
 
 
 def load(
@@ -319,7 +331,9 @@ def load(
     unexpected = [key for key in unexpected if not key.startswith(("cls.", "classifier."))]
     if missing or unexpected:
         detail = "; ".join(
-            f"{len(keys)} {what} (e.g. {keys[0]})" for what, keys in (("missing", missing), ("unexpected", unexpected)) if keys
+            f"{len(keys)} {what} (e.g. {keys[0]})"
+            for what, keys in (("missing", missing), ("unexpected", unexpected))
+            if keys
         )
         raise CheckpointError(
             f"The weights in {str(folder)!r} do not match its config.json: {detail}. "

@@ -1,0 +1,125 @@
+"""The inference engine: sequences -> model-sized windows -> length-sorted batches -> one output row per window.
+
+Every verb that runs a model (predict, embed, evaluate, attention_scores, and what builds on them)
+goes through :func:`run_windows` with a batch function that turns one batch of model inputs into
+one output row per input; :func:`average_windows` brings window rows back to one row per sequence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import NamedTuple
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from ..io.sequences import SequencesLike, as_sequence_table
+from .encoder import cls_pass, supports_cls_pass
+from .errors import require_positive_integers
+from .model import DNABERTModel
+from .runtime import resolve_precision
+from .tokenizer import KmerTokenizer, Windows, pack_inputs
+
+DEFAULT_BATCH_SIZE = 32
+
+DEFAULT_WINDOW_OVERLAP = 100
+
+#: Turns one batch of model inputs (on the device) into one output row per input.
+BatchFunction = Callable[[torch.nn.Module, torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+class WindowOutputs(NamedTuple):
+    """Per-window outputs of a model over a set of sequences, with the windows' coordinates."""
+
+    ids: list
+    lengths: np.ndarray
+    windows: Windows
+    values: np.ndarray
+
+
+def average_windows(windows: Windows, values: np.ndarray, n_sequences: int) -> np.ndarray:
+    """Average window rows of ``values`` per sequence: one row per input sequence."""
+    totals = np.zeros((n_sequences, values.shape[1]), dtype=np.float64)
+    np.add.at(totals, windows.sequence_index, values)
+    counts = np.bincount(windows.sequence_index, minlength=n_sequences)[:, None]
+    return (totals / counts).astype(np.float32)
+
+
+def window_runs(
+    tokenizer: KmerTokenizer, offsets: np.ndarray, window_overlap: int | None
+) -> tuple[Windows, np.ndarray, np.ndarray]:
+    """Cut sequences of back-to-back k-mer ids (``offsets`` as from ``kmer_ids``) into model inputs.
+
+    ``window_overlap`` None shares 100 nt between neighbouring windows, or less where a window
+    is shorter. Returns the windows and, per window, the start of its k-mer run and its length.
+    """
+    if window_overlap is None:
+        window_overlap = min(DEFAULT_WINDOW_OVERLAP, tokenizer.max_nucleotides - tokenizer.k)
+    windows = tokenizer.windows(np.diff(offsets) + tokenizer.k - 1, overlap=window_overlap)
+    starts = offsets[windows.sequence_index] + windows.start
+    counts = windows.end - windows.start - tokenizer.k + 1
+    return windows, starts, counts
+
+
+def run_windows(
+    model: DNABERTModel,
+    sequences: SequencesLike,
+    batch_function: BatchFunction,
+    *,
+    batch_size: int,
+    precision: str | None,
+    window_overlap: int | None,
+    progress: bool,
+    description: str,
+) -> WindowOutputs:
+    """Run ``batch_function`` over every model-sized window of every sequence.
+
+    Sequences are validated and tokenised at once, cut into windows of at most one model
+    input (``tokenizer.max_kmers`` k-mers), sorted by length so that batches carry the least padding, and run under
+    ``torch.inference_mode`` in the resolved precision. Output rows come back in
+    window order.
+    """
+    require_positive_integers(batch_size=batch_size)
+    table = as_sequence_table(sequences)
+    tokenizer = model.tokenizer
+    token_ids, offsets = tokenizer.kmer_ids(table.sequences, table.ids)
+    lengths = np.diff(offsets) + tokenizer.k - 1
+    windows, starts, counts = window_runs(tokenizer, offsets, window_overlap)
+
+    dtype = resolve_precision(precision or model.precision, model.device)
+    network = model.inference_network(dtype)
+    order = np.argsort(-counts, kind="stable")
+    outputs: list[torch.Tensor] = []
+    with (
+        torch.inference_mode(),
+        tqdm(total=len(order), desc=description, unit="seq", disable=not progress, leave=False) as bar,
+    ):
+        for first in range(0, len(order), batch_size):
+            rows = order[first : first + batch_size]
+            batch = pack_inputs(token_ids, starts[rows], counts[rows])
+            input_ids = torch.from_numpy(batch["input_ids"]).to(model.device)
+            attention_mask = torch.from_numpy(batch["attention_mask"]).to(model.device)
+            outputs.append(batch_function(network, input_ids, attention_mask).float().cpu())
+            bar.update(len(rows))
+    values = np.empty((len(order), outputs[0].shape[1]), dtype=np.float32)
+    values[order] = torch.cat(outputs).numpy()
+    return WindowOutputs(table.ids, lengths, windows, values)
+
+
+def logits(network: torch.nn.Module, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    """Classifier/regressor outputs; the last layer is computed for the [CLS] query only."""
+    if not supports_cls_pass(network):
+        return network(input_ids=input_ids, attention_mask=attention_mask).logits
+    cls_hidden, _ = cls_pass(network.bert, input_ids, attention_mask)
+    return network.classifier(network.dropout(network.bert.pooler(cls_hidden[:, None])))
+
+
+def to_probabilities(task: str, logits: np.ndarray) -> np.ndarray:
+    """Class probabilities (softmax), label probabilities (sigmoid) or values (identity)."""
+    if task == "classification":
+        shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+        return shifted / shifted.sum(axis=1, keepdims=True)
+    if task == "multilabel":
+        return 1.0 / (1.0 + np.exp(-logits))
+    return logits

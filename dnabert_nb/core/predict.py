@@ -1,0 +1,172 @@
+"""predict and embed: one row per sequence from a model's task head, or one vector per sequence."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import torch
+
+from .._docs import shared_docs
+from ..io.sequences import SequencesLike
+from .errors import InputFormatError, ModelTaskError
+from .inference import DEFAULT_BATCH_SIZE, BatchFunction, average_windows, logits, run_windows, to_probabilities
+from .model import DNABERTModel
+
+
+def _result_frame(task: str, labels: list[str], values: np.ndarray, front: dict) -> pd.DataFrame:
+    """Label, score and per-label columns from averaged outputs."""
+    frame = pd.DataFrame(front)
+    if task == "regression":
+        names = ["value"] if len(labels) == 1 else [f"value_{name}" for name in labels]
+        for column, name in enumerate(names):
+            frame[name] = values[:, column]
+        return frame
+    if task == "classification":
+        best = values.argmax(axis=1)
+        frame["label"] = np.asarray(labels, dtype=object)[best]
+        frame["score"] = values[np.arange(len(values)), best]
+    else:
+        chosen = values >= 0.5
+        frame["label"] = [",".join(np.asarray(labels)[row]) for row in chosen]
+        frame["score"] = values.max(axis=1)
+    for column, name in enumerate(labels):
+        frame[f"prob_{name}"] = values[:, column]
+    return frame
+
+
+@shared_docs
+def predict(
+    model: DNABERTModel,
+    sequences: SequencesLike,
+    *,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    precision: str | None = None,
+    window_overlap: int | None = None,
+    return_windows: bool = False,
+    progress: bool = True,
+) -> pd.DataFrame:
+    """Predict with a model that has a task head; one row per input sequence.
+
+    Parameters
+    ----------
+    model
+        A :class:`DNABERTModel` with a classification or regression head.
+    {sequences}
+    {batch_size}
+    {precision}
+    {window_overlap}
+        A sequence longer than one model input is predicted window by window and its class
+        probabilities (or regression values) are averaged over its windows.
+    return_windows
+        Return one row per window instead (columns ``window``, ``start``, ``end``,
+        0-based end-exclusive nucleotide coordinates), before averaging.
+    {progress}
+
+    Returns
+    -------
+    DataFrame
+        ``id``, ``length``, ``label`` (class name), ``score`` (probability of that
+        class) and ``prob_<label>`` per class. Multi-label: ``label`` lists the labels
+        with probability >= 0.5. Regression: ``value`` (or ``value_<name>``) instead.
+    """
+    if model.task is None:
+        raise ModelTaskError(
+            "This model has no task head, so it cannot predict labels. Fine-tune it (dn.finetune), "
+            "or load it with num_labels=... / labels=[...] to add a head; use dn.embed for embeddings."
+        )
+    result = run_windows(
+        model,
+        sequences,
+        logits,
+        batch_size=batch_size,
+        precision=precision,
+        window_overlap=window_overlap,
+        progress=progress,
+        description="predict",
+    )
+    per_window = to_probabilities(model.task, result.values)
+    if return_windows:
+        w = result.windows
+        front = {
+            "id": np.asarray(result.ids, dtype=object)[w.sequence_index],
+            "window": np.arange(len(w.start)) - np.searchsorted(w.sequence_index, w.sequence_index),
+            "start": w.start,
+            "end": w.end,
+        }
+        return _result_frame(model.task, model.labels, per_window, front)
+    averaged = average_windows(result.windows, per_window, len(result.ids))
+    return _result_frame(model.task, model.labels, averaged, {"id": result.ids, "length": result.lengths})
+
+
+def _pooled(pooling: str, layer: int) -> BatchFunction:
+    """A batch function that pools one layer's hidden states to one vector per input."""
+
+    def pool(network: torch.nn.Module, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        encoder = network.base_model
+        wants_all = layer != -1
+        output = encoder(input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=wants_all)
+        hidden = output.hidden_states[layer] if wants_all else output.last_hidden_state
+        if pooling == "cls":
+            return hidden[:, 0]
+        tokens = attention_mask.clone()
+        tokens[:, 0] = 0
+        tokens[torch.arange(len(tokens)), attention_mask.sum(dim=1) - 1] = 0  # [SEP]
+        weights = tokens.unsqueeze(-1).to(hidden.dtype)
+        return (hidden * weights).sum(dim=1) / weights.sum(dim=1)
+
+    return pool
+
+
+@shared_docs
+def embed(
+    model: DNABERTModel,
+    sequences: SequencesLike,
+    *,
+    pooling: str = "cls",
+    layer: int = -1,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    precision: str | None = None,
+    window_overlap: int | None = None,
+    progress: bool = True,
+) -> np.ndarray:
+    """Embed sequences as fixed-size vectors from the encoder's hidden states.
+
+    Parameters
+    ----------
+    model
+        Any :class:`DNABERTModel` (a task head is not used).
+    {sequences}
+    pooling
+        ``"cls"``: the [CLS] token's vector; ``"mean"``: the mean over k-mer tokens,
+        leaving out [CLS], [SEP] and padding.
+    layer
+        Which hidden state: -1 is the last layer, 0 the embedding layer, ``i`` the
+        output of transformer layer ``i``.
+    {batch_size}
+    {precision}
+    {window_overlap}
+        A sequence longer than one model input is the mean of its windows' vectors.
+    {progress}
+
+    Returns
+    -------
+    ndarray of float32, shape (n_sequences, hidden_size)
+    """
+    if pooling not in ("cls", "mean"):
+        raise InputFormatError(f"pooling = {pooling!r}; use 'cls' or 'mean'.")
+    n_layers = model.config.num_hidden_layers
+    if not isinstance(layer, (int, np.integer)) or not -(n_layers + 1) <= layer <= n_layers:
+        raise InputFormatError(
+            f"layer = {layer!r} is out of range for a {n_layers}-layer model; use -1 (last) or 0 to {n_layers}."
+        )
+    result = run_windows(
+        model,
+        sequences,
+        _pooled(pooling, int(layer)),
+        batch_size=batch_size,
+        precision=precision,
+        window_overlap=window_overlap,
+        progress=progress,
+        description="embed",
+    )
+    return average_windows(result.windows, result.values, len(result.ids))

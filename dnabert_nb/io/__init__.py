@@ -1,0 +1,12 @@
+"""Readers: FASTA, labelled FASTA, DNABERT .tsv, GUE task folders; and the coercion of every accepted form of
+sequences or labelled data.
+
+>>> import dnabert_nb as dn
+>>> dn.io.read_fasta("promoters.fa")            # DataFrame: id, description, sequence
+>>> dn.io.read_gue("../shared/gue/prom_core_all")  # DataFrame: sequence, label, split
+"""
+
+from .dnabert import read_dnabert_tsv, read_gue
+from .fasta import read_fasta, read_labelled_fasta
+
+__all__ = ["read_dnabert_tsv", "read_fasta", "read_gue", "read_labelled_fasta"]

@@ -1,0 +1,80 @@
+"""Labelled data: every accepted form of "sequences with labels" becomes sequences + a label Series."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from ..core.errors import InputFormatError
+from .dnabert import read_dnabert_tsv, read_gue
+from .fasta import FASTA_SUFFIXES, read_labelled_fasta
+from .sequences import as_sequence_table
+
+
+class LabelledSequences(NamedTuple):
+    """Sequences with their labels, as finetune and evaluate receive them."""
+
+    sequences: list
+    labels: pd.Series
+
+
+def as_labelled(data: object, what: str, split: str | None = None) -> LabelledSequences:
+    """Accept a DataFrame (``sequence``, ``label``), a (sequences, labels) pair, a dict of
+    label -> sequences (e.g. one FASTA file per class), a FASTA file with ``label=`` headers,
+    a DNABERT TSV, a ``sequence,label`` CSV or a GUE task folder (``split`` picks its part)."""
+    if isinstance(data, (str, os.PathLike)):
+        frame = _labelled_file(Path(data).expanduser(), what, split)
+    elif isinstance(data, dict):
+        if not data:
+            raise InputFormatError(f"The {what} data is an empty dict; map each label to its sequences.")
+        frame = pd.concat(
+            [
+                pd.DataFrame({"sequence": as_sequence_table(members).sequences, "label": label})
+                for label, members in data.items()
+            ],
+            ignore_index=True,
+        )
+    elif isinstance(data, tuple) and len(data) == 2:
+        frame = pd.DataFrame({"sequence": list(data[0]), "label": list(data[1])})
+    elif isinstance(data, pd.DataFrame):
+        frame = data
+    else:
+        raise InputFormatError(
+            f"Cannot read {what} data from a {type(data).__name__}; pass a DataFrame with 'sequence' and 'label', "
+            "a (sequences, labels) pair, a dict of label -> sequences or FASTA path, a FASTA file with "
+            "'label=' headers, a DNABERT .tsv, a .csv or a GUE folder."
+        )
+    missing = {"sequence", "label"} - set(frame.columns)
+    if missing:
+        raise InputFormatError(
+            f"The {what} data has no {' or '.join(sorted(missing))} column (columns: {list(frame.columns)})."
+        )
+    if len(frame) == 0:
+        raise InputFormatError(f"The {what} data is empty.")
+    labels = frame["label"].reset_index(drop=True)
+    empty = labels.map(lambda v: v is None or (isinstance(v, float) and np.isnan(v)))
+    if empty.any():
+        raise InputFormatError(
+            f"The {what} data has missing labels at rows {np.flatnonzero(empty)[:5].tolist()}; drop or fill them."
+        )
+    return LabelledSequences(frame["sequence"].tolist(), labels)
+
+
+def _labelled_file(path: Path, what: str, split: str | None) -> pd.DataFrame:
+    """Read labelled data from a GUE folder, FASTA, DNABERT .tsv or .csv file."""
+    if path.is_dir():
+        frame = read_gue(path)
+        return frame[frame["split"] == (split or "train")]
+    if path.name.lower().endswith(FASTA_SUFFIXES):
+        return read_labelled_fasta(path)
+    if path.suffix.lower() in (".tsv", ".txt"):
+        return read_dnabert_tsv(path)
+    if path.suffix.lower() == ".csv" and path.is_file():
+        return pd.read_csv(path)
+    raise InputFormatError(
+        f"The {what} data {str(path)!r} is not a GUE folder, a FASTA file, a DNABERT .tsv or a .csv file."
+    )

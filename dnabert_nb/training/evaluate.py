@@ -1,0 +1,90 @@
+"""evaluate: the metrics of a fine-tuned model on labelled data, window-averaged as predict reports them."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from .._docs import shared_docs
+from ..core.errors import ModelTaskError
+from ..core.inference import DEFAULT_BATCH_SIZE, average_windows, logits, run_windows, to_probabilities
+from ..core.model import DNABERTModel
+from ..io.labelled import as_labelled
+from .metrics import classification_metrics, multilabel_metrics, regression_metrics
+from .targets import encode_targets, task_loss
+
+
+@shared_docs
+def evaluate(
+    model: DNABERTModel,
+    data: object,
+    *,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    precision: str | None = None,
+    progress: bool = True,
+) -> dict[str, float]:
+    """Score a model with a task head on labelled data.
+
+    Parameters
+    ----------
+    model
+        A fine-tuned :class:`DNABERTModel`.
+    data
+        As for :func:`dnabert_nb.finetune` (a GUE folder is read at its test split).
+    {batch_size}
+    {precision}
+    {progress}
+
+    Returns
+    -------
+    dict
+        Classification: ``accuracy``, ``macro_f1``, ``mcc`` (-1..1), ``precision``, ``recall``
+        (macro), ``auroc``, ``auprc`` (binary: of the second class; multi-class: macro
+        one-vs-rest). Multi-label: ``micro_f1``, ``macro_f1``, ``mcc`` (macro), ``auroc``,
+        ``auprc`` and per-label ``f1_<label>``, ``mcc_<label>``, ``auroc_<label>``. Regression:
+        ``mse``, ``mae``, ``pearson``, ``spearman``, ``r2``. Plus ``loss`` (the training loss) and
+        ``n``, the number of sequences.
+    """
+    if model.task is None:
+        raise ModelTaskError("This model has no task head to evaluate; fine-tune it first (dn.finetune).")
+    labelled = as_labelled(data, "evaluation", split="test")
+    targets = encode_targets(labelled.labels, model.task, model.labels, "evaluation")
+    return scores(model, labelled.sequences, targets, batch_size=batch_size, precision=precision, progress=progress)
+
+
+def scores(
+    model: DNABERTModel,
+    sequences: list,
+    targets: np.ndarray,
+    *,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    precision: str | None = None,
+    progress: bool = False,
+) -> dict[str, float]:
+    """Loss and metrics of ``model`` on encoded targets; long sequences average their windows.
+
+    Metrics use window-averaged probabilities (as :func:`dnabert_nb.predict` reports them), the
+    loss the window-averaged logits (the training loss for one-window sequences).
+    """
+    result = run_windows(
+        model,
+        sequences,
+        logits,
+        batch_size=batch_size,
+        precision=precision,
+        window_overlap=None,
+        progress=progress,
+        description="evaluate",
+    )
+    averaged_logits = average_windows(result.windows, result.values, len(result.ids))
+    outputs = average_windows(result.windows, to_probabilities(model.task, result.values), len(result.ids))
+    loss = float(task_loss(model.task, torch.from_numpy(averaged_logits), torch.from_numpy(targets), None))
+    return {"loss": loss, **_metrics(model.task, targets, outputs, model.labels), "n": len(targets)}
+
+
+def _metrics(task: str, targets: np.ndarray, outputs: np.ndarray, names: list[str]) -> dict[str, float]:
+    if task == "classification":
+        return classification_metrics(targets, outputs)
+    if task == "multilabel":
+        return multilabel_metrics(targets, outputs, names)
+    return regression_metrics(targets, outputs)

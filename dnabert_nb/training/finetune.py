@@ -1,0 +1,362 @@
+"""finetune: supervised training of a DNABERT model on labelled sequences, through the one training loop."""
+
+from __future__ import annotations
+
+import copy
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from transformers import BertForSequenceClassification
+
+from .._deprecation import renamed_options
+from .._docs import shared_docs
+from ..core.errors import InputFormatError, MissingDependencyError, ModelTaskError, require_positive_integers
+from ..core.inference import logits, window_runs
+from ..core.model import DNABERTModel
+from ..core.runtime import resolve_precision
+from ..core.tokenizer import pack_inputs
+from . import loop
+from .callbacks import Callback, standard_callbacks
+from .distributed import Processes
+from .evaluate import scores
+from .targets import DEFAULT_METRIC, PROBLEM_TYPES, class_weight_tensor, labelled_task, task_loss
+
+#: Batches sorted together by length (length bucketing keeps padding low, order stays random).
+BUCKET_BATCHES = 50
+
+
+class ClassifierObjective(torch.nn.Module):
+    """The task head's outputs as one module, so that data-parallel wrappers see its forward pass."""
+
+    def __init__(self, network: torch.nn.Module):
+        super().__init__()
+        self.network = network
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        return logits(self.network, input_ids, attention_mask)
+
+
+def epoch_batches(
+    lengths: np.ndarray, batch_size: int, seed: int, epoch: int, processes: Processes
+) -> list[np.ndarray]:
+    """This process's batches of one epoch: shuffled, bucketed by length, the same for a given seed and epoch."""
+    rng = np.random.default_rng([seed, epoch])
+    order = rng.permutation(len(lengths))
+    batches = []
+    bucket = batch_size * BUCKET_BATCHES
+    for first in range(0, len(order), bucket):
+        chunk = order[first : first + bucket]
+        chunk = chunk[np.argsort(lengths[chunk], kind="stable")]
+        batches += [chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size)]
+    batches = [batches[i] for i in rng.permutation(len(batches))]
+    usable = len(batches) - len(batches) % processes.world_size if processes.world_size > 1 else len(batches)
+    return batches[processes.rank : usable : processes.world_size]
+
+
+@dataclass
+class TrainingWindows:
+    """Every model-sized window of the training sequences: k-mer ids back to back, each window's run, its target."""
+
+    token_ids: np.ndarray
+    starts: np.ndarray
+    n_kmers: np.ndarray
+    targets: np.ndarray
+
+
+class FinetuneJob(loop.TrainingJob):
+    """Supervised fine-tuning as the loop sees it: length-bucketed batches of windows, the task loss, evaluation."""
+
+    def __init__(
+        self,
+        result: DNABERTModel,
+        trainable: torch.nn.Module,
+        *,
+        lora: object,
+        windows: TrainingWindows,
+        evaluation: tuple[list, np.ndarray] | None,
+        batch_size: int,
+        seed: int,
+        weights: torch.Tensor | None,
+        dtype: torch.dtype,
+        precision: str | None,
+        processes: Processes,
+    ):
+        self.result, self.trainable, self.lora, self.windows, self.evaluation = (
+            result,
+            trainable,
+            lora,
+            windows,
+            evaluation,
+        )
+        self.batch_size, self.seed, self.weights, self.dtype, self.precision = (
+            batch_size,
+            seed,
+            weights,
+            dtype,
+            precision,
+        )
+        self.processes = processes
+        self.objective = processes.wrap(ClassifierObjective(trainable))
+        self._epoch: tuple[int, list[np.ndarray]] | None = None
+        self.steps_per_epoch = len(self._batches(0))
+
+    def _batches(self, epoch: int) -> list[np.ndarray]:
+        if self._epoch is None or self._epoch[0] != epoch:
+            self._epoch = (
+                epoch,
+                epoch_batches(self.windows.n_kmers, self.batch_size, self.seed, epoch, self.processes),
+            )
+        return self._epoch[1]
+
+    def loss(self, step: int) -> tuple[torch.Tensor, dict[str, float]]:
+        epoch, position = divmod(step, self.steps_per_epoch)
+        rows = self._batches(epoch)[position]
+        w, device = self.windows, self.processes.device
+        batch = {
+            name: torch.from_numpy(array).to(device)
+            for name, array in pack_inputs(w.token_ids, w.starts[rows], w.n_kmers[rows]).items()
+        }
+        targets = torch.from_numpy(w.targets[rows]).to(device)
+        with torch.autocast(device.type, dtype=self.dtype, enabled=self.dtype != torch.float32):
+            loss = task_loss(
+                self.result.task, self.objective(batch["input_ids"], batch["attention_mask"]), targets, self.weights
+            )
+        return loss, {"loss": float(loss.detach()) * len(rows), "samples": len(rows)}
+
+    def log_row(self, totals: dict[str, float], seconds: float) -> dict[str, float]:
+        return {"loss": totals["loss"] / totals["samples"], "samples_per_s": totals["samples"] / seconds}
+
+    def evaluate(self) -> dict[str, float] | None:
+        if self.evaluation is None:
+            return None
+        return scores(self.model(), *self.evaluation, precision=self.precision)
+
+    def model(self) -> DNABERTModel:
+        network = copy.deepcopy(self.trainable).merge_and_unload() if self.lora else self.trainable
+        return DNABERTModel(
+            network,
+            self.result.tokenizer,
+            labels=self.result.labels,
+            device=self.result.device,
+            precision=self.result.precision,
+            source=self.result.source,
+        )
+
+    def restore(self, saved: DNABERTModel, extra: dict) -> None:
+        if self.lora:  # the frozen weights are the starting model's; adapters and head come from the state
+            self.trainable.load_state_dict(extra["trainable"], strict=False)
+        else:
+            self.trainable.load_state_dict(saved.network.state_dict())
+
+    def extra_state(self) -> dict:
+        if not self.lora:
+            return {}
+        return {
+            "trainable": {name: p.detach().cpu() for name, p in self.trainable.named_parameters() if p.requires_grad}
+        }
+
+
+def task_network(model: DNABERTModel, task: str, names: list[str], seed: int) -> BertForSequenceClassification:
+    """A copy of the model's network if its head fits the task; else its encoder under a new head."""
+    if model.task == task and model.labels == names:
+        return copy.deepcopy(model.network)
+    config = copy.deepcopy(model.config)
+    config.num_labels = len(names)
+    config.id2label = dict(enumerate(names))
+    config.label2id = {name: i for i, name in enumerate(names)}
+    config.problem_type = PROBLEM_TYPES[task]
+    config.architectures = [BertForSequenceClassification.__name__]
+    torch.manual_seed(seed)
+    network = BertForSequenceClassification(config)
+    missing, unexpected = network.bert.load_state_dict(model.encoder.state_dict(), strict=False)
+    if [key for key in missing if not key.startswith("pooler.")] or unexpected:
+        raise ModelTaskError(f"The encoder weights do not fit a classification network: {missing or unexpected}.")
+    return network
+
+
+def parameter_groups(network: torch.nn.Module, weight_decay: float) -> list[dict]:
+    """AdamW groups: weight decay on weights, none on biases and LayerNorm."""
+    decay, no_decay = [], []
+    for name, parameter in network.named_parameters():
+        if parameter.requires_grad:
+            (no_decay if name.endswith("bias") or "LayerNorm" in name else decay).append(parameter)
+    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+
+
+def with_lora(network: BertForSequenceClassification, lora: object) -> torch.nn.Module:
+    """``network`` with LoRA adapters on query, key and value (peft); head and pooler fully trained."""
+    try:
+        from peft import LoraConfig, get_peft_model
+    except ImportError as error:
+        raise MissingDependencyError("lora= needs peft: pip install 'dnabert_nb[lora]'.") from error
+    options = {"r": 8, "lora_alpha": 16, "lora_dropout": 0.1, "target_modules": ["query", "key", "value"]}
+    options.update(lora if isinstance(lora, dict) else {})
+    return get_peft_model(network, LoraConfig(modules_to_save=["classifier", "pooler"], **options))
+
+
+@renamed_options(eval="valid", warmup_ratio="warmup")
+@shared_docs
+def finetune(
+    model: DNABERTModel,
+    train: object,
+    valid: object = None,
+    *,
+    task: str = "auto",
+    epochs: int = 3,
+    lr: float = 2e-4,
+    batch_size: int = 32,
+    warmup: float = 0.1,
+    weight_decay: float = 0.01,
+    eval_every: int | None = None,
+    early_stopping_patience: int | None = None,
+    metric: str | None = None,
+    class_weights: object = None,
+    lora: bool | dict | None = None,
+    seed: int = 0,
+    precision: str | None = None,
+    output_dir: str | os.PathLike | None = None,
+    save_every: int | None = None,
+    resume: bool = False,
+    log_every: int = 20,
+    progress: bool = True,
+    live_plot: bool | str = "auto",
+    callbacks: Sequence[Callback] = (),
+) -> DNABERTModel:
+    """Fine-tune a DNABERT model on labelled sequences; return the best model on ``valid``.
+
+    Parameters
+    ----------
+    model
+        A :class:`DNABERTModel` (e.g. ``dn.load()``); it is not changed. Without a fitting
+        head, its encoder gets a new one (seeded by ``seed``).
+    train, valid
+        A DataFrame with ``sequence`` and ``label``, a (sequences, labels) pair, a dict of label ->
+        sequences or FASTA path, a FASTA file with ``label=`` headers, a DNABERT ``.tsv``, a
+        ``sequence,label`` ``.csv``, or a GUE task folder (its train split; with ``valid=None`` its dev
+        split is the evaluation data). Labels: integers or names (classification), lists of names
+        (multi-label), non-integer numbers (regression). A sequence longer than one model input is cut
+        into windows sharing 100 nt, each trained on with the sequence's label; evaluation averages the
+        windows' probabilities, as :func:`dnabert_nb.predict` does.
+    task
+        ``"auto"`` (decided from the labels), ``"classification"``, ``"multilabel"`` or ``"regression"``.
+    epochs, lr, batch_size, warmup, weight_decay
+        AdamW; linear warm-up over ``warmup`` (a fraction of the steps, or a number of steps when ≥ 1),
+        then linear decay to zero. ``batch_size`` is per process.
+    eval_every
+        Steps between evaluations on ``valid``; None evaluates at the end of every epoch.
+    early_stopping_patience
+        Stop after this many evaluations without improvement of ``metric``; None trains all epochs.
+    metric
+        The :func:`dnabert_nb.evaluate` score that picks the best model; None means ``mcc`` for
+        classification and multi-label, ``r2`` for regression.
+    class_weights
+        None, ``"balanced"``, or one weight per class (classification) / label (multi-label).
+    lora
+        True or a dict of ``peft.LoraConfig`` options: train low-rank adapters (on query, key,
+        value) plus the head instead of every weight; merged into the returned model.
+    {seed}
+        Here: the head, the batch order and dropout.
+    {precision}
+        Training autocasts to bf16 where it is fast and keeps fp32 weights.
+    {output_dir}
+    save_every
+        Also write ``last/`` every this many steps (None: at evaluations only).
+    {resume}
+    {log_every}
+    {progress}
+    live_plot
+        One live figure of the curves updated in place (``"auto"``: in a Jupyter notebook).
+    {callbacks}
+
+    Returns
+    -------
+    DNABERTModel
+        The fine-tuned model (best evaluation restored) with ``.history`` (DataFrame by step:
+        ``epoch``, ``loss``, ``lr``, ``samples_per_s``, and ``valid_loss`` / ``valid_<metric>``
+        at evaluations) and ``.metrics`` (the best evaluation, or None without ``valid``).
+    """
+    require_positive_integers(epochs=epochs, batch_size=batch_size, log_every=log_every)
+    if resume and output_dir is None:
+        raise InputFormatError("resume=True needs the output_dir of the interrupted run.")
+    data = labelled_task(model, train, valid, task)
+    metric = metric or DEFAULT_METRIC[data.task]
+    token_ids, offsets = model.tokenizer.kmer_ids(data.sequences)
+    windows, starts, n_kmers = window_runs(model.tokenizer, offsets, None)
+
+    processes = Processes(model.device)
+    dtype = resolve_precision(precision or model.precision, processes.device)
+    network = task_network(model, data.task, data.names, seed)
+    trainable = (with_lora(network, lora) if lora else network).to(processes.device)
+    weights = class_weight_tensor(class_weights, data.targets, data.task, len(data.names))
+    result = DNABERTModel(
+        network,
+        model.tokenizer,
+        labels=data.names,
+        device=processes.device,
+        precision=model.precision,
+        source=f"finetune({model.source})",
+    )
+    job = FinetuneJob(
+        result,
+        trainable,
+        lora=lora,
+        evaluation=data.evaluation,
+        batch_size=batch_size,
+        seed=seed,
+        windows=TrainingWindows(token_ids, starts, n_kmers, data.targets[windows.sequence_index]),
+        weights=None if weights is None else weights.to(processes.device),
+        dtype=dtype,
+        precision=precision,
+        processes=processes,
+    )
+    total_steps = job.steps_per_epoch * epochs
+    optimizer = torch.optim.AdamW(parameter_groups(trainable, weight_decay), lr=lr)
+    scheduler = loop.linear_schedule(optimizer, loop.warmup_steps(warmup, total_steps), total_steps)
+    settings = loop.as_settings(
+        task=data.task,
+        names=data.names,
+        epochs=epochs,
+        lr=lr,
+        batch_size=batch_size,
+        seed=seed,
+        warmup=warmup,
+        weight_decay=weight_decay,
+        eval_every=eval_every,
+        lora=lora,
+        metric=metric,
+        precision=str(dtype),
+        world_size=processes.world_size,
+    )
+    torch.manual_seed(seed + 1 + processes.rank)
+    outcome = loop.run(
+        job,
+        optimizer=optimizer,
+        scheduler=scheduler,
+        total_steps=total_steps,
+        steps_per_epoch=job.steps_per_epoch,
+        schedule=loop.Schedule(log_every, eval_every, save_every, metric, early_stopping_patience),
+        settings=settings,
+        processes=processes,
+        output_dir=None if output_dir is None else Path(output_dir),
+        resume=resume,
+        callbacks=standard_callbacks(
+            "finetune",
+            progress=progress,
+            live_plot=live_plot,
+            metric=metric,
+            is_main=processes.is_main,
+            callbacks=callbacks,
+        ),
+    )
+    finished = job.model()
+    if outcome.best_weights is not None:
+        finished.network.load_state_dict(outcome.best_weights)
+    finished.network.eval()
+    finished.history = pd.DataFrame(outcome.state.history)
+    finished.metrics = outcome.state.best_metrics
+    return finished
