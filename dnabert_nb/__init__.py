@@ -19,6 +19,7 @@ from .core.errors import (
     MissingDependencyError,
     ModelNotFoundError,
     ModelTaskError,
+    TrainingError,
 )
 from .core.model import DNABERTModel, UntrainedHeadWarning, load
 from .core.predict import embed, predict
@@ -48,6 +49,7 @@ __all__ = [
     "ModelNotFoundError",
     "ModelTaskError",
     "MotifResult",
+    "TrainingError",
     "TrainingState",
     "UntrainedHeadWarning",
     "attention_motifs",

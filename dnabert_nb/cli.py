@@ -22,6 +22,7 @@ from pathlib import Path
 from .core.errors import DNABERTError
 from .core.model import load
 from .core.runtime import PRECISIONS
+from .io.labelled import as_labelled
 from .training.evaluate import evaluate
 from .training.finetune import finetune
 from .training.targets import TASK_TYPES
@@ -97,8 +98,13 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _finetune(args: argparse.Namespace) -> dict:
+    start = load(args.model)
+    test = None
+    if args.test is not None:  # read and checked before training, so that a bad file costs no training
+        test = as_labelled(args.test, "test", split="test")
+        start.tokenizer.kmer_ids(test.sequences)
     model = finetune(
-        load(args.model),
+        start,
         args.train,
         args.valid,
         task=args.task,
@@ -123,8 +129,8 @@ def _finetune(args: argparse.Namespace) -> dict:
     results = {"valid": model.metrics}
     if not _is_main_process():  # the other processes' copies of the model are the same
         return results
-    if args.test is not None:
-        results["test"] = evaluate(model, args.test, precision=args.precision)
+    if test is not None:
+        results["test"] = evaluate(model, test, precision=args.precision)
     model.history.to_csv(args.output_dir / HISTORY_FILE, index=False)
     (args.output_dir / METRICS_FILE).write_text(json.dumps(results, indent=2))
     return results

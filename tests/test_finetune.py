@@ -130,6 +130,10 @@ def test_interrupted_run_resumes_with_nothing_lost(encoder, data, tmp_path, monk
     assert resumed.metrics == whole.metrics
     for a, b in zip(whole.network.parameters(), resumed.network.parameters()):
         torch.testing.assert_close(a, b, rtol=0, atol=0)
+    # every history row too: the steps logged across the interruption count the same steps
+    pd.testing.assert_frame_equal(
+        resumed.history.drop(columns="samples_per_s"), whole.history.drop(columns="samples_per_s")
+    )
 
 
 def test_gue_folder_and_dnabert_tsv_inputs(encoder, data, tmp_path):
@@ -186,6 +190,30 @@ def test_lora_trains_adapters_and_returns_a_plain_model(encoder, data):
     assert "auroc" in dn.evaluate(model, valid)
 
 
+def test_an_interrupted_lora_run_resumes_exactly(encoder, data, tmp_path, monkeypatch):
+    pytest.importorskip("peft")
+    train, valid = data
+    options = {**FAST, "epochs": 2, "lora": {"r": 4}, "save_every": 7}
+    whole = dn.finetune(encoder, train, valid, **options, output_dir=tmp_path / "whole")
+    assert dn.load(tmp_path / "whole" / "last").task == "classification"  # a plain, loadable model
+    original, calls = _finetune.task_loss, {"n": 0}
+
+    def interrupt(*args):
+        calls["n"] += 1
+        if calls["n"] == 30:
+            raise KeyboardInterrupt
+        return original(*args)
+
+    monkeypatch.setattr(_finetune, "task_loss", interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        dn.finetune(encoder, train, valid, **options, output_dir=tmp_path / "split")
+    monkeypatch.setattr(_finetune, "task_loss", original)
+    resumed = dn.finetune(encoder, train, valid, **options, output_dir=tmp_path / "split", resume=True)
+    assert resumed.metrics == whole.metrics
+    for a, b in zip(whole.network.parameters(), resumed.network.parameters()):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
 def test_live_plot_updates_one_figure(encoder, data, monkeypatch):
     import IPython.display
 
@@ -222,7 +250,10 @@ def test_bad_training_data_fails_before_training(encoder, data):
         dn.finetune(encoder, train.iloc[:0], **FAST)
     with pytest.raises(InvalidSequenceError, match="#1"):
         dn.finetune(encoder, pd.DataFrame({"sequence": ["ACGTACGT", "ACG"], "label": [0, 1]}), **FAST)
-    with pytest.raises(InputFormatError, match="labels \\['7'\\] that the model does not know"):
+    with pytest.raises(
+        InputFormatError,
+        match="labels \\['7'\\] \\(rows 0, 1, 2, 3, 4 and 75 more\\) that are not among the model's classes",
+    ):
         dn.evaluate(dn.finetune(encoder, train, **{**FAST, "epochs": 1}), valid.assign(label=7))
     with pytest.raises(InputFormatError, match="task"):
         dn.finetune(encoder, train, task="ranking", **FAST)

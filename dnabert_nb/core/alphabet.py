@@ -117,6 +117,15 @@ def encode_nucleotides(
     return codes, offsets
 
 
+def normalise(sequences: Sequence[str], ids: Sequence[object] | None = None) -> list[str]:
+    """Checked sequences as upper-case DNA text: whitespace removed, ``U`` read as ``T``.
+
+    Raises :class:`~dnabert_nb.InvalidSequenceError` as :func:`encode_nucleotides` does.
+    """
+    encode_nucleotides(sequences, ids)
+    return [sequence.translate(_DROP_WHITESPACE).upper().replace("U", "T") for sequence in sequences]
+
+
 _COMPLEMENT = str.maketrans("ACGTNacgtn", "TGCANtgcan")
 
 

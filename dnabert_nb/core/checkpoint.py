@@ -122,6 +122,7 @@ def read_tokenizer(folder: Path, config: BertConfig) -> KmerTokenizer:
 def read_weights(folder: Path) -> dict[str, torch.Tensor]:
     """Load the weights as a name → tensor dict, safely, with legacy names normalised.
 
+    A file whose numbers are not all finite (a damaged copy, a diverged run) is refused.
     Legacy TensorFlow-era names (``LayerNorm.gamma/beta``) become ``weight/bias``;
     keys of a bare encoder get the ``bert.`` prefix; ``position_ids`` buffers are dropped.
     """
@@ -162,4 +163,10 @@ def read_weights(folder: Path) -> dict[str, torch.Tensor]:
         if bare_encoder and key.split(".")[0] in ("embeddings", "encoder", "pooler"):
             key = "bert." + key
         normalised[key] = tensor
+    broken = [key for key, tensor in normalised.items() if tensor.is_floating_point() and not tensor.isfinite().all()]
+    if broken:
+        raise CheckpointError(
+            f"The weights in {str(folder)!r} hold NaN or infinite numbers ({len(broken)} tensors, e.g. {broken[0]}); "
+            "the file is damaged or came from a run that diverged. Use another copy of the checkpoint."
+        )
     return normalised

@@ -6,6 +6,7 @@ checkpoint folder) and what to do about it.
 
 from __future__ import annotations
 
+import math
 import numbers
 
 
@@ -47,8 +48,19 @@ class ModelTaskError(DNABERTError):
     """The model cannot do what was asked, e.g. ``predict`` on a model without a task head."""
 
 
+class TrainingError(DNABERTError):
+    """Training cannot go on, e.g. the loss became NaN or infinite; the message says what was kept."""
+
+
 class MissingDependencyError(DNABERTError, ImportError):
     """An optional extra needed by the called function is not installed."""
+
+
+def require_positive_numbers(**values: object) -> None:
+    """Raise InputFormatError naming the first argument that is not a finite number above zero."""
+    for name, value in values.items():
+        if not isinstance(value, numbers.Real) or isinstance(value, bool) or not math.isfinite(value) or value <= 0:
+            raise InputFormatError(f"{name} = {value!r}; give a finite number above zero.")
 
 
 def require_positive_integers(**values: object) -> None:

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import json
 import os
 import re
-import shutil
-import tempfile
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -21,6 +18,7 @@ from transformers.utils import logging as hf_logging
 
 from .checkpoint import read_config, read_tokenizer, read_weights, resolve_folder
 from .errors import CheckpointError, InputFormatError, ModelNotFoundError, require_positive_integers
+from .folders import atomic_folder
 from .runtime import resolve_device, resolve_precision
 from .tokenizer import MAX_KMERS, SPECIAL_TOKENS, KmerTokenizer
 
@@ -82,7 +80,7 @@ class DNABERTModel:
         self.history: pd.DataFrame | None = None
         self.metrics: dict[str, float] | None = None
         self.network.to(self.device)
-        self._low_precision: tuple[torch.dtype, tuple[int, ...], PreTrainedModel] | None = None
+        self._low_precision: tuple[torch.dtype, torch.Tensor, PreTrainedModel] | None = None
 
     def __repr__(self) -> str:
         c = self.config
@@ -118,17 +116,23 @@ class DNABERTModel:
         """The network with weights in ``dtype`` for inference.
 
         fp32 returns ``.network`` itself. A lower precision returns a cast copy, cached
-        and rebuilt whenever a parameter of ``.network`` has changed since (training
-        updates parameters in place, which bumps their version counters).
+        and rebuilt whenever a weight of ``.network`` has changed since: the cache is keyed
+        by the weights' content (a sum and a norm per tensor), so edits that
+        autograd does not see (``param.data[...] = ...``) are caught as well.
         """
         if dtype == torch.float32:
             return self.network
-        versions = tuple(p._version for p in self.network.parameters())
+        key = self._weights_key()
         cached = self._low_precision
-        if cached is None or cached[0] != dtype or cached[1] != versions:
+        if cached is None or cached[0] != dtype or not torch.equal(cached[1], key):
             cast = copy.deepcopy(self.network).to(dtype).eval()
-            self._low_precision = cached = (dtype, versions, cast)
+            self._low_precision = cached = (dtype, key, cast)
         return cached[2]
+
+    def _weights_key(self) -> torch.Tensor:
+        with torch.no_grad():
+            weights = [p.detach() for p in self.network.parameters()]
+            return torch.stack([torch.stack([w.sum(), torch.linalg.vector_norm(w)]) for w in weights]).float().cpu()
 
     def to(self, device: str | torch.device) -> DNABERTModel:
         """Move the model to ``device`` (in place) and return it."""
@@ -137,7 +141,7 @@ class DNABERTModel:
         self._low_precision = None
         return self
 
-    def save(self, path: str | os.PathLike, *, dtype: torch.dtype | None = None) -> Path:
+    def save(self, path: str | os.PathLike, *, dtype: torch.dtype | None = None, overwrite: bool = False) -> Path:
         """Write the model as a checkpoint folder and return its path.
 
         The folder holds ``config.json``, ``model.safetensors``, ``vocab.txt`` and a
@@ -149,12 +153,15 @@ class DNABERTModel:
         Parameters
         ----------
         path
-            The checkpoint folder; an existing one is replaced.
+            The checkpoint folder: made if missing; an existing model folder is replaced. A folder
+            that holds other files too is refused (nothing is written), unless ``overwrite``.
         dtype
             Store the weights in this dtype (e.g. ``torch.float16`` to halve the size);
             None keeps the network's own.
+        overwrite
+            Save into a folder that holds other files: its model files are replaced, the others kept.
         """
-        with atomic_folder(path) as staging:
+        with atomic_folder(path, overwrite=overwrite) as staging:
             self.write_files(staging, dtype=dtype)
         return Path(path).expanduser()
 
@@ -177,32 +184,6 @@ class DNABERTModel:
         (folder / "tokenizer_config.json").write_text(json.dumps(tokenizer_config, indent=2))
         special = dict(zip(("pad_token", "unk_token", "cls_token", "sep_token", "mask_token"), SPECIAL_TOKENS))
         (folder / "special_tokens_map.json").write_text(json.dumps(special, indent=2))
-
-
-@contextlib.contextmanager
-def atomic_folder(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield an empty staging folder that replaces ``path`` only when the block completes.
-
-    On an exception the staging folder is removed and ``path`` is left as it was.
-    """
-    target = Path(path).expanduser()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    umask = os.umask(0)
-    os.umask(umask)
-    staging.chmod(0o777 & ~umask)  # mkdtemp makes it private; a saved model should not be
-    try:
-        yield staging
-        if target.exists():
-            backup = target.with_name(f".{target.name}.old")
-            shutil.rmtree(backup, ignore_errors=True)
-            target.rename(backup)
-            staging.rename(target)
-            shutil.rmtree(backup)
-        else:
-            staging.rename(target)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
 
 
 def _label_names(config: BertConfig) -> list[str]:

@@ -14,11 +14,19 @@ def resolve_device(device: str | torch.device | None) -> torch.device:
     if device is None or device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
-        return torch.device(device)
+        chosen = torch.device(device)
     except (RuntimeError, TypeError) as error:
         raise InputFormatError(
             f"device = {device!r} is not a torch device; use 'cpu', 'cuda', 'cuda:1' or None (auto)."
         ) from error
+    if chosen.type == "cuda":
+        available = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if available == 0 or (chosen.index or 0) >= available:
+            raise InputFormatError(
+                f"device = {device!r}, but this machine has {available} CUDA GPU(s) usable by this torch "
+                f"({torch.__version__}); use device='cpu', or None to pick a GPU only where there is one."
+            )
+    return chosen
 
 
 def cpu_has_fast_bf16() -> bool:

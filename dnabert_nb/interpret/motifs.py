@@ -10,8 +10,8 @@ import pandas as pd
 from scipy.stats import hypergeom
 
 from .._docs import shared_docs
-from ..core.alphabet import encode_nucleotides, reverse_complement
-from ..core.errors import InputFormatError, require_positive_integers
+from ..core.alphabet import encode_nucleotides, normalise, reverse_complement
+from ..core.errors import require_positive_integers
 from ..core.inference import DEFAULT_BATCH_SIZE
 from ..core.model import DNABERTModel
 from ..core.shuffle import dinucleotide_shuffle
@@ -355,19 +355,19 @@ def attention_motifs(
         ``instances``, ``scores``.
     """
     table = as_sequence_table(positives)
+    sequences = normalise(table.sequences, table.ids)  # RNA reads as DNA; bad input fails here, not deep inside
     if negatives is None:
         rng = np.random.default_rng(seed)
         require_positive_integers(shuffles=shuffles)
-        background = [dinucleotide_shuffle(s.upper(), rng) for s in table.sequences for _ in range(shuffles)]
+        background = [dinucleotide_shuffle(s, rng) for s in sequences for _ in range(shuffles)]
     else:
-        background = as_sequence_table(negatives).sequences
-    if not table.sequences or not background:
-        raise InputFormatError("attention_motifs needs positive and negative sequences.")
+        negative_table = as_sequence_table(negatives)
+        background = normalise(negative_table.sequences, negative_table.ids)
     scores = attention_scores(
-        model, positives, layer=layer, batch_size=batch_size, precision=precision, progress=progress
+        model, sequences, layer=layer, batch_size=batch_size, precision=precision, progress=progress
     )
     motifs, pfms, instances = find_motifs(
-        table.sequences,
+        sequences,
         scores,
         background,
         ids=table.ids,

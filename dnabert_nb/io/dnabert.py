@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..core.errors import InputFormatError
-from .text import integers_if_all_are, open_text
+from .text import existing_file, integers_if_all_are, open_text
 
 
 def _kmers_to_sequence(kmers: list[str], where: str) -> str:
@@ -37,9 +37,7 @@ def read_dnabert_tsv(path: str | os.PathLike) -> pd.DataFrame:
         A missing file, a line without two tab-separated fields, or k-mers that do not
         overlap; the message names the file and line.
     """
-    path = Path(path).expanduser()
-    if not path.is_file():
-        raise InputFormatError(f"DNABERT data file {str(path)!r} does not exist.")
+    path = existing_file(path, "DNABERT data file")
     sequences, labels = [], []
     with open_text(path) as handle:
         for number, line in enumerate(handle, start=1):
@@ -81,7 +79,7 @@ def read_gue(folder: str | os.PathLike) -> pd.DataFrame:
     parts = []
     for name, split in GUE_SPLITS.items():
         path = folder / name
-        with open(path, encoding="utf-8") as handle:
+        with open_text(path) as handle:
             lines = handle.read().splitlines()
         if not lines or lines[0].strip().replace(" ", "") != "sequence,label":
             raise InputFormatError(f"{str(path)!r}, line 1: expected the header 'sequence,label'.")

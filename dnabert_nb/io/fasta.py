@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import gzip
 import os
-from pathlib import Path
 
 import pandas as pd
 
 from ..core.errors import InputFormatError
-from .text import integers_if_all_are, open_text
+from .text import existing_file, integers_if_all_are, open_text
 
 FASTA_SUFFIXES = (".fa", ".fasta", ".fna", ".fas", ".fa.gz", ".fasta.gz", ".fna.gz", ".fas.gz")
 
@@ -34,9 +33,7 @@ def read_fasta(path: str | os.PathLike) -> pd.DataFrame:
         Missing file, sequence before the first header, an empty header, or no records;
         the message names the file and line.
     """
-    path = Path(path).expanduser()
-    if not path.is_file():
-        raise InputFormatError(f"FASTA file {str(path)!r} does not exist.")
+    path = existing_file(path, "FASTA file")
     ids, descriptions, sequences = [], [], []
     chunks: list[str] = []
     try:

@@ -13,6 +13,7 @@ from ..core.errors import InputFormatError
 from .dnabert import read_dnabert_tsv, read_gue
 from .fasta import FASTA_SUFFIXES, read_labelled_fasta
 from .sequences import as_sequence_table
+from .text import existing_file, open_text
 
 
 class LabelledSequences(NamedTuple):
@@ -39,7 +40,13 @@ def as_labelled(data: object, what: str, split: str | None = None) -> LabelledSe
             ignore_index=True,
         )
     elif isinstance(data, tuple) and len(data) == 2:
-        frame = pd.DataFrame({"sequence": list(data[0]), "label": list(data[1])})
+        sequences, labels = as_sequence_table(data[0]).sequences, list(data[1])
+        if len(sequences) != len(labels):
+            raise InputFormatError(
+                f"The {what} data pairs {len(sequences)} sequences with {len(labels)} labels; "
+                "give one label per sequence."
+            )
+        frame = pd.DataFrame({"sequence": sequences, "label": labels})
     elif isinstance(data, pd.DataFrame):
         frame = data
     else:
@@ -56,7 +63,7 @@ def as_labelled(data: object, what: str, split: str | None = None) -> LabelledSe
     if len(frame) == 0:
         raise InputFormatError(f"The {what} data is empty.")
     labels = frame["label"].reset_index(drop=True)
-    empty = labels.map(lambda v: v is None or (isinstance(v, float) and np.isnan(v)))
+    empty = labels.map(lambda v: not isinstance(v, (list, tuple, set, frozenset, np.ndarray)) and bool(pd.isna(v)))
     if empty.any():
         raise InputFormatError(
             f"The {what} data has missing labels at rows {np.flatnonzero(empty)[:5].tolist()}; drop or fill them."
@@ -64,17 +71,38 @@ def as_labelled(data: object, what: str, split: str | None = None) -> LabelledSe
     return LabelledSequences(frame["sequence"].tolist(), labels)
 
 
+def read_labelled_csv(path: str | os.PathLike) -> pd.DataFrame:
+    """Read a ``sequence,label`` CSV file (plain or gzipped, with a header row) into a DataFrame.
+
+    Raises
+    ------
+    InputFormatError
+        A missing, empty, binary or malformed file; the message names the file.
+    """
+    path = existing_file(path, "CSV file")
+    try:
+        with open_text(path) as handle:
+            return pd.read_csv(handle)
+    except pd.errors.EmptyDataError as error:
+        raise InputFormatError(f"{str(path)!r} is empty; a CSV file needs a header row 'sequence,label'.") from error
+    except (pd.errors.ParserError, UnicodeDecodeError, OSError, EOFError) as error:
+        first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise InputFormatError(f"{str(path)!r} is not a readable CSV file ({first_line}).") from error
+
+
 def _labelled_file(path: Path, what: str, split: str | None) -> pd.DataFrame:
     """Read labelled data from a GUE folder, FASTA, DNABERT .tsv or .csv file."""
     if path.is_dir():
         frame = read_gue(path)
         return frame[frame["split"] == (split or "train")]
+    path = existing_file(path, f"The {what} data file")
+    name = path.name.lower().removesuffix(".gz")
     if path.name.lower().endswith(FASTA_SUFFIXES):
         return read_labelled_fasta(path)
-    if path.suffix.lower() in (".tsv", ".txt"):
+    if name.endswith((".tsv", ".txt")):
         return read_dnabert_tsv(path)
-    if path.suffix.lower() == ".csv" and path.is_file():
-        return pd.read_csv(path)
+    if name.endswith(".csv"):
+        return read_labelled_csv(path)
     raise InputFormatError(
         f"The {what} data {str(path)!r} is not a GUE folder, a FASTA file, a DNABERT .tsv or a .csv file."
     )

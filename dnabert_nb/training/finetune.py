@@ -6,7 +6,6 @@ import copy
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -15,15 +14,16 @@ from transformers import BertForSequenceClassification
 
 from .._deprecation import renamed_options
 from .._docs import shared_docs
-from ..core.errors import InputFormatError, MissingDependencyError, ModelTaskError, require_positive_integers
+from ..core.errors import MissingDependencyError, ModelTaskError, require_positive_integers, require_positive_numbers
 from ..core.inference import logits, window_runs
 from ..core.model import DNABERTModel
 from ..core.runtime import resolve_precision
 from ..core.tokenizer import pack_inputs
 from . import loop
-from .callbacks import Callback, standard_callbacks
+from .callbacks import Callback
 from .distributed import Processes
 from .evaluate import scores
+from .metrics import LOWER_IS_BETTER, check_metric
 from .targets import DEFAULT_METRIC, PROBLEM_TYPES, class_weight_tensor, labelled_task, task_loss
 
 #: Batches sorted together by length (length bucketing keeps padding low, order stays random).
@@ -70,6 +70,8 @@ class TrainingWindows:
 
 class FinetuneJob(loop.TrainingJob):
     """Supervised fine-tuning as the loop sees it: length-bucketed batches of windows, the task loss, evaluation."""
+
+    description = "finetune"
 
     def __init__(
         self,
@@ -281,10 +283,11 @@ def finetune(
         at evaluations) and ``.metrics`` (the best evaluation, or None without ``valid``).
     """
     require_positive_integers(epochs=epochs, batch_size=batch_size, log_every=log_every)
-    if resume and output_dir is None:
-        raise InputFormatError("resume=True needs the output_dir of the interrupted run.")
+    require_positive_numbers(lr=lr)
+    output_dir = loop.check_output_dir(output_dir, resume)
     data = labelled_task(model, train, valid, task)
     metric = metric or DEFAULT_METRIC[data.task]
+    check_metric(metric, data.task, data.names)
     token_ids, offsets = model.tokenizer.kmer_ids(data.sequences)
     windows, starts, n_kmers = window_runs(model.tokenizer, offsets, None)
 
@@ -331,6 +334,7 @@ def finetune(
         metric=metric,
         precision=str(dtype),
         world_size=processes.world_size,
+        data=loop.fingerprint(data.sequences, data.targets),
     )
     torch.manual_seed(seed + 1 + processes.rank)
     outcome = loop.run(
@@ -339,19 +343,16 @@ def finetune(
         scheduler=scheduler,
         total_steps=total_steps,
         steps_per_epoch=job.steps_per_epoch,
-        schedule=loop.Schedule(log_every, eval_every, save_every, metric, early_stopping_patience),
+        schedule=loop.Schedule(
+            log_every, eval_every, save_every, metric, early_stopping_patience, maximize=metric not in LOWER_IS_BETTER
+        ),
         settings=settings,
         processes=processes,
-        output_dir=None if output_dir is None else Path(output_dir),
+        output_dir=output_dir,
         resume=resume,
-        callbacks=standard_callbacks(
-            "finetune",
-            progress=progress,
-            live_plot=live_plot,
-            metric=metric,
-            is_main=processes.is_main,
-            callbacks=callbacks,
-        ),
+        callbacks=callbacks,
+        progress=progress,
+        live_plot=live_plot,
     )
     finished = job.model()
     if outcome.best_weights is not None:

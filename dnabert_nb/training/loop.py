@@ -8,8 +8,10 @@ and resuming an interrupted run exactly (weights, optimizer, schedule, random st
 
 from __future__ import annotations
 
+import hashlib
 import json
-import math
+import os
+import tempfile
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
@@ -20,9 +22,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..core.errors import InputFormatError
-from ..core.model import DNABERTModel, atomic_folder, load
-from .callbacks import Callback
+from ..core.errors import InputFormatError, TrainingError
+from ..core.folders import atomic_folder, remove_stale_staging
+from ..core.model import DNABERTModel, load
+from .callbacks import Callback, standard_callbacks
 from .distributed import Processes
 
 STATE_FILE = "training_state.pt"
@@ -44,24 +47,27 @@ class TrainingState:
         None where training has no epochs (pre-training draws windows at random).
     history : list of dict
         One row per logged or evaluated step (``step``, ``epoch``, training columns, ``valid_*`` columns).
-    best_score : float
-        The best value of the selection metric so far (``-inf`` before the first evaluation).
+    best_score : float or None
+        The best value of the selection metric so far (None before the first evaluation).
     best_step : int or None
         The step of that evaluation.
     best_metrics : dict or None
         Every score of that evaluation.
     stale_evaluations : int
         Evaluations since the best one (early stopping counts these).
+    pending : dict
+        Counts of the steps since the last history row (so a resumed run logs what an uninterrupted one would).
     """
 
     step: int = 0
     total_steps: int = 0
     steps_per_epoch: int | None = None
     history: list[dict] = field(default_factory=list)
-    best_score: float = -math.inf
+    best_score: float | None = None
     best_step: int | None = None
     best_metrics: dict | None = None
     stale_evaluations: int = 0
+    pending: dict[str, float] = field(default_factory=dict)
     stop_requested: bool = field(default=False, compare=False)
 
     @property
@@ -109,7 +115,9 @@ class Schedule:
     save_every : int or None
         Extra ``last/`` checkpoints every this many steps; ``last/`` is also written at every evaluation.
     metric : str or None
-        The evaluation score to maximise: the best one is kept and written to ``best/``; None keeps the last.
+        The evaluation score that picks the best model, kept and written to ``best/``; None keeps the last.
+    maximize : bool
+        Whether a larger ``metric`` is better (False for losses and errors).
     patience : int or None
         Stop after this many evaluations without a better ``metric``; None never stops early.
     """
@@ -119,6 +127,7 @@ class Schedule:
     save_every: int | None = None
     metric: str | None = None
     patience: int | None = None
+    maximize: bool = True
 
     def evaluates_at(self, state: TrainingState) -> bool:
         """True at a step that is evaluated."""
@@ -136,9 +145,15 @@ class TrainingJob(ABC):
     ----------
     trainable : torch.nn.Module
         The module whose parameters the optimizer updates (and whose dropout ``train()`` turns on).
+    description : str
+        The progress bar's label.
+    shown_metric : str or None
+        The evaluation score shown beside the loss when the schedule selects on none.
     """
 
     trainable: torch.nn.Module
+    description: str = "train"
+    shown_metric: str | None = None
 
     @abstractmethod
     def loss(self, step: int) -> tuple[torch.Tensor, dict[str, float]]:
@@ -185,8 +200,52 @@ def warmup_steps(warmup: float, total_steps: int) -> int:
     return max(1, round(warmup * total_steps) if warmup < 1 else int(warmup))
 
 
+def check_output_dir(output_dir: str | os.PathLike | None, resume: bool) -> Path | None:
+    """The output folder as a Path, proven writable before any training (nothing is made yet); a file, or a
+    place that cannot be written, is refused, as is ``resume`` without a folder."""
+    if output_dir is None:
+        if resume:
+            raise InputFormatError("resume=True needs the output_dir of the interrupted run.")
+        return None
+    folder = Path(output_dir).expanduser()
+    existing = next(parent for parent in (folder, *folder.parents) if parent.exists())
+    if not existing.is_dir():
+        raise InputFormatError(
+            f"output_dir {str(folder)!r} cannot be made: {str(existing)!r} is a file. Give a folder "
+            "(it is made if missing)."
+        )
+    try:
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as error:
+        raise InputFormatError(
+            f"output_dir {str(folder)!r} cannot be written ({error.strerror or error} in {str(existing)!r}); "
+            "give a folder you can write to."
+        ) from error
+    return folder
+
+
+def fingerprint(*parts: object) -> str:
+    """A short hash of training data (lists of sequences, arrays), saved with the settings so that resuming on
+    other data is refused."""
+    digest = hashlib.sha256()
+    for part in parts:
+        if isinstance(part, np.ndarray):
+            digest.update(str((part.dtype, part.shape)).encode())
+            digest.update(np.ascontiguousarray(part).tobytes())
+        else:
+            digest.update("\n".join(map(str, part)).encode())
+        digest.update(b"\0")
+    return digest.hexdigest()[:16]
+
+
 def check_resumable(saved: dict, current: dict, folder: object) -> None:
-    """Refuse to resume a checkpoint written with other settings, naming the ones that differ."""
+    """Refuse to resume a checkpoint written with other settings or data, naming what differs."""
+    if saved.get("data") != current.get("data"):
+        raise InputFormatError(
+            f"The checkpoint in {str(folder)!r} was trained on other data (the training rows differ); resume with "
+            "the same data, use another output_dir, or start afresh (resume=False)."
+        )
     if saved != current:
         changed = sorted(key for key in {**saved, **current} if saved.get(key) != current.get(key))
         raise InputFormatError(
@@ -205,6 +264,9 @@ class _Checkpoints:
 
     def __init__(self, output_dir: Path | None, processes: Processes):
         self.output_dir, self.processes = output_dir, processes
+        if output_dir is not None and processes.is_main:  # what a killed run left half-written
+            for name in (LAST, BEST):
+                remove_stale_staging(output_dir / name)
 
     def resumable(self) -> Path | None:
         """The ``last/`` folder of an interrupted run, if there is one."""
@@ -213,7 +275,7 @@ class _Checkpoints:
 
     def save_last(self, job: TrainingJob, state: TrainingState, optimizer, scheduler, settings: dict) -> None:
         torch_states = self.processes.gather(torch.get_rng_state())
-        extras = self.processes.gather(job.extra_state())
+        extras = self.processes.gather({**job.extra_state(), "pending": json.dumps(state.pending)})
         if self.output_dir is not None and self.processes.is_main:
             with atomic_folder(self.output_dir / LAST) as staging:
                 job.model().write_files(staging)
@@ -224,7 +286,7 @@ class _Checkpoints:
                         "optimizer": optimizer.state_dict(),
                         "scheduler": scheduler.state_dict(),
                         "torch_rng": torch_states,
-                        "extra": json.dumps(extras),
+                        "extra": extras,
                     },
                     staging / STATE_FILE,
                 )
@@ -244,11 +306,14 @@ class _Checkpoints:
                 f"The checkpoint in {str(folder)!r} was written by {len(saved['torch_rng'])} processes; "
                 f"resume it with as many (now {self.processes.world_size})."
             )
-        job.restore(load(folder, device="cpu"), json.loads(saved["extra"])[self.processes.rank])
+        extra = saved["extra"][self.processes.rank]
+        job.restore(load(folder, device="cpu"), extra)
         optimizer.load_state_dict(saved["optimizer"])  # restores the learning rate of the next step too
         scheduler.load_state_dict(saved["scheduler"])
         torch.set_rng_state(saved["torch_rng"][self.processes.rank])  # last: loading models draws numbers
-        return TrainingState.from_json(saved["state"])
+        state = TrainingState.from_json(saved["state"])
+        state.pending = json.loads(extra["pending"])  # this process's own counts since the last row
+        return state
 
     def best_weights(self) -> dict[str, torch.Tensor] | None:
         folder = None if self.output_dir is None else self.output_dir / BEST
@@ -284,9 +349,11 @@ def run(
     schedule: Schedule,
     settings: dict,
     processes: Processes,
-    output_dir: Path | None = None,
+    output_dir: str | os.PathLike | None = None,
     resume: bool = False,
     callbacks: Sequence[Callback] = (),
+    progress: bool = True,
+    live_plot: bool | str = False,
 ) -> TrainingResult:
     """Train ``job`` for ``total_steps`` optimizer steps (or until stopped) and return where it ended.
 
@@ -308,8 +375,19 @@ def run(
         Where ``last/`` and ``best/`` go; continue from ``output_dir/last`` when there is one.
     callbacks
         Told of the start, every step, every evaluation and the end (see :class:`Callback`).
+    progress, live_plot
+        Add a progress bar labelled ``job.description``, and the notebook figure of the curves (see
+        :func:`~.callbacks.standard_callbacks`), before ``callbacks``.
     """
-    checkpoints = _Checkpoints(output_dir, processes)
+    checkpoints = _Checkpoints(None if output_dir is None else Path(output_dir), processes)
+    callbacks = standard_callbacks(
+        job.description,
+        progress=progress,
+        live_plot=live_plot,
+        metric=schedule.metric or job.shown_metric,
+        is_main=processes.is_main,
+        callbacks=callbacks,
+    )
     if resume and checkpoints.resumable() is not None:
         best_weights = checkpoints.best_weights()
         state = checkpoints.resume(job, optimizer, scheduler, settings)  # last: it restores the random state
@@ -317,20 +395,21 @@ def run(
         state, best_weights = TrainingState(total_steps=total_steps, steps_per_epoch=steps_per_epoch), None
     for callback in callbacks:
         callback.on_start(state)
-    totals: dict[str, float] = {}
     started = time.perf_counter()
     while state.step < state.total_steps and not state.stop_requested:
         job.trainable.train()  # evaluating and saving wrap the weights in a model, which switches to eval()
         loss, counts = job.loss(state.step)
+        if processes.sum([float(not torch.isfinite(loss.detach()))])[0]:
+            raise _diverged(state, loss, optimizer, checkpoints)
         apply_gradients(loss, job.trainable.parameters(), optimizer, scheduler)
         state.step += 1
         for name, value in counts.items():
-            totals[name] = totals.get(name, 0.0) + value
+            state.pending[name] = state.pending.get(name, 0.0) + value
         row = None
         if state.step % schedule.log_every == 0 or state.step == state.total_steps:
-            summed = dict(zip(totals, processes.sum(list(totals.values()))))
+            summed = dict(zip(state.pending, processes.sum(list(state.pending.values()))))
             row = state.record({**job.log_row(summed, time.perf_counter() - started), "lr": scheduler.get_last_lr()[0]})
-            totals, started = {}, time.perf_counter()
+            state.pending, started = {}, time.perf_counter()
         for callback in callbacks:
             callback.on_step(state, row)
         if schedule.evaluates_at(state) or state.stop_requested:
@@ -344,6 +423,25 @@ def run(
     for callback in callbacks:
         callback.on_end(state)
     return TrainingResult(state, best_weights)
+
+
+def _diverged(state: TrainingState, loss: torch.Tensor, optimizer, checkpoints: _Checkpoints) -> TrainingError:
+    """The error for a non-finite loss: where it happened, what was kept, what to try."""
+    saved = checkpoints.resumable()
+    kept = (
+        f"the last good checkpoint is {str(saved)!r} (step {TrainingState.from_json(_saved_state(saved)).step})"
+        if saved is not None
+        else "no checkpoint was written (give output_dir to keep one)"
+    )
+    return TrainingError(
+        f"The training loss became {float(loss.detach())} at step {state.step + 1} of {state.total_steps}; the run "
+        f"was stopped before that step changed any weight, and {kept}. Try a lower learning rate (now "
+        f"{optimizer.param_groups[0]['lr']:.2g}), precision='fp32', or check the data for extreme values."
+    )
+
+
+def _saved_state(folder: Path) -> str:
+    return torch.load(folder / STATE_FILE, map_location="cpu", weights_only=True)["state"]
 
 
 def _evaluate(
@@ -365,7 +463,8 @@ def _evaluate(
     if schedule.metric is None:
         return best_weights
     score = scores[schedule.metric]
-    if np.isfinite(score) and score > state.best_score:
+    improved = state.best_score is None or (score > state.best_score if schedule.maximize else score < state.best_score)
+    if np.isfinite(score) and improved:
         state.best_score, state.best_step, state.best_metrics, state.stale_evaluations = score, state.step, scores, 0
         current = job.model()
         checkpoints.save_best(current)

@@ -8,6 +8,26 @@ import numpy as np
 from scipy.stats import pearsonr, spearmanr
 from sklearn import metrics as skm
 
+from ..core.errors import InputFormatError
+
+#: Scores of every evaluation by task (multi-label adds ``f1_``, ``mcc_`` and ``auroc_<label>``), besides ``loss``.
+METRIC_NAMES = {
+    "classification": ("accuracy", "macro_f1", "mcc", "precision", "recall", "auroc", "auprc"),
+    "multilabel": ("micro_f1", "macro_f1", "mcc", "auroc", "auprc"),
+    "regression": ("mse", "mae", "pearson", "spearman", "r2"),
+}
+#: Scores that are better when smaller; every other score is better when larger.
+LOWER_IS_BETTER = frozenset({"loss", "mse", "mae"})
+
+
+def check_metric(metric: str, task: str, labels: list[str]) -> None:
+    """Refuse a metric name that evaluation of this task does not report, listing the ones it does."""
+    names = ["loss", *METRIC_NAMES[task]]
+    if task == "multilabel":
+        names += [f"{kind}_{label}" for label in labels for kind in ("f1", "mcc", "auroc")]
+    if metric not in names:
+        raise InputFormatError(f"metric = {metric!r} is not a {task} score; use one of {', '.join(names)}.")
+
 
 def _safe(function, *args, **kwargs) -> float:
     """A metric that is undefined for this data (e.g. AUROC with one class present) is NaN."""

@@ -6,7 +6,6 @@ import copy
 import json
 import os
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -14,12 +13,12 @@ import torch
 from transformers import BertConfig, BertForMaskedLM
 
 from .._docs import shared_docs
-from ..core.errors import InputFormatError, require_positive_integers
+from ..core.errors import InputFormatError, require_positive_integers, require_positive_numbers
 from ..core.model import DNABERTModel, load
 from ..core.runtime import resolve_device, resolve_precision
 from ..core.tokenizer import MAX_KMERS, SPECIAL_TOKENS, KmerTokenizer
 from . import loop
-from .callbacks import Callback, standard_callbacks
+from .callbacks import Callback
 from .corpus import Corpus, as_corpus
 from .distributed import Processes
 from .masking import MaskedLMObjective, mask_tokens, masked_lm_step
@@ -74,6 +73,8 @@ def starting_network(init: object, sizes: dict, tokenizer: KmerTokenizer, seed: 
 
 class PretrainJob(loop.TrainingJob):
     """Masked-LM pre-training as the loop sees it: random masked windows, the masked-only loss, validation."""
+
+    description, shown_metric = "pretrain", "accuracy"
 
     def __init__(
         self,
@@ -248,6 +249,8 @@ def pretrain(
     sizes = {} if init is not None else CONFIGS.get(config) if isinstance(config, str) else dict(config)
     if sizes is None:
         raise InputFormatError(f"config = {config!r}; use 'mini', 'base' or a dict of BertConfig fields.")
+    require_positive_numbers(lr=lr)
+    output_dir = loop.check_output_dir(output_dir, resume)
     if not cls_summary >= 0:
         raise InputFormatError(f"cls_summary = {cls_summary}; use a weight of 0 (off) or more.")
     tokenizer = KmerTokenizer(k)
@@ -298,6 +301,7 @@ def pretrain(
         weight_decay=weight_decay,
         seed=seed,
         precision=str(dtype),
+        data=loop.fingerprint(train_corpus.token_ids, train_corpus.offsets),
     )
     outcome = loop.run(
         job,
@@ -308,16 +312,10 @@ def pretrain(
         schedule=loop.Schedule(log_every, eval_every, save_every),
         settings=settings,
         processes=processes,
-        output_dir=None if output_dir is None else Path(output_dir),
+        output_dir=output_dir,
         resume=resume,
-        callbacks=standard_callbacks(
-            "pretrain",
-            progress=progress,
-            live_plot=False,
-            metric="accuracy",
-            is_main=processes.is_main,
-            callbacks=callbacks,
-        ),
+        callbacks=callbacks,
+        progress=progress,
     )
     network.eval()
     model.history = pd.DataFrame(outcome.state.history)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import NamedTuple
 
@@ -26,51 +27,130 @@ PROBLEM_TYPES = {
 DEFAULT_METRIC = {"classification": "mcc", "multilabel": "mcc", "regression": "r2"}
 
 
+MULTILABEL_TYPES = (list, tuple, set, frozenset, np.ndarray)
+_INTEGER_TEXT = re.compile(r"[+-]?\d+")
+
+
 def infer_task(labels: pd.Series) -> str:
     """classification (ints or names), multilabel (lists of names) or regression (non-integer numbers)."""
-    if labels.map(lambda v: isinstance(v, (list, tuple, set, frozenset, np.ndarray))).any():
+    if labels.map(lambda v: isinstance(v, MULTILABEL_TYPES)).any():
         return "multilabel"
-    if pd.api.types.is_float_dtype(labels) and not np.allclose(labels, np.round(labels)):
-        return "regression"
+    if pd.api.types.is_float_dtype(labels):
+        finite = labels.to_numpy(dtype=np.float64)
+        finite = finite[np.isfinite(finite)]
+        if not np.allclose(finite, np.round(finite)):
+            return "regression"  # a NaN or infinity among the values is refused later, with its rows
     return "classification"
 
 
-def class_names(labels: pd.Series, task: str) -> list[str]:
-    """The output names a label column asks for, sorted (integers as text); regression: ``["value"]``."""
+def _rows(mask: np.ndarray) -> str:
+    rows = np.flatnonzero(mask)
+    return ", ".join(map(str, rows[:5])) + (f" and {len(rows) - 5} more" if len(rows) > 5 else "")
+
+
+def class_labels(labels: pd.Series, what: str) -> pd.Series:
+    """Class labels as one kind of text, so that 1, 1.0, "1" and " 1" are one class.
+
+    Integers (``int``, integral floats, integer text) become their decimal text, names are stripped of
+    surrounding blanks. Labels that are neither, and a mix of integer classes and named classes, are
+    refused with the rows named.
+    """
+
+    def as_text(value: object) -> str | None:
+        if isinstance(value, (bool, np.bool_)):
+            return str(bool(value))
+        if isinstance(value, (int, np.integer)):
+            return str(int(value))
+        if isinstance(value, (float, np.floating)) and np.isfinite(value) and float(value).is_integer():
+            return str(int(value))
+        if isinstance(value, str) and value.strip():
+            text = value.strip()
+            return str(int(text)) if _INTEGER_TEXT.fullmatch(text) else text
+        return None
+
+    texts = labels.map(as_text)
+    bad = texts.isna().to_numpy()
+    if bad.any():
+        first = labels.iloc[int(np.flatnonzero(bad)[0])]
+        raise InputFormatError(
+            f"The {what} data has labels that are not classes at rows {_rows(bad)} (e.g. {first!r}); class labels "
+            "are integers or names. For numbers to predict, give non-integer values (regression: task='regression')."
+        )
+    numeric = texts.map(lambda text: bool(_INTEGER_TEXT.fullmatch(text))).to_numpy()
+    if numeric.any() and not numeric.all():
+        raise InputFormatError(
+            f"The {what} data mixes integer classes (rows {_rows(numeric)}) with named classes "
+            f"(rows {_rows(~numeric)}); use one kind of label for every row."
+        )
+    return texts
+
+
+def _sorted_names(names: set[str]) -> list[str]:
+    """Integer classes in numeric order, named classes in alphabetical order."""
+    if all(_INTEGER_TEXT.fullmatch(name) for name in names):
+        return sorted(names, key=int)
+    return sorted(names)
+
+
+def regression_values(labels: pd.Series, what: str) -> np.ndarray:
+    """Regression targets as finite float32 numbers; anything else is refused with the rows named."""
+    values = pd.to_numeric(labels, errors="coerce").to_numpy(dtype=np.float64)
+    bad = ~np.isfinite(values)
+    if bad.any():
+        raise InputFormatError(
+            f"The {what} data has values that are not finite numbers at rows {_rows(bad)} "
+            f"(e.g. {labels.iloc[int(np.flatnonzero(bad)[0])]!r}); regression needs a finite number for every row."
+        )
+    return values.astype(np.float32)
+
+
+def multilabel_names(labels: pd.Series, what: str) -> list[set[str]]:
+    """Each row's set of label names (as text); a row that is not a list of names is refused."""
+    bad = labels.map(lambda v: not isinstance(v, MULTILABEL_TYPES)).to_numpy()
+    if bad.any():
+        raise InputFormatError(
+            f"The {what} data mixes lists of labels with single labels at rows {_rows(bad)}; multi-label data gives "
+            "every row a list (an empty list for none)."
+        )
+    return [{str(name).strip() for name in row} for row in labels]
+
+
+def class_names(labels: pd.Series, task: str, what: str = "training") -> list[str]:
+    """The output names a label column asks for, sorted (integers in numeric order); regression: ``["value"]``."""
     if task == "regression":
         return ["value"]
     if task == "multilabel":
-        return sorted({str(name) for row in labels for name in row})
-    values = labels.unique()
-    if pd.api.types.is_numeric_dtype(labels):
-        values = sorted(values)
-        return [str(int(v)) for v in values]
-    return sorted(str(v) for v in values)
+        return _sorted_names(set().union(*multilabel_names(labels, what)))
+    return _sorted_names(set(class_labels(labels, what)))
 
 
 def encode_targets(labels: pd.Series, task: str, names: list[str], what: str) -> np.ndarray:
-    """Labels as training targets: class indices, multi-hot rows or float values."""
+    """Labels as training targets: class indices, multi-hot rows or float values.
+
+    A label the model does not know is refused with its rows: a head cannot learn a class it never saw.
+    """
     if task == "regression":
-        return labels.to_numpy(dtype=np.float32).reshape(-1, 1)
+        return regression_values(labels, what).reshape(-1, 1)
     index = {name: i for i, name in enumerate(names)}
-    as_name = (lambda v: str(int(v))) if pd.api.types.is_numeric_dtype(labels) else str
-    if task == "multilabel":
-        targets = np.zeros((len(labels), len(names)), dtype=np.float32)
-        for row, value in enumerate(labels):
-            for name in value:
-                if str(name) not in index:
-                    raise InputFormatError(
-                        f"The {what} data has label {name!r} (row {row}), unknown to the model ({names})."
-                    )
-                targets[row, index[str(name)]] = 1
-        return targets
-    unknown = sorted({as_name(v) for v in labels} - set(names))
+    rows = multilabel_names(labels, what) if task == "multilabel" else [{text} for text in class_labels(labels, what)]
+    unknown = sorted(set().union(*rows) - set(names))
     if unknown:
-        raise InputFormatError(f"The {what} data has labels {unknown} that the model does not know ({names}).")
-    return np.array([index[as_name(v)] for v in labels], dtype=np.int64)
+        where = np.array([bool(row & set(unknown)) for row in rows])
+        raise InputFormatError(
+            f"The {what} data has labels {unknown} (rows {_rows(where)}) that are not among the model's classes "
+            f"{names}; a model cannot be trained or scored on classes it never saw in training. Drop those rows, "
+            "or add examples of those classes to the training data."
+        )
+    if task == "multilabel":
+        targets = np.zeros((len(rows), len(names)), dtype=np.float32)
+        for row, members in enumerate(rows):
+            targets[row, [index[name] for name in members]] = 1
+        return targets
+    return np.array([index[next(iter(row))] for row in rows], dtype=np.int64)
 
 
 def class_weight_tensor(option: object, targets: np.ndarray, task: str, n: int) -> torch.Tensor | None:
+    """The loss weight of each class (classification) or label (multi-label, as positive weights); None for none."""
     if option is None or task == "regression":
         return None
     if isinstance(option, str) and option == "balanced":
@@ -79,10 +159,14 @@ def class_weight_tensor(option: object, targets: np.ndarray, task: str, n: int) 
             return torch.tensor(len(targets) / (n * np.maximum(counts, 1)), dtype=torch.float32)
         positives = targets.sum(axis=0)
         return torch.tensor((len(targets) - positives) / np.maximum(positives, 1), dtype=torch.float32)
-    weights = np.asarray(option, dtype=np.float32)
-    if weights.shape != (n,):
+    try:
+        weights = np.asarray(option, dtype=np.float32)
+    except (TypeError, ValueError):
+        weights = np.full(0, np.nan, dtype=np.float32)
+    if weights.shape != (n,) or not np.isfinite(weights).all() or (weights < 0).any() or not (weights > 0).any():
         raise InputFormatError(
-            f"class_weights has {weights.size} values for {n} classes; give one per class or 'balanced'."
+            f"class_weights = {option!r}; give 'balanced' or {n} finite, non-negative weights (one per class), "
+            "not all zero."
         )
     return torch.from_numpy(weights)
 
@@ -122,8 +206,7 @@ def labelled_task(model: DNABERTModel, train: object, valid: object, task: str) 
         valid = train  # a GUE folder: its dev split
     valid_data = None if valid is None else as_labelled(valid, "evaluation", split="valid")
     task = infer_task(train_data.labels) if task == "auto" else task
-    every_label = train_data.labels if valid_data is None else pd.concat([train_data.labels, valid_data.labels])
-    names = class_names(every_label, task)
+    names = class_names(train_data.labels, task)
     if model.task == task and model.labels is not None and set(model.labels) == set(names):
         names = model.labels
     if task == "classification" and len(names) < 2:
