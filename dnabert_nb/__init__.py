@@ -27,6 +27,7 @@ from .core.tokenizer import KmerTokenizer
 from .interpret.attention import attention_scores
 from .interpret.compare import compare_motifs
 from .interpret.motifs import MotifResult, attention_motifs
+from .interpret.mutagenesis import mutagenesis
 from .interpret.pfm import motif_scores
 from .io import read_dnabert_tsv, read_fasta, read_gue, read_labelled_fasta
 from .training.callbacks import Callback
@@ -62,6 +63,7 @@ __all__ = [
     "io",
     "load",
     "motif_scores",
+    "mutagenesis",
     "pl",
     "predict",
     "pretrain",

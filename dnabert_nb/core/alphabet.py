@@ -117,12 +117,12 @@ def encode_nucleotides(
     return codes, offsets
 
 
-def normalise(sequences: Sequence[str], ids: Sequence[object] | None = None) -> list[str]:
+def normalise(sequences: Sequence[str], ids: Sequence[object] | None = None, *, min_length: int = 1) -> list[str]:
     """Checked sequences as upper-case DNA text: whitespace removed, ``U`` read as ``T``.
 
     Raises :class:`~dnabert_nb.InvalidSequenceError` as :func:`encode_nucleotides` does.
     """
-    encode_nucleotides(sequences, ids)
+    encode_nucleotides(sequences, ids, min_length=min_length)
     return [sequence.translate(_DROP_WHITESPACE).upper().replace("U", "T") for sequence in sequences]
 
 

@@ -21,7 +21,8 @@ class SequenceTable(NamedTuple):
     sequences: list
 
 
-def _looks_like_path(text: str) -> bool:
+def looks_like_path(text: str) -> bool:
+    """True for text that names a file (a FASTA suffix or a path separator) rather than holding a sequence."""
     return text.lower().endswith(FASTA_SUFFIXES) or os.sep in text or "/" in text
 
 
@@ -40,7 +41,7 @@ def as_sequence_table(sequences: SequencesLike) -> SequenceTable:
 
 
 def _sequence_table(sequences: SequencesLike) -> SequenceTable:
-    if isinstance(sequences, os.PathLike) or (isinstance(sequences, str) and _looks_like_path(sequences)):
+    if isinstance(sequences, os.PathLike) or (isinstance(sequences, str) and looks_like_path(sequences)):
         table = read_fasta(sequences)
         return SequenceTable(table["id"].tolist(), table["sequence"].tolist())
     if isinstance(sequences, str):

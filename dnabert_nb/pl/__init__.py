@@ -8,8 +8,18 @@ from ..training.callbacks import register_live_figure
 from .attention import attention
 from .evaluation import confusion, roc
 from .logos import logo, motif_match
+from .mutagenesis import mutagenesis
 from .training import LiveTrainingCurves, training_curves
 
 register_live_figure(LiveTrainingCurves)
 
-__all__ = ["LiveTrainingCurves", "attention", "confusion", "logo", "motif_match", "roc", "training_curves"]
+__all__ = [
+    "LiveTrainingCurves",
+    "attention",
+    "confusion",
+    "logo",
+    "motif_match",
+    "mutagenesis",
+    "roc",
+    "training_curves",
+]

@@ -1,0 +1,164 @@
+"""mutagenesis: in-silico saturation mutagenesis, every substitution at every position, through the inference engine.
+
+A substitution changes only the model inputs (windows) that cover it, so only those are run again: a sequence of
+one window costs one model input per mutant, and a long sequence no more. The mutant's output is then averaged
+over all its windows exactly as :func:`dnabert_nb.predict` averages them, so each value equals what ``predict``
+would give for the mutated sequence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+
+from .._docs import shared_docs
+from ..core.alphabet import normalise
+from ..core.errors import InputFormatError, ModelTaskError
+from ..core.inference import DEFAULT_BATCH_SIZE, logits, run_windows, to_probabilities
+from ..core.model import DNABERTModel
+from ..io.sequences import SequencesLike, as_sequence_table, looks_like_path
+from .pfm import BASES
+
+SCALES = ("probability", "log_odds")
+
+
+def _target_column(model: DNABERTModel, target: str | int | None) -> int | None:
+    """The output index ``target`` names (a label or an index); None: chosen per sequence later."""
+    if target is None:
+        return 0 if model.task == "regression" else None
+    if isinstance(target, (int, np.integer)) and not isinstance(target, bool) and 0 <= target < len(model.labels):
+        return int(target)
+    if str(target) in model.labels:
+        return model.labels.index(str(target))
+    raise InputFormatError(f"target = {target!r} is not one of the model's outputs {model.labels} (or their index).")
+
+
+def _positions(positions: Iterable[int] | slice | None, length: int, name: str) -> np.ndarray:
+    """0-based positions to mutate, checked against the sequence length."""
+    if positions is None:
+        return np.arange(length)
+    if isinstance(positions, slice):
+        return np.arange(length)[positions]
+    chosen = np.asarray(list(positions))
+    if chosen.dtype.kind not in "iu" or chosen.ndim != 1 or ((chosen < 0) | (chosen >= length)).any():
+        raise InputFormatError(
+            f"positions = {positions!r} for sequence {name} of {length} nt; give 0-based positions from 0 to "
+            f"{length - 1}, a range or a slice."
+        )
+    return chosen
+
+
+def _scaled(values: np.ndarray, scale: str) -> np.ndarray:
+    if scale == "probability":
+        return values
+    clipped = np.clip(values, 1e-7, 1 - 1e-7)
+    return np.log(clipped / (1 - clipped))
+
+
+@shared_docs
+def mutagenesis(
+    model: DNABERTModel,
+    sequences: SequencesLike,
+    *,
+    target: str | int | None = None,
+    positions: Iterable[int] | slice | None = None,
+    scale: str = "probability",
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    precision: str | None = None,
+    window_overlap: int | None = None,
+    progress: bool = True,
+) -> pd.DataFrame | list[pd.DataFrame]:
+    """In-silico saturation mutagenesis: how every single-base substitution changes the model's output.
+
+    Parameters
+    ----------
+    model
+        A :class:`DNABERTModel` with a task head (e.g. from :func:`dnabert_nb.finetune`).
+    {sequences}
+    target
+        The output whose change is reported: a class name or index (classification, multi-label) or an
+        output name (regression). None: the class the model predicts for each unmutated sequence
+        (regression: the first output).
+    positions
+        0-based positions to mutate (a list, a range or a slice); None mutates every position.
+    scale
+        ``"probability"``: the change of the target's probability (regression: of its value);
+        ``"log_odds"``: the change of its log-odds, ``logit(p_mutant) - logit(p_reference)``, which
+        separates effects near 0 or 1.
+    {batch_size}
+    {precision}
+    {window_overlap}
+        Only the windows that cover a substitution are run again.
+    {progress}
+
+    Returns
+    -------
+    DataFrame, or a list of DataFrames
+        One per sequence (a single ``str`` gives one DataFrame): rows are the positions (index
+        ``position``), columns ``A C G T``, values the change of the target output, mutant minus
+        reference; 0 at the reference base. It goes straight into :func:`dnabert_nb.pl.mutagenesis` or
+        ``logomaker.Logo``. ``attrs`` hold ``id``, ``sequence``, ``target`` (the output's name),
+        ``scale`` and ``reference`` (the target output of the unmutated sequence).
+    """
+    if model.task is None:
+        raise ModelTaskError("mutagenesis needs a model with a task head; fine-tune one first (dn.finetune).")
+    if scale not in SCALES or (scale == "log_odds" and model.task == "regression"):
+        allowed = "'probability'" if model.task == "regression" else "'probability' or 'log_odds'"
+        raise InputFormatError(f"scale = {scale!r}; use {allowed} for a {model.task} model.")
+    column = _target_column(model, target)
+    single = isinstance(sequences, str) and not looks_like_path(sequences)
+    table = as_sequence_table(sequences)
+    texts = normalise(table.sequences, table.ids, min_length=model.k)
+    options = {"batch_size": batch_size, "precision": precision, "progress": progress}
+    reference = run_windows(model, texts, logits, window_overlap=window_overlap, description="reference", **options)
+    windows, reference_outputs = reference.windows, to_probabilities(model.task, reference.values)
+    n_windows = np.bincount(windows.sequence_index, minlength=len(texts))
+    totals = np.zeros((len(texts), reference_outputs.shape[1]))
+    np.add.at(totals, windows.sequence_index, reference_outputs)
+
+    mutants, rows = [], []  # (sequence, position, base) per mutant; (mutant, window) per re-run model input
+    chosen = [_positions(positions, len(text), repr(table.ids[i])) for i, text in enumerate(texts)]
+    window_rows = [np.flatnonzero(windows.sequence_index == i) for i in range(len(texts))]
+    for index, (text, places) in enumerate(zip(texts, chosen)):
+        for position in places:
+            for base in BASES:
+                if base == text[position]:
+                    continue
+                mutant = len(mutants)
+                mutants.append((index, position, base))
+                for w in window_rows[index]:
+                    start, end = windows.start[w], windows.end[w]
+                    if start <= position < end:
+                        rows.append((mutant, w, text[start:position] + base + text[position + 1 : end]))
+    sequence_of = np.array([mutant[0] for mutant in mutants], dtype=np.int64)
+    mutant_totals = totals[sequence_of]  # the reference's windows, then the re-run ones swapped in
+    if rows:
+        changed = run_windows(
+            model, [row[2] for row in rows], logits, window_overlap=0, description="mutagenesis", **options
+        )
+        swap = to_probabilities(model.task, changed.values) - reference_outputs[[row[1] for row in rows]]
+        np.add.at(mutant_totals, [row[0] for row in rows], swap)
+    mutant_outputs = mutant_totals / n_windows[sequence_of][:, None]
+    reference_averages = totals / n_windows[:, None]
+
+    frames = []
+    for index, places in enumerate(chosen):
+        output = column if column is not None else int(reference_averages[index].argmax())
+        values = np.zeros((len(places), len(BASES)))
+        row_of = {position: row for row, position in enumerate(places)}
+        base_value = _scaled(reference_averages[index, output], scale)
+        for mutant in np.flatnonzero(sequence_of == index):
+            _, position, base = mutants[mutant]
+            values[row_of[position], BASES.index(base)] = _scaled(mutant_outputs[mutant, output], scale) - base_value
+        frame = pd.DataFrame(values, index=pd.Index(places, name="position"), columns=BASES)
+        frame.attrs = {
+            "id": table.ids[index],
+            "sequence": texts[index],
+            "target": model.labels[output],
+            "scale": scale,
+            "reference": float(reference_averages[index, output]),
+        }
+        frames.append(frame)
+    return frames[0] if single else frames
