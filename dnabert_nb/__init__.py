@@ -29,6 +29,7 @@ from .interpret.compare import compare_motifs
 from .interpret.motifs import MotifResult, attention_motifs
 from .interpret.mutagenesis import mutagenesis
 from .interpret.pfm import motif_scores
+from .interpret.variants import variant_effects
 from .io import read_dnabert_tsv, read_fasta, read_gue, read_labelled_fasta
 from .training.callbacks import Callback
 from .training.evaluate import evaluate
@@ -71,4 +72,5 @@ __all__ = [
     "read_fasta",
     "read_gue",
     "read_labelled_fasta",
+    "variant_effects",
 ]

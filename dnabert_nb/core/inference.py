@@ -115,6 +115,12 @@ def logits(network: torch.nn.Module, input_ids: torch.Tensor, attention_mask: to
     return network.classifier(network.dropout(network.bert.pooler(cls_hidden[:, None])))
 
 
+def log_odds(probabilities: np.ndarray) -> np.ndarray:
+    """``log(p / (1 - p))``, with p kept within 1e-7 of 0 and 1 so that certain outputs stay finite."""
+    clipped = np.clip(probabilities, 1e-7, 1 - 1e-7)
+    return np.log(clipped / (1 - clipped))
+
+
 def to_probabilities(task: str, logits: np.ndarray) -> np.ndarray:
     """Class probabilities (softmax), label probabilities (sigmoid) or values (identity)."""
     if task == "classification":

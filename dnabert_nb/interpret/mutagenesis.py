@@ -16,7 +16,7 @@ import pandas as pd
 from .._docs import shared_docs
 from ..core.alphabet import normalise
 from ..core.errors import InputFormatError, ModelTaskError
-from ..core.inference import DEFAULT_BATCH_SIZE, logits, run_windows, to_probabilities
+from ..core.inference import DEFAULT_BATCH_SIZE, log_odds, logits, run_windows, to_probabilities
 from ..core.model import DNABERTModel
 from ..io.sequences import SequencesLike, as_sequence_table, looks_like_path
 from .pfm import BASES
@@ -51,10 +51,7 @@ def _positions(positions: Iterable[int] | slice | None, length: int, name: str) 
 
 
 def _scaled(values: np.ndarray, scale: str) -> np.ndarray:
-    if scale == "probability":
-        return values
-    clipped = np.clip(values, 1e-7, 1 - 1e-7)
-    return np.log(clipped / (1 - clipped))
+    return values if scale == "probability" else log_odds(values)
 
 
 @shared_docs

@@ -8,5 +8,16 @@ sequences or labelled data.
 
 from .dnabert import read_dnabert_tsv, read_gue
 from .fasta import read_fasta, read_labelled_fasta
+from .genome import Genome
+from .labelled import read_labelled_csv
+from .vcf import read_vcf
 
-__all__ = ["read_dnabert_tsv", "read_fasta", "read_gue", "read_labelled_fasta"]
+__all__ = [
+    "Genome",
+    "read_dnabert_tsv",
+    "read_fasta",
+    "read_gue",
+    "read_labelled_csv",
+    "read_labelled_fasta",
+    "read_vcf",
+]

@@ -1,0 +1,141 @@
+"""variant_effects: a VCF row and the same edit given locally agree, windows are centred and indels handled as
+documented, both strands average, a wrong REF is caught; VCF and indexed FASTA read through pysam."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import dnabert_nb as dn
+from dnabert_nb import InputFormatError
+from dnabert_nb.core.alphabet import reverse_complement
+from dnabert_nb.interpret.variants import variant_windows
+
+pysam = pytest.importorskip("pysam")
+
+CHR1 = "".join(np.random.default_rng(11).choice(list("ACGT"), size=1500))
+CHR2 = "".join(np.random.default_rng(12).choice(list("ACGT"), size=300))
+
+
+@pytest.fixture(scope="module")
+def classifier(checkpoints):
+    return dn.load(checkpoints(4, num_labels=2), precision="fp32")
+
+
+@pytest.fixture
+def genome(tmp_path):
+    path = tmp_path / "genome.fa"
+    path.write_text(f">chr1\n{CHR1}\n>chr2 second\n{CHR2}\n")
+    return path
+
+
+def vcf(tmp_path, rows):
+    header = (
+        "##fileformat=VCFv4.2\n##contig=<ID=chr1>\n##contig=<ID=chr2>\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+    )
+    path = tmp_path / "calls.vcf"
+    path.write_text(header + "".join(f"{c}\t{p}\t{i}\t{r}\t{a}\t.\t.\t.\n" for c, p, i, r, a in rows))
+    return path
+
+
+def test_a_vcf_row_and_the_same_edit_given_locally_agree(classifier, genome, tmp_path):
+    rows = [
+        ("chr1", 700, "snv", CHR1[699], "A" if CHR1[699] != "A" else "C"),
+        ("chr1", 20, "near_start", CHR1[19], "G" if CHR1[19] != "G" else "T"),
+        ("chr1", 900, "deletion", CHR1[899:905], CHR1[899]),
+        ("chr1", 1490, "insertion", CHR1[1489], CHR1[1489] + "GATTACA"),
+        ("chr2", 150, "mnv,multi", CHR2[149:151], "AA,CC" if CHR2[149:151] not in ("AA", "CC") else "GG,TT"),
+        ("chr1", 300, "symbolic", CHR1[299], "<DEL>"),
+    ]
+    with pytest.warns(UserWarning, match="1 symbolic or structural alleles skipped"):
+        genomic = dn.variant_effects(classifier, vcf(tmp_path, rows), genome=genome, progress=False)
+    assert genomic.attrs["skipped"] == 1 and len(genomic) == 6  # the multi-allelic record gave two rows
+    assert genomic["ref_matches"].all() and np.allclose(genomic["ref_0"] + genomic["ref_1"], 1)
+    local = genomic[["id", "pos", "ref", "alt"]].assign(
+        pos=genomic["pos"] - 1, sequence=[CHR1 if c == "chr1" else CHR2 for c in genomic["chrom"]]
+    )
+    scored_locally = dn.variant_effects(classifier, local, progress=False)
+    for column in ("ref_1", "alt_1", "diff_1", "log_odds_1", "window_start", "window_end"):
+        np.testing.assert_allclose(scored_locally[column], genomic[column], atol=1e-6)
+    size = classifier.tokenizer.max_nucleotides
+    snv = genomic.iloc[0]
+    assert snv["window_end"] - snv["window_start"] == size and abs((snv["window_start"] + size // 2) - 699) <= 1
+    assert genomic.iloc[1]["window_start"] == 0  # shifted inwards at the chromosome's start
+    window = CHR1[snv["window_start"] : snv["window_end"]]
+    at = 699 - snv["window_start"]
+    mutant = window[:at] + snv["alt"] + window[at + 1 :]
+    expected = dn.predict(classifier, [window, mutant], progress=False)["prob_1"].to_numpy()
+    np.testing.assert_allclose([snv["ref_1"], snv["alt_1"]], expected, atol=1e-6)
+    assert snv["diff_1"] == pytest.approx(expected[1] - expected[0], abs=1e-6)
+
+
+def test_indels_keep_the_window_start_and_length():
+    text = "AAAACCCCGGGGTTTTACGT"
+    fetch = lambda start, end: text[start:end]  # noqa: E731
+    deletion = variant_windows(fetch, len(text), 6, "CCGG", "C", size=12)
+    assert (
+        deletion.reference == text[2:14] and deletion.alternative == "AACC" + "C" + "GGTT" + "TTA"
+    )  # right flank taken in
+    insertion = variant_windows(fetch, len(text), 6, "C", "CTTT", size=12)
+    assert insertion.alternative == "AAAACC" + "CTTT" + "CG"  # the right end dropped
+    at_the_end = variant_windows(fetch, len(text), 17, "CGT", "C", size=12)
+    assert at_the_end.start == 8 and at_the_end.alternative == text[8:17] + "C"  # nothing left to take in
+    assert not variant_windows(fetch, len(text), 6, "GG", "A", size=12).ref_matches
+
+
+def test_both_strands_is_the_mean_of_the_two_strands(classifier):
+    sequence = CHR2[:200]
+    edit = pd.DataFrame({"sequence": [sequence], "pos": [100], "ref": [sequence[100]], "alt": ["N"]})
+    edit.loc[0, "alt"] = "A" if sequence[100] != "A" else "C"
+    both = dn.variant_effects(classifier, edit, both_strands=True, progress=False).iloc[0]
+    mutant = sequence[:100] + edit.alt[0] + sequence[101:]
+    forward = dn.predict(classifier, [sequence, mutant], progress=False)["prob_1"].to_numpy()
+    reverse = dn.predict(classifier, [reverse_complement(sequence), reverse_complement(mutant)], progress=False)
+    expected = (forward + reverse["prob_1"].to_numpy()) / 2
+    np.testing.assert_allclose([both["ref_1"], both["alt_1"]], expected, atol=1e-6)
+
+
+def test_a_ref_that_the_genome_does_not_hold_is_caught(classifier, genome):
+    wrong = "A" if CHR1[99] != "A" else "C"
+    variants = pd.DataFrame(
+        {"chrom": ["chr1", "chr1"], "pos": [100, 200], "ref": [wrong, CHR1[199]], "alt": ["G", "N"]}
+    )
+    variants.loc[1, "alt"] = "A" if CHR1[199] != "A" else "T"
+    with pytest.raises(InputFormatError, match=f"row 0 \\(chr1:100\\): ref '{wrong}' but the genome has '{CHR1[99]}'"):
+        dn.variant_effects(classifier, variants, genome=genome, progress=False)
+    kept = dn.variant_effects(classifier, variants, genome=genome, on_mismatch="skip", progress=False)
+    assert kept["ref_matches"].tolist() == [False, True]
+    assert np.isnan(kept.loc[0, "diff_1"]) and np.isfinite(kept.loc[1, "diff_1"])
+
+
+def test_a_bgzip_genome_and_ids_with_sequences(classifier, genome, tmp_path):
+    pysam.tabix_compress(str(genome), str(tmp_path / "genome.fa.gz"))  # bgzip
+    reader = dn.io.Genome(tmp_path / "genome.fa.gz")
+    assert reader.lengths == {"chr1": 1500, "chr2": 300} and reader.fetch("chr2", 5, 15) == CHR2[5:15]
+    by_id = pd.DataFrame({"id": ["b"], "pos": [10], "ref": [CHR2[10]], "alt": ["A" if CHR2[10] != "A" else "C"]})
+    result = dn.variant_effects(classifier, by_id, sequences=pd.Series({"a": CHR1, "b": CHR2}), progress=False)
+    assert result["ref_matches"].all()
+
+
+@pytest.mark.parametrize(
+    ("variants", "options", "message"),
+    [
+        (pd.DataFrame({"chrom": ["chr1"], "pos": [5], "ref": ["A"], "alt": ["C"]}), {}, "need genome="),
+        (
+            pd.DataFrame({"chrom": ["chr9"], "pos": [5], "ref": ["A"], "alt": ["C"]}),
+            {"genome": True},
+            "chr9:5 is not in",
+        ),
+        (pd.DataFrame({"sequence": ["ACGTACGT"], "pos": [2], "ref": ["G"], "alt": ["<DEL>"]}), {}, "symbolic alleles"),
+        (pd.DataFrame({"sequence": ["ACGTACGT"], "pos": [9], "ref": ["G"], "alt": ["A"]}), {}, "outside its 8-nt"),
+        (pd.DataFrame({"pos": [2], "ref": ["G"], "alt": ["A"]}), {}, "need a 'sequence' column"),
+        (
+            pd.DataFrame({"sequence": ["ACGTACGT"], "pos": [2], "ref": ["G"], "alt": ["A"]}),
+            {"on_mismatch": "x"},
+            "on_mismatch",
+        ),
+    ],
+)
+def test_bad_variants(classifier, genome, variants, options, message):
+    options = {**options, "genome": genome} if options.get("genome") else options
+    with pytest.raises(InputFormatError, match=message):
+        dn.variant_effects(classifier, variants, progress=False, **options)
