@@ -139,3 +139,33 @@ def test_bad_variants(classifier, genome, variants, options, message):
     options = {**options, "genome": genome} if options.get("genome") else options
     with pytest.raises(InputFormatError, match=message):
         dn.variant_effects(classifier, variants, progress=False, **options)
+
+
+def test_tracks_for_genome_browsers(classifier, genome, tmp_path):
+    variants = pd.DataFrame(
+        {
+            "chrom": ["chr1", "chr2"],
+            "pos": [700, 10],
+            "id": ["rs1", None],
+            "ref": [CHR1[699], CHR2[9:11]],
+            "alt": ["N", "A"],
+        }
+    )
+    variants.loc[0, "alt"] = "A" if CHR1[699] != "A" else "C"
+    effects = dn.variant_effects(classifier, variants, genome=genome, progress=False)
+    bedgraph = dn.io.write_bedgraph(effects, tmp_path / "effects.bedgraph", value="diff_1")
+    lines = bedgraph.read_text().splitlines()
+    assert lines[0] == 'track type=bedGraph name="effects"'
+    assert lines[1].split("\t")[:3] == ["chr1", "699", "700"] and lines[2].split("\t")[:3] == ["chr2", "9", "11"]
+    assert float(lines[1].split("\t")[3]) == pytest.approx(effects.diff_1[0], rel=1e-5)
+    bed = dn.io.write_bed(effects, tmp_path / "effects.bed", score="diff_1").read_text().splitlines()
+    assert [line.split("\t")[3] for line in bed[1:]] == ["rs1", "."] and {
+        bed[1].split("\t")[4],
+        bed[2].split("\t")[4],
+    } == {"0", "1000"}
+    per_base = dn.io.write_bedgraph(np.array([0.5, 0.25]), tmp_path / "attention.bedgraph", chrom="chr2", start=100)
+    assert per_base.read_text().splitlines()[1:] == ["chr2\t100\t101\t0.5", "chr2\t101\t102\t0.25"]
+    with pytest.raises(InputFormatError, match="need chrom="):
+        dn.io.write_bedgraph(np.ones(3), tmp_path / "x.bedgraph")
+    with pytest.raises(InputFormatError, match="value = 'nope'"):
+        dn.io.write_bedgraph(effects, tmp_path / "x.bedgraph", value="nope")

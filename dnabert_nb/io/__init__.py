@@ -10,6 +10,7 @@ from .dnabert import read_dnabert_tsv, read_gue
 from .fasta import read_fasta, read_labelled_fasta
 from .genome import Genome
 from .labelled import read_labelled_csv
+from .tracks import write_bed, write_bedgraph
 from .vcf import read_vcf
 
 __all__ = [
@@ -20,4 +21,6 @@ __all__ = [
     "read_labelled_csv",
     "read_labelled_fasta",
     "read_vcf",
+    "write_bed",
+    "write_bedgraph",
 ]
