@@ -21,6 +21,12 @@ from .core.tokenizer import KmerTokenizer
 TINY_SIZES = {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 64}
 
 
+def short_context_config(**fields: object) -> BertConfig:
+    """A tiny 4-mer BERT config with 32 positions: one model input holds 33 nt, so short test sequences need
+    several windows."""
+    return BertConfig(vocab_size=261, max_position_embeddings=32, **{**TINY_SIZES, **fields})
+
+
 def official_config(k: int, **sizes: int) -> dict:
     """The fields of the official DNABERT-k ``config.json`` (BertForMaskedLM, BERT-base), with ``sizes`` overriding."""
     fields = {

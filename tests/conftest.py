@@ -53,3 +53,11 @@ def checkpoints(tmp_path_factory):
         return made[key]
 
     return build
+
+
+@pytest.fixture(scope="module")
+def encoder(checkpoints):
+    """A tiny pre-trained (masked-LM) 4-mer model without a task head."""
+    import dnabert_nb as dn
+
+    return dn.load(checkpoints(4))

@@ -18,11 +18,6 @@ from dnabert_nb.training import loop
 
 
 @pytest.fixture(scope="module")
-def encoder(checkpoints):
-    return dn.load(checkpoints(4))
-
-
-@pytest.fixture(scope="module")
 def data():
     return planted(96, 0), planted(32, 1)
 

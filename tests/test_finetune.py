@@ -30,11 +30,6 @@ def planted(n, seed, motif=MOTIF):
 
 
 @pytest.fixture(scope="module")
-def encoder(checkpoints):
-    return dn.load(checkpoints(4))
-
-
-@pytest.fixture(scope="module")
 def data():
     return planted(320, 0), planted(80, 1)
 
@@ -109,12 +104,11 @@ def test_checkpoints_load_with_dn_and_transformers(encoder, data, tmp_path):
         torch.testing.assert_close(a, b)
 
 
-def test_interrupted_run_resumes_with_nothing_lost(encoder, data, tmp_path, monkeypatch):
+def interrupted_and_resumed(encoder, data, options, tmp_path, monkeypatch):
+    """The same run whole, and interrupted at the 30th loss then resumed: (whole, resumed)."""
     train, valid = data
-    options = {**FAST, "epochs": 3, "save_every": 7, "seed": 5}
     whole = dn.finetune(encoder, train, valid, **options, output_dir=tmp_path / "whole")
-    original = _finetune.task_loss
-    calls = {"n": 0}
+    original, calls = _finetune.task_loss, {"n": 0}
 
     def interrupt(*args):
         calls["n"] += 1
@@ -130,6 +124,12 @@ def test_interrupted_run_resumes_with_nothing_lost(encoder, data, tmp_path, monk
     assert resumed.metrics == whole.metrics
     for a, b in zip(whole.network.parameters(), resumed.network.parameters()):
         torch.testing.assert_close(a, b, rtol=0, atol=0)
+    return whole, resumed
+
+
+def test_interrupted_run_resumes_with_nothing_lost(encoder, data, tmp_path, monkeypatch):
+    options = {**FAST, "epochs": 3, "save_every": 7, "seed": 5}
+    whole, resumed = interrupted_and_resumed(encoder, data, options, tmp_path, monkeypatch)
     # every history row too: the steps logged across the interruption count the same steps
     pd.testing.assert_frame_equal(
         resumed.history.drop(columns="samples_per_s"), whole.history.drop(columns="samples_per_s")
@@ -192,26 +192,9 @@ def test_lora_trains_adapters_and_returns_a_plain_model(encoder, data):
 
 def test_an_interrupted_lora_run_resumes_exactly(encoder, data, tmp_path, monkeypatch):
     pytest.importorskip("peft")
-    train, valid = data
     options = {**FAST, "epochs": 2, "lora": {"r": 4}, "save_every": 7}
-    whole = dn.finetune(encoder, train, valid, **options, output_dir=tmp_path / "whole")
+    interrupted_and_resumed(encoder, data, options, tmp_path, monkeypatch)
     assert dn.load(tmp_path / "whole" / "last").task == "classification"  # a plain, loadable model
-    original, calls = _finetune.task_loss, {"n": 0}
-
-    def interrupt(*args):
-        calls["n"] += 1
-        if calls["n"] == 30:
-            raise KeyboardInterrupt
-        return original(*args)
-
-    monkeypatch.setattr(_finetune, "task_loss", interrupt)
-    with pytest.raises(KeyboardInterrupt):
-        dn.finetune(encoder, train, valid, **options, output_dir=tmp_path / "split")
-    monkeypatch.setattr(_finetune, "task_loss", original)
-    resumed = dn.finetune(encoder, train, valid, **options, output_dir=tmp_path / "split", resume=True)
-    assert resumed.metrics == whole.metrics
-    for a, b in zip(whole.network.parameters(), resumed.network.parameters()):
-        torch.testing.assert_close(a, b, rtol=0, atol=0)
 
 
 def test_live_plot_updates_one_figure(encoder, data, monkeypatch):
@@ -264,18 +247,12 @@ def test_bad_training_data_fails_before_training(encoder, data):
 
 
 def test_sequences_longer_than_a_short_context_go_through_windows(data):
-    from transformers import BertConfig, BertForMaskedLM
+    from transformers import BertForMaskedLM
 
-    config = BertConfig(
-        vocab_size=261,
-        max_position_embeddings=32,
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-    )
+    from dnabert_nb.testing import short_context_config
+
     torch.manual_seed(0)
-    short = dn.DNABERTModel(BertForMaskedLM(config), dn.KmerTokenizer(4))
+    short = dn.DNABERTModel(BertForMaskedLM(short_context_config()), dn.KmerTokenizer(4))
     assert short.tokenizer.max_nucleotides == 33  # 30 k-mers + [CLS] + [SEP] = 32 positions
     train, valid = data  # 40-80 nt: every sequence needs two or more windows
     model = dn.finetune(short, train, valid, **{**FAST, "epochs": 4})

@@ -7,11 +7,12 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from transformers import BertConfig, BertForSequenceClassification
+from transformers import BertForSequenceClassification
 
 import dnabert_nb as dn
 from dnabert_nb import InputFormatError, InvalidSequenceError, ModelTaskError
 from dnabert_nb.pl.mutagenesis import importance
+from dnabert_nb.testing import short_context_config
 
 BASES = list("ACGT")
 
@@ -53,16 +54,7 @@ def test_every_value_is_the_change_predict_gives(classifier):
 
 
 def test_long_sequences_rerun_only_the_windows_a_substitution_touches(classifier):
-    config = BertConfig(
-        vocab_size=261,
-        max_position_embeddings=32,
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        num_labels=2,
-        problem_type="single_label_classification",
-    )
+    config = short_context_config(num_labels=2, problem_type="single_label_classification")
     torch.manual_seed(0)
     short = dn.DNABERTModel(
         BertForSequenceClassification(config), dn.KmerTokenizer(4), labels=["0", "1"], precision="fp32"

@@ -8,12 +8,13 @@ from transformers import BertConfig, BertForMaskedLM
 import dnabert_nb as dn
 from dnabert_nb import InputFormatError
 from dnabert_nb.core.tokenizer import MASK_ID, UNK_ID
+from dnabert_nb.testing import TINY_SIZES
 from dnabert_nb.training import masking
 from dnabert_nb.training import pretrain as _pretrain
 from dnabert_nb.training.corpus import Corpus
 from dnabert_nb.training.masking import mask_tokens, masked_lm_step
 
-TINY = {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 64}
+TINY = TINY_SIZES
 
 
 def random_dna(n, seed=0):

@@ -9,11 +9,7 @@ from test_finetune import FAST, planted
 
 import dnabert_nb as dn
 from dnabert_nb import InputFormatError
-
-
-@pytest.fixture(scope="module")
-def encoder(checkpoints):
-    return dn.load(checkpoints(4))
+from dnabert_nb.testing import TINY_SIZES
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +60,7 @@ def test_a_callback_stops_pretraining(tmp_path):
     model = dn.pretrain(
         corpus,
         k=4,
-        config={"hidden_size": 32, "num_hidden_layers": 1, "num_attention_heads": 2, "intermediate_size": 64},
+        config={**TINY_SIZES, "num_hidden_layers": 1},
         max_length=40,
         steps=50,
         batch_size=4,

@@ -9,6 +9,7 @@ import numpy as np
 
 import dnabert_nb as dn
 from dnabert_nb.core.runtime import resolve_device
+from dnabert_nb.testing import TINY_SIZES
 from dnabert_nb.training import loop
 from dnabert_nb.training.corpus import Corpus
 from dnabert_nb.training.distributed import Processes
@@ -37,7 +38,7 @@ sequences = ["".join(np.random.default_rng(i).choice(list("ACGT"), size=3000)) f
 model = dn.pretrain(
     sequences,
     k=4,
-    config={"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 64},
+    config=TINY_SIZES,
     max_length=40,
     steps=4,
     batch_size=4,
