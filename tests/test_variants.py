@@ -123,7 +123,7 @@ def test_a_bgzip_genome_and_ids_with_sequences(classifier, genome, tmp_path):
         (
             pd.DataFrame({"chrom": ["chr9"], "pos": [5], "ref": ["A"], "alt": ["C"]}),
             {"genome": True},
-            "chr9:5 is not in",
+            "Chromosome 'chr9' is not in",
         ),
         (pd.DataFrame({"sequence": ["ACGTACGT"], "pos": [2], "ref": ["G"], "alt": ["<DEL>"]}), {}, "symbolic alleles"),
         (pd.DataFrame({"sequence": ["ACGTACGT"], "pos": [9], "ref": ["G"], "alt": ["A"]}), {}, "outside its 8-nt"),
@@ -169,3 +169,41 @@ def test_tracks_for_genome_browsers(classifier, genome, tmp_path):
         dn.io.write_bedgraph(np.ones(3), tmp_path / "x.bedgraph")
     with pytest.raises(InputFormatError, match="value = 'nope'"):
         dn.io.write_bedgraph(effects, tmp_path / "x.bedgraph", value="nope")
+
+
+def test_genome_fasta_lays_out_a_genome_package_and_names_a_missing_one(tmp_path, monkeypatch):
+    import gzip
+
+    from dnabert_nb.datasets import _genome
+
+    spec = _genome.GENOMES["ecoli_k12"]
+    packaged = tmp_path / "root" / spec["path"]
+    packaged.parent.mkdir(parents=True)
+    packaged.write_bytes(gzip.compress(f">NC_000913 E. coli\n{CHR2[:100]}\n{CHR2[100:]}\n".encode()))
+    monkeypatch.setattr(_genome, "SEARCH_ROOT", tmp_path / "root")
+    fasta = dn.datasets.genome_fasta("ecoli_k12", folder=tmp_path / "cache")
+    assert dn.io.Genome(fasta).fetch("NC_000913", 0, 300) == CHR2
+    assert dn.datasets.genome_fasta("ecoli_k12", folder=tmp_path / "cache") == fasta  # built once, then reused
+    with pytest.raises(dn.datasets.MissingGenomeError, match="apt-get install maffilter-examples"):
+        dn.datasets.genome_fasta("hg19_chr22", folder=tmp_path / "cache")
+    with pytest.raises(dn.datasets.MissingGenomeError, match="apt-get install r-bioc-variantannotation"):
+        dn.datasets.variants("1000g_chr22")
+
+
+def test_real_chr22_calls_match_the_hg19_layout_wherever_it_has_sequence(tmp_path):
+    from dnabert_nb.datasets import _genome
+
+    if not (_genome.SEARCH_ROOT / _genome.GENOMES["hg19_chr22"]["path"]).is_file():
+        pytest.skip("maffilter-examples is not installed")
+    try:
+        calls = dn.io.read_vcf(dn.datasets.variants("1000g_chr22"))
+    except dn.datasets.MissingGenomeError:
+        pytest.skip("r-bioc-variantannotation is not installed")
+    genome = dn.io.Genome(dn.datasets.genome_fasta("hg19_chr22", folder=tmp_path))
+    assert genome.lengths == {"chr22": 51_304_566} and len(calls) > 10_000
+    found = [
+        genome.fetch(chrom, pos - 1, pos - 1 + len(ref)) for chrom, pos, ref in zip(calls.chrom, calls.pos, calls.ref)
+    ]
+    covered = np.array(["N" not in text for text in found])
+    assert covered.mean() > 0.5  # the alignment rows cover most of the region
+    assert all(text == ref for text, ref, ok in zip(found, calls.ref, covered) if ok)  # and agree with every call

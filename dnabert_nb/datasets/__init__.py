@@ -7,7 +7,22 @@ and genomic sequence from installed Debian packages for pre-training.
 >>> dn.datasets.info("splice")["citation"]
 """
 
-from ._genome import GenomeRecord, MissingGenomeError, genome, genomes
+from ._genome import GenomeRecord, MissingGenomeError, cache_folder, genome, genome_fasta, genomes
 from ._shipped import info, jaspar, jaspar_info, list, load
+from ._variants import variant_files, variants
 
-__all__ = ["GenomeRecord", "MissingGenomeError", "genome", "genomes", "info", "jaspar", "jaspar_info", "list", "load"]
+__all__ = [
+    "GenomeRecord",
+    "MissingGenomeError",
+    "cache_folder",
+    "genome",
+    "genome_fasta",
+    "genomes",
+    "info",
+    "jaspar",
+    "jaspar_info",
+    "list",
+    "load",
+    "variant_files",
+    "variants",
+]

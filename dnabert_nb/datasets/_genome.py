@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import NamedTuple
@@ -137,10 +138,15 @@ def genome(name: str, *, split: str = "train") -> Iterator[GenomeRecord]:
     MissingGenomeError
         When the package is not installed; the message gives the ``apt-get install`` to run.
     """
-    if name not in GENOMES:
-        raise InputFormatError(f"No genome is called {name!r}; choose one of {', '.join(GENOMES)}.")
     if split not in ("train", "valid", "all"):
         raise InputFormatError(f"split = {split!r}; use 'train', 'valid' or 'all'.")
+    spec, path = _installed(name)
+    return _split_records(_records(spec, path), _total_length(spec, path), split)
+
+
+def _installed(name: str) -> tuple[dict, Path]:
+    if name not in GENOMES:
+        raise InputFormatError(f"No genome is called {name!r}; choose one of {', '.join(GENOMES)}.")
     spec = GENOMES[name]
     path = SEARCH_ROOT / spec["path"]
     if not path.is_file():
@@ -148,7 +154,59 @@ def genome(name: str, *, split: str = "train") -> Iterator[GenomeRecord]:
             f"Genome {name!r} comes from the Debian package {spec['package']!r}, which is not installed "
             f"({path} is missing). Install it with: sudo apt-get install {spec['package']}"
         )
-    return _split_records(_records(spec, path), _total_length(spec, path), split)
+    return spec, path
+
+
+def cache_folder() -> Path:
+    """Where files built from installed packages are kept: ``$DNABERT_NB_CACHE`` or ``~/.cache/dnabert_nb``."""
+    return Path(os.environ.get("DNABERT_NB_CACHE", "~/.cache/dnabert_nb")).expanduser()
+
+
+def genome_fasta(name: str, *, folder: str | os.PathLike | None = None) -> Path:
+    """An indexed FASTA of a genome of :func:`genomes`, in its own coordinates, for ``variant_effects(genome=...)``.
+
+    Built once from the installed package into ``folder`` (default :func:`cache_folder`) and reused. A genome
+    that comes as alignment rows (``hg19_chr22``) is laid out at its true coordinates, with N where the alignment
+    has no rows, so VCF positions of that assembly address it directly.
+
+    Returns
+    -------
+    Path
+        The plain FASTA file.
+    """
+    spec, path = _installed(name)
+    target = Path(folder).expanduser() if folder is not None else cache_folder() / "genomes"
+    fasta = target / f"{name}.fa"
+    if fasta.is_file():
+        return fasta
+    target.mkdir(parents=True, exist_ok=True)
+    staging = fasta.with_suffix(f".fa.{os.getpid()}.partial")
+    with open(staging, "w", encoding="ascii") as handle:
+        if spec["format"] == "maf":
+            _write_at_coordinates(handle, path, spec["maf_row"])
+        else:
+            for record in _fasta_records(path):
+                handle.write(f">{record.id}\n")
+                handle.writelines(record.sequence[i : i + 80] + "\n" for i in range(0, len(record.sequence), 80))
+    os.replace(staging, fasta)
+    return fasta
+
+
+def _write_at_coordinates(handle, path: Path, row: str) -> None:
+    """One chromosome from a MAF's rows of one species: each block at its start, N everywhere else."""
+    length = None
+    with gzip.open(path, "rt") as maf:
+        for line in maf:
+            if line.startswith("s ") and line.split(maxsplit=2)[1] == row:
+                length = int(line.split()[5])
+                break
+    sequence = bytearray(b"N" * length)
+    for record in _maf_records(path, row):
+        start = int(record.id.rsplit(":", 1)[1].split("-")[0])
+        sequence[start : start + len(record.sequence)] = record.sequence.encode("ascii")
+    handle.write(f">chr{row.split('.')[-1]}\n")
+    text = sequence.decode("ascii")
+    handle.writelines(text[i : i + 80] + "\n" for i in range(0, len(text), 80))
 
 
 def _records(spec: dict, path: Path) -> Iterator[GenomeRecord]:

@@ -98,7 +98,8 @@ def _genomic(
     table = _checked(variants, [c for c in ("id", "chrom", "pos", "ref", "alt") if c in variants.columns])
     windows = []
     for row, (chrom, position) in enumerate(zip(table["chrom"].astype(str), table["pos"])):
-        if chrom not in genome.lengths or not 1 <= position <= genome.lengths[chrom]:
+        chrom = genome.resolve(chrom)
+        if not 1 <= position <= genome.lengths[chrom]:
             raise InputFormatError(f"Variant row {row}: {chrom}:{position} is not in {genome!r}.")
         windows.append(
             variant_windows(

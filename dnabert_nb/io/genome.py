@@ -45,11 +45,17 @@ class Genome:
     def __repr__(self) -> str:
         return f"Genome({str(self.path)!r}, {len(self.lengths)} sequences)"
 
+    def resolve(self, chrom: str) -> str:
+        """The genome's name for ``chrom``, which may differ by a ``chr`` prefix (``22`` and ``chr22`` agree)."""
+        for name in (chrom, f"chr{chrom}", chrom.removeprefix("chr")):
+            if name in self.lengths:
+                return name
+        shown = ", ".join(list(self.lengths)[:5])
+        raise InputFormatError(f"Chromosome {chrom!r} is not in {str(self.path)!r} (it has {shown}).")
+
     def fetch(self, chrom: str, start: int, end: int) -> str:
         """Upper-case sequence of ``chrom`` from ``start`` to ``end`` (0-based, end-exclusive), within its ends."""
-        if chrom not in self.lengths:
-            shown = ", ".join(list(self.lengths)[:5])
-            raise InputFormatError(f"Chromosome {chrom!r} is not in {str(self.path)!r} (it has {shown}...).")
+        chrom = self.resolve(chrom)
         if not 0 <= start < end <= self.lengths[chrom]:
             raise InputFormatError(
                 f"{chrom}:{start}-{end} runs off {chrom} (length {self.lengths[chrom]}) in {str(self.path)!r}."
