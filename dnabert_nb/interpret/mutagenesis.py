@@ -117,7 +117,7 @@ def mutagenesis(
 
     mutants, rows = [], []  # (sequence, position, base) per mutant; (mutant, window) per re-run model input
     chosen = [_positions(positions, len(text), repr(table.ids[i])) for i, text in enumerate(texts)]
-    window_rows = [np.flatnonzero(windows.sequence_index == i) for i in range(len(texts))]
+    window_bounds = np.searchsorted(windows.sequence_index, np.arange(len(texts) + 1))  # windows come in order
     for index, (text, places) in enumerate(zip(texts, chosen)):
         for position in places:
             for base in BASES:
@@ -125,7 +125,7 @@ def mutagenesis(
                     continue
                 mutant = len(mutants)
                 mutants.append((index, position, base))
-                for w in window_rows[index]:
+                for w in range(window_bounds[index], window_bounds[index + 1]):
                     start, end = windows.start[w], windows.end[w]
                     if start <= position < end:
                         rows.append((mutant, w, text[start:position] + base + text[position + 1 : end]))
@@ -139,6 +139,7 @@ def mutagenesis(
         np.add.at(mutant_totals, [row[0] for row in rows], swap)
     mutant_outputs = mutant_totals / n_windows[sequence_of][:, None]
     reference_averages = totals / n_windows[:, None]
+    mutant_bounds = np.searchsorted(sequence_of, np.arange(len(texts) + 1))  # mutants come in sequence order
 
     frames = []
     for index, places in enumerate(chosen):
@@ -146,7 +147,7 @@ def mutagenesis(
         values = np.zeros((len(places), len(BASES)))
         row_of = {position: row for row, position in enumerate(places)}
         base_value = _scaled(reference_averages[index, output], scale)
-        for mutant in np.flatnonzero(sequence_of == index):
+        for mutant in range(mutant_bounds[index], mutant_bounds[index + 1]):
             _, position, base = mutants[mutant]
             values[row_of[position], BASES.index(base)] = _scaled(mutant_outputs[mutant, output], scale) - base_value
         frame = pd.DataFrame(values, index=pd.Index(places, name="position"), columns=BASES)

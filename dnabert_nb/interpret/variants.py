@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from .._docs import shared_docs
-from ..core.alphabet import reverse_complement
+from ..core.alphabet import normalise, reverse_complement
 from ..core.errors import InputFormatError, ModelTaskError
 from ..core.inference import DEFAULT_BATCH_SIZE, log_odds, logits, run_windows, to_probabilities
 from ..core.model import DNABERTModel
@@ -118,10 +118,10 @@ def _local(
     variants: pd.DataFrame, sequences: SequencesLike | None, size: int
 ) -> tuple[pd.DataFrame, list[VariantWindows]]:
     if "sequence" in variants.columns:
-        texts = [str(s).upper().replace("U", "T") for s in variants["sequence"]]
+        texts = normalise(variants["sequence"].tolist())
     elif sequences is not None and "id" in variants.columns:
         table = as_sequence_table(sequences)
-        by_id = dict(zip(table.ids, (s.upper().replace("U", "T") for s in table.sequences)))
+        by_id = dict(zip(table.ids, normalise(table.sequences, table.ids)))
         missing = sorted({str(i) for i in variants["id"] if i not in by_id})
         if missing:
             raise InputFormatError(f"Variants name sequences {missing[:5]} that sequences= does not hold.")

@@ -88,21 +88,9 @@ class FinetuneJob(loop.TrainingJob):
         precision: str | None,
         processes: Processes,
     ):
-        self.result, self.trainable, self.lora, self.windows, self.evaluation = (
-            result,
-            trainable,
-            lora,
-            windows,
-            evaluation,
-        )
-        self.batch_size, self.seed, self.weights, self.dtype, self.precision = (
-            batch_size,
-            seed,
-            weights,
-            dtype,
-            precision,
-        )
-        self.processes = processes
+        self.result, self.trainable, self.lora = result, trainable, lora
+        self.windows, self.evaluation, self.batch_size, self.seed = windows, evaluation, batch_size, seed
+        self.weights, self.dtype, self.precision, self.processes = weights, dtype, precision, processes
         self.objective = processes.wrap(ClassifierObjective(trainable))
         self._epoch: tuple[int, list[np.ndarray]] | None = None
         self.steps_per_epoch = len(self._batches(0))
@@ -139,9 +127,10 @@ class FinetuneJob(loop.TrainingJob):
         return scores(self.model(), *self.evaluation, precision=self.precision)
 
     def model(self) -> DNABERTModel:
-        network = copy.deepcopy(self.trainable).merge_and_unload() if self.lora else self.trainable
+        if not self.lora:  # the result wraps the very network being trained
+            return self.result
         return DNABERTModel(
-            network,
+            copy.deepcopy(self.trainable).merge_and_unload(),
             self.result.tokenizer,
             labels=self.result.labels,
             device=self.result.device,

@@ -90,9 +90,11 @@ class TrainingState:
         return self.history[-1]
 
     def to_json(self) -> str:
-        """The saved part of the state as JSON text (``stop_requested`` is not saved)."""
+        """The state shared by every process as JSON text (``pending``, each process's own, is saved apart;
+        ``stop_requested`` is not saved)."""
         saved = asdict(self)
         saved.pop("stop_requested")
+        saved.pop("pending")
         return json.dumps(saved)
 
     @classmethod
@@ -297,9 +299,16 @@ class _Checkpoints:
             with atomic_folder(self.output_dir / BEST) as staging:
                 model.write_files(staging)
 
+    def _saved(self) -> dict:
+        return torch.load(self.resumable() / STATE_FILE, map_location="cpu", weights_only=True)
+
+    def last_step(self) -> int:
+        """The step of the ``last/`` checkpoint."""
+        return TrainingState.from_json(self._saved()["state"]).step
+
     def resume(self, job: TrainingJob, optimizer, scheduler, settings: dict) -> TrainingState:
         folder = self.resumable()
-        saved = torch.load(folder / STATE_FILE, map_location="cpu", weights_only=True)
+        saved = self._saved()
         check_resumable(saved["settings"], settings, folder)
         if len(saved["torch_rng"]) != self.processes.world_size:
             raise InputFormatError(
@@ -429,7 +438,7 @@ def _diverged(state: TrainingState, loss: torch.Tensor, optimizer, checkpoints: 
     """The error for a non-finite loss: where it happened, what was kept, what to try."""
     saved = checkpoints.resumable()
     kept = (
-        f"the last good checkpoint is {str(saved)!r} (step {TrainingState.from_json(_saved_state(saved)).step})"
+        f"the last good checkpoint is {str(saved)!r} (step {checkpoints.last_step()})"
         if saved is not None
         else "no checkpoint was written (give output_dir to keep one)"
     )
@@ -438,10 +447,6 @@ def _diverged(state: TrainingState, loss: torch.Tensor, optimizer, checkpoints: 
         f"was stopped before that step changed any weight, and {kept}. Try a lower learning rate (now "
         f"{optimizer.param_groups[0]['lr']:.2g}), precision='fp32', or check the data for extreme values."
     )
-
-
-def _saved_state(folder: Path) -> str:
-    return torch.load(folder / STATE_FILE, map_location="cpu", weights_only=True)["state"]
 
 
 def _evaluate(
