@@ -4,6 +4,7 @@ documented, both strands average, a wrong REF is caught; VCF and indexed FASTA r
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 import dnabert_nb as dn
 from dnabert_nb import InputFormatError
@@ -92,6 +93,26 @@ def test_both_strands_is_the_mean_of_the_two_strands(classifier):
     reverse = dn.predict(classifier, [reverse_complement(sequence), reverse_complement(mutant)], progress=False)
     expected = (forward + reverse["prob_1"].to_numpy()) / 2
     np.testing.assert_allclose([both["ref_1"], both["alt_1"]], expected, atol=1e-6)
+
+
+def test_the_alleles_of_one_site_each_get_their_own_numbers(checkpoints, genome, tmp_path):
+    classifier = dn.load(checkpoints(4, num_labels=2), precision="fp32")
+    torch.manual_seed(0)
+    with torch.no_grad():  # weights large enough that every base matters
+        for parameter in classifier.network.parameters():
+            parameter.normal_(0, 0.3)
+    ref = CHR1[699]
+    alts = [base for base in "ACGT" if base != ref]
+    path = vcf(tmp_path, [("chr1", 700, "multi", ref, ",".join(alts))])
+    together = dn.variant_effects(classifier, path, genome=genome, progress=False)
+    one_by_one = pd.concat(
+        [dn.variant_effects(classifier, vcf(tmp_path, [("chr1", 700, "one", ref, alt)]), genome=genome,
+                            progress=False) for alt in alts]
+    )  # fmt: skip
+    assert list(together.alt) == alts
+    np.testing.assert_allclose(together[["ref_1", "alt_1"]], one_by_one[["ref_1", "alt_1"]], atol=2e-6)
+    assert together.ref_1.nunique() == 1 and together.diff_1.abs().min() > 2e-5
+    assert together.alt_1.round(6).nunique() == 3
 
 
 def test_a_ref_that_the_genome_does_not_hold_is_caught(classifier, genome):

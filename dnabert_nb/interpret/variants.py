@@ -5,7 +5,7 @@ Each variant is seen through one model input centred on it: the reference window
 window is the same window with the allele replaced; an indel changes its length, which is made good on the right:
 a deletion takes in the next bases of the sequence, an insertion drops the last ones, so both windows start at the
 same place and hold the same number of nucleotides. All windows go through the inference engine in one batched
-pass.
+pass, each distinct window once.
 """
 
 from __future__ import annotations
@@ -221,9 +221,10 @@ def variant_effects(
         texts += [reverse_complement(text) for text in texts]
     outputs = np.zeros((0, len(model.labels)))
     if len(scored):
+        distinct, inverse = np.unique(texts, return_inverse=True)  # alleles of one site share a reference window
         result = run_windows(
             model,
-            texts,
+            distinct.tolist(),
             logits,
             batch_size=batch_size,
             precision=precision,
@@ -231,7 +232,7 @@ def variant_effects(
             progress=progress,
             description="variants",
         )
-        outputs = to_probabilities(model.task, result.values)
+        outputs = to_probabilities(model.task, result.values)[inverse]
         if both_strands:
             outputs = (outputs[: len(outputs) // 2] + outputs[len(outputs) // 2 :]) / 2
     reference, alternative = outputs[: len(scored)], outputs[len(scored) :]
