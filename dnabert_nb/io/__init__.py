@@ -1,5 +1,5 @@
 """Readers: FASTA, labelled FASTA, DNABERT .tsv, GUE task folders; and the coercion of every accepted form of
-sequences or labelled data.
+sequences or labelled data. Writers: genome-browser tracks (bedGraph, BED) and motif files (JASPAR, MEME, TRANSFAC).
 
 >>> import dnabert_nb as dn
 >>> dn.io.read_fasta("promoters.fa")            # DataFrame: id, description, sequence
@@ -10,6 +10,7 @@ from .dnabert import read_dnabert_tsv, read_gue
 from .fasta import read_fasta, read_labelled_fasta
 from .genome import Genome
 from .labelled import read_labelled_csv
+from .motifs import write_motifs
 from .tracks import write_bed, write_bedgraph
 from .vcf import read_vcf
 
@@ -23,4 +24,5 @@ __all__ = [
     "read_vcf",
     "write_bed",
     "write_bedgraph",
+    "write_motifs",
 ]
