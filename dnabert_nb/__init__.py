@@ -10,7 +10,7 @@ The verbs live in the layers of the flow: ``core`` (model, tokenizer, inference 
 ``datasets``, ``pl`` (plots). Everything a user needs is re-exported here.
 """
 
-from . import datasets, io, pl
+from . import datasets, io, pl, widgets
 from .core.errors import (
     CheckpointError,
     DNABERTError,
@@ -73,4 +73,5 @@ __all__ = [
     "read_gue",
     "read_labelled_fasta",
     "variant_effects",
+    "widgets",
 ]

@@ -131,3 +131,14 @@ def reference_predict(
             batch = tokenizer(texts, padding=True, return_tensors="pt")
             rows.append(torch.softmax(network(**batch).logits, dim=-1))
     return torch.cat(rows).numpy()
+
+
+def tiny_checkpoint(num_labels: int | None = None, *, k: int = 4, seed: int = 0) -> Path:
+    """A tiny random DNABERT-k checkpoint (:data:`TINY_SIZES`) in a new temporary folder: for demos and tests.
+
+    ``num_labels`` None gives a pre-trained (masked-LM) checkpoint, else a classifier with that many outputs.
+    """
+    import tempfile
+
+    config = official_config(k, **TINY_SIZES)
+    return write_checkpoint(tempfile.mkdtemp(), config, num_labels=num_labels, seed=seed, weights="model.safetensors")

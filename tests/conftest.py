@@ -61,3 +61,7 @@ def encoder(checkpoints):
     import dnabert_nb as dn
 
     return dn.load(checkpoints(4))
+
+
+# The browser test pages are served by Voilà in tests/browser/, not run as notebooks of their own.
+collect_ignore_glob = ["browser/pages/*"]

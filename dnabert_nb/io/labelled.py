@@ -28,7 +28,7 @@ def as_labelled(data: object, what: str, split: str | None = None) -> LabelledSe
     label -> sequences (e.g. one FASTA file per class), a FASTA file with ``label=`` headers,
     a DNABERT TSV, a ``sequence,label`` CSV or a GUE task folder (``split`` picks its part)."""
     if isinstance(data, (str, os.PathLike)):
-        frame = _labelled_file(Path(data).expanduser(), what, split)
+        frame = read_labelled_file(Path(data).expanduser(), what, split)
     elif isinstance(data, dict):
         if not data:
             raise InputFormatError(f"The {what} data is an empty dict; map each label to its sequences.")
@@ -90,8 +90,11 @@ def read_labelled_csv(path: str | os.PathLike) -> pd.DataFrame:
         raise InputFormatError(f"{str(path)!r} is not a readable CSV file ({first_line}).") from error
 
 
-def _labelled_file(path: Path, what: str, split: str | None) -> pd.DataFrame:
-    """Read labelled data from a GUE folder, FASTA, DNABERT .tsv or .csv file."""
+def read_labelled_file(path: Path, what: str = "training", split: str | None = None) -> pd.DataFrame:
+    """Read labelled data from a GUE folder (its ``split``, default train), FASTA, DNABERT .tsv or .csv file.
+
+    ``what`` names the data in error messages (e.g. ``"training"``).
+    """
     if path.is_dir():
         frame = read_gue(path)
         return frame[frame["split"] == (split or "train")]

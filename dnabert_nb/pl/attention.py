@@ -11,7 +11,12 @@ from ..core.errors import InputFormatError
 
 
 def attention(
-    scores: np.ndarray, sequence: str, *, instances: pd.DataFrame | None = None, ax: Axes | None = None
+    scores: np.ndarray,
+    sequence: str,
+    *,
+    instances: pd.DataFrame | None = None,
+    letters: bool | None = None,
+    ax: Axes | None = None,
 ) -> Axes:
     """Attention track of one sequence (e.g. from :func:`dnabert_nb.attention_scores`), bases underneath.
 
@@ -20,9 +25,12 @@ def attention(
     scores
         One score per nucleotide.
     sequence
-        The sequence; its letters label the x axis when it is at most 120 nt long.
+        The sequence.
     instances
         Rows with ``start`` and ``end`` (e.g. ``result.instances`` of this sequence) shaded on the track.
+    letters
+        Label the x axis with the sequence's letters; None: when it is at most 120 nt long (draw longer ones on
+        a wide figure, about 0.1 inch per nucleotide, to keep them readable).
     ax
         Axes to draw on; None makes a new figure.
     """
@@ -34,7 +42,12 @@ def attention(
     ax.fill_between(np.arange(len(scores)), scores, step="mid", alpha=0.7)
     for row in instances.itertuples() if instances is not None else ():
         ax.axvspan(row.start - 0.5, row.end - 0.5, color="orange", alpha=0.25)
-    if len(sequence) <= 120:
+    letters = len(sequence) <= 120 if letters is None else letters
+    if letters:
         ax.set_xticks(range(len(sequence)), list(sequence.upper()), fontsize=7, family="monospace")
-    ax.set(xlim=(-0.5, len(scores) - 0.5), ylabel="attention", xlabel="position" if len(sequence) > 120 else None)
+        if len(sequence) > 40:  # positions on top, every 10 nt
+            positions = ax.secondary_xaxis("top")
+            positions.set_xticks(range(0, len(sequence), 10))
+            positions.tick_params(labelsize=7)
+    ax.set(xlim=(-0.5, len(scores) - 0.5), ylabel="attention", xlabel=None if letters else "position")
     return ax

@@ -82,5 +82,5 @@ def mutagenesis(
     ticks = np.arange(0, length, step)
     bottom.set_xticks(ticks, [str(ism.index[t]) for t in ticks], fontsize=7)
     bottom.set(xlabel="position", ylabel="substitution")
-    plt.colorbar(image, ax=list(np.asarray(ax)), fraction=0.02, pad=0.01, label=f"change ({label})")
+    bottom.figure.colorbar(image, ax=list(np.asarray(ax)), fraction=0.02, pad=0.01, label=f"change ({label})")
     return np.asarray(ax)

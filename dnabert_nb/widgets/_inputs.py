@@ -1,0 +1,69 @@
+"""What a person pastes or uploads into a panel, turned into what the library's readers take."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+from ..core.errors import InputFormatError
+from ..io.fasta import read_fasta
+from ..io.labelled import read_labelled_csv, read_labelled_file
+
+
+def uploaded_file(value: object) -> Path:
+    """Save the first file of a ``FileUpload`` value in a private temporary folder, under its own name.
+
+    The library's readers then read it as they read any file (format from the name, gzip sniffed).
+    """
+    files = list(value or ())
+    if not files:
+        raise InputFormatError("No file was uploaded; choose a file first.")
+    upload = files[0]
+    name = Path(str(upload["name"])).name or "upload"
+    path = Path(tempfile.mkdtemp(prefix="dnabert_nb_upload_")) / name
+    path.write_bytes(bytes(upload["content"]))
+    return path
+
+
+def pasted_sequences(text: str) -> pd.DataFrame:
+    """Sequences pasted as FASTA (``>`` headers) or one per line: a DataFrame with ``id`` and ``sequence``.
+
+    Letters are checked later, by the verb that reads them, which names the sequence and position of a bad one.
+    """
+    text = text.strip()
+    if not text:
+        raise InputFormatError("Paste at least one sequence (FASTA, or one sequence per line).")
+    if text.startswith(">"):
+        folder = Path(tempfile.mkdtemp(prefix="dnabert_nb_paste_"))
+        (folder / "pasted.fa").write_text(text + "\n")
+        return read_fasta(folder / "pasted.fa")
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return pd.DataFrame({"id": [f"seq{i + 1}" for i in range(len(lines))], "sequence": lines})
+
+
+def uploaded_sequences(value: object) -> pd.DataFrame:
+    """An uploaded FASTA, or CSV with a ``sequence`` column, as a DataFrame with ``id`` and ``sequence``."""
+    path = uploaded_file(value)
+    suffixes = [suffix.lower() for suffix in path.suffixes if suffix.lower() != ".gz"]
+    if suffixes and suffixes[-1] in (".csv", ".tsv", ".txt"):
+        table = read_labelled_csv(path) if suffixes[-1] == ".csv" else pd.read_csv(path, sep="\t")
+        if "sequence" not in table.columns:
+            raise InputFormatError(f"{path.name}: a table needs a 'sequence' column; it has {list(table.columns)}.")
+        if "id" not in table.columns:
+            table.insert(0, "id", [f"seq{i + 1}" for i in range(len(table))])
+        return table
+    return read_fasta(path)
+
+
+def uploaded_labelled(value: object) -> pd.DataFrame:
+    """An uploaded labelled file (``sequence,label`` CSV, DNABERT TSV, FASTA with ``label=`` headers) as a table."""
+    path = uploaded_file(value)
+    table = read_labelled_file(path, "uploaded")
+    if not {"sequence", "label"} <= set(table.columns):
+        raise InputFormatError(
+            f"{path.name}: no 'sequence' and 'label' columns (found {list(table.columns)}). A CSV file needs the "
+            "header 'sequence,label' and commas between the fields."
+        )
+    return table

@@ -1,0 +1,201 @@
+"""What every panel shares: a message line for errors, background work with progress and Stop, figures as images.
+
+A panel only wires the library's verbs to controls. Quick answers (a prediction, a redrawn track) are computed in
+the control's callback; long work (training, a mutagenesis map, motif discovery, many predictions) runs in a
+background thread as a :class:`Job`, so that the kernel stays free to receive a click on Stop, with a progress bar
+inside the panel. Errors never escape a callback: they are written into the panel in plain words and the panel stays
+usable.
+"""
+
+from __future__ import annotations
+
+import atexit
+import base64
+import html
+import io
+import threading
+import weakref
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import ipywidgets as widgets
+import pandas as pd
+from matplotlib.figure import Figure
+
+from ..core.errors import DNABERTError
+
+#: The rows a table shows; the full table stays in the panel's attribute.
+TABLE_ROWS = 200
+#: Jobs still running, stopped and awaited when Python exits (a thread killed inside torch aborts the process).
+_RUNNING: weakref.WeakSet = weakref.WeakSet()
+
+
+def figure_png(figure: Figure, dpi: int = 90) -> bytes:
+    """The figure as PNG bytes (drawn with Agg, so that it works in any thread)."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
+    return buffer.getvalue()
+
+
+def figure_image() -> widgets.Image:
+    """An image widget for a figure, hidden until :func:`show_figure` gives it one (no broken-image icon)."""
+    return widgets.Image(format="png", layout=widgets.Layout(display="none"))
+
+
+def show_figure(image: widgets.Image, figure: Figure) -> None:
+    """Draw ``figure`` into ``image`` and show it."""
+    image.value = figure_png(figure)
+    image.layout.display = None
+
+
+def new_figure(width: float, height: float) -> Figure:
+    """A figure outside pyplot's registry: it is never shown twice and never leaks."""
+    return Figure(figsize=(width, height), layout="constrained")
+
+
+def html_table(table: pd.DataFrame, *, rows: int = TABLE_ROWS, digits: int = 4) -> str:
+    """A DataFrame as an HTML table (the first ``rows`` rows), with a note when rows were left out."""
+    shown = table.head(rows).to_html(
+        index=False, float_format=lambda value: f"{value:.{digits}g}", classes="dn-table", border=0
+    )
+    more = f"<p><i>{len(table) - rows} more rows in the panel's table attribute.</i></p>" if len(table) > rows else ""
+    return f'<div style="max-height:320px;overflow:auto">{shown}</div>{more}'
+
+
+def download_link(data: bytes, filename: str, text: str, mime: str = "text/plain") -> str:
+    """An HTML link that saves ``data`` as ``filename`` in the browser (nothing is written on the server)."""
+    encoded = base64.b64encode(data).decode("ascii")
+    return (
+        f'<a download="{html.escape(filename)}" href="data:{mime};base64,{encoded}" target="_blank">'
+        f"{html.escape(text)}</a>"
+    )
+
+
+def sort_table(table: pd.DataFrame, column: str | None, descending: bool) -> pd.DataFrame:
+    """The table sorted by one column (missing values last), or as it is when ``column`` is None."""
+    if column is None or column not in table.columns:
+        return table
+    return table.sort_values(column, ascending=not descending, na_position="last", kind="stable")
+
+
+def plain_words(error: BaseException) -> str:
+    """What a person reads in a panel for ``error``: the library's own message, or the kind of failure."""
+    if isinstance(error, DNABERTError):
+        return str(error)
+    return f"Unexpected {type(error).__name__}: {error}"
+
+
+class Job:
+    """Work running in a background thread, with a stop flag, a progress callback and the error it ended with.
+
+    ``work(job)`` calls ``job.progress(done, total)`` as it goes and checks ``job.stopped`` between pieces.
+    """
+
+    def __init__(self, work: Callable[[Job], None], progress: Callable[[int, int], None]):
+        self._work, self.progress = work, progress
+        self._stop = threading.Event()
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    @property
+    def stopped(self) -> bool:
+        """Whether a stop was requested."""
+        return self._stop.is_set()
+
+    def stop(self) -> None:
+        """Ask the work to stop at its next check."""
+        self._stop.set()
+
+    def _run(self) -> None:
+        try:
+            self._work(self)
+        finally:
+            _RUNNING.discard(self)
+
+
+@atexit.register
+def _stop_running_jobs() -> None:
+    for job in list(_RUNNING):
+        job.stop()
+        job.thread.join(timeout=60)
+
+
+class Panel(widgets.VBox):
+    """Base of every panel: a message line, a progress bar with Stop, and one background job at a time."""
+
+    def __init__(self, children: list[widgets.Widget], **kwargs):
+        self.message = widgets.HTML(layout=widgets.Layout(min_height="1.5em"))
+        self.progress_bar = widgets.IntProgress(value=0, min=0, max=1, layout=widgets.Layout(width="300px"))
+        self.stop_button = widgets.Button(description="Stop", icon="stop", disabled=True, button_style="warning")
+        self.stop_button.on_click(lambda _: self.stop())
+        self.progress_row = widgets.HBox([self.progress_bar, self.stop_button])
+        self.progress_row.layout.display = "none"
+        self.job: Job | None = None
+        super().__init__([*children, self.progress_row, self.message], **kwargs)
+        self.add_class("dn-panel")
+
+    # -- messages -------------------------------------------------------------------------------------------------
+    def say(self, text: str, *, error: bool = False) -> None:
+        """Show ``text`` (plain words) in the panel's message line; errors in red."""
+        colour = "#b00020" if error else "#333"
+        self.message.value = f'<span style="color:{colour}">{html.escape(text)}</span>' if text else ""
+
+    @property
+    def error_text(self) -> str:
+        """The message line's text when it shows an error, else an empty string."""
+        value = self.message.value
+        if "#b00020" not in value:
+            return ""
+        return html.unescape(value.split(">", 1)[1].rsplit("<", 1)[0])
+
+    @contextmanager
+    def reporting(self) -> Iterator[None]:
+        """Run a callback's body; an error is written into the panel instead of escaping."""
+        try:
+            yield
+        except Exception as error:  # noqa: BLE001 - a panel must stay usable whatever went wrong
+            self.say(plain_words(error), error=True)
+
+    # -- background work ------------------------------------------------------------------------------------------
+    def start(self, work: Callable[[Job], None], *, done: Callable[[], None] | None = None, what: str = "") -> Job:
+        """Run ``work`` in the background with the progress bar and Stop shown; then ``done`` (if no error)."""
+        self.stop()
+        self.wait()
+
+        def run(job: Job) -> None:
+            try:
+                work(job)
+                self.say("")
+                if done is not None:
+                    done()
+            except Exception as error:  # noqa: BLE001 - shown in the panel, never lost in a thread
+                job.error = error
+                self.say(plain_words(error), error=True)
+            finally:
+                self.stop_button.disabled = True
+                self.progress_row.layout.display = "none"
+
+        def progress(done_count: int, total: int) -> None:
+            self.progress_bar.max = max(1, total)
+            self.progress_bar.value = min(done_count, self.progress_bar.max)
+
+        self.progress_bar.value = 0
+        self.progress_bar.description = what
+        self.progress_row.layout.display = "flex"
+        self.stop_button.disabled = False
+        self.say(f"{what}..." if what else "")
+        self.job = Job(run, progress)
+        _RUNNING.add(self.job)
+        self.job.thread.start()
+        return self.job
+
+    def stop(self) -> None:
+        """Ask the running job (if any) to stop after its current piece of work."""
+        if self.job is not None:
+            self.job.stop()
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Block until the running job has finished (for code and tests that want its result)."""
+        job = self.job
+        if job is not None and job.thread.is_alive() and job.thread is not threading.current_thread():
+            job.thread.join(timeout)

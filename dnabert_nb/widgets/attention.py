@@ -1,0 +1,181 @@
+"""AttentionExplorer: a sequence's predicted classes and attention track; a selected region, its k-mers, its matches."""
+
+from __future__ import annotations
+
+import html
+
+import ipywidgets as widgets
+import numpy as np
+import pandas as pd
+
+from ..core.alphabet import normalise, reverse_complement
+from ..core.model import DNABERTModel
+from ..core.predict import predict
+from ..interpret.attention import attention_scores
+from ..interpret.motifs import high_attention_regions
+from ..io.sequences import SequencesLike, as_sequence_table
+from ..pl.attention import attention as plot_attention
+from ._model_choice import SharedModel, as_shared
+from ._panel import Panel, figure_image, html_table, new_figure, show_figure
+
+#: Above this many sequences, a search box narrows the list.
+SEARCH_FROM = 20
+#: Occurrences listed for a selected region.
+MAX_OCCURRENCES = 50
+
+
+def occurrences(sequences: list[str], ids: list, motif: str, *, limit: int = MAX_OCCURRENCES) -> pd.DataFrame:
+    """Where ``motif`` occurs in the sequences, on either strand: ``id``, 0-based ``start``, ``strand``."""
+    found = []
+    patterns = {"+": motif, "-": reverse_complement(motif)}
+    for identifier, sequence in zip(ids, sequences):
+        for strand, pattern in patterns.items():
+            start = sequence.find(pattern)
+            while start >= 0 and len(found) < limit:
+                found.append({"id": identifier, "start": start, "strand": strand})
+                start = sequence.find(pattern, start + 1)
+            if strand == "+" and pattern == patterns["-"]:
+                break  # a palindrome: each place once
+    return pd.DataFrame(found, columns=["id", "start", "strand"])
+
+
+class AttentionExplorer(Panel):
+    """Browse sequences with their predicted classes and [CLS] attention track (the DNABERT-viz recipe).
+
+    Pick a sequence (a search box narrows long lists), a layer and a head; high-attention regions are shaded.
+    Select a region with the slider to see its k-mers, its text (to copy) and where it occurs in the sequences.
+    The current sequence's scores are ``panel.result``; the occurrences of the region ``panel.table``.
+
+    Parameters
+    ----------
+    model
+        A fine-tuned model (or a :class:`SharedModel` of other panels); without a task head only attention shows.
+    sequences
+        Anything :func:`dnabert_nb.predict` takes.
+    """
+
+    def __init__(self, model: DNABERTModel | SharedModel, sequences: SequencesLike):
+        self.shared = as_shared(model)
+        table = as_sequence_table(sequences)
+        self.ids = [str(identifier) for identifier in table.ids]
+        self.sequences = normalise(table.sequences, table.ids)
+        self.result: np.ndarray | None = None
+        self.table = pd.DataFrame(columns=["id", "start", "strand"])
+        self._cache: dict[tuple, np.ndarray] = {}
+        self.search = widgets.Text(placeholder="search ids", description="Search")
+        self.search.layout.display = None if len(self.ids) > SEARCH_FROM else "none"
+        self.choice = widgets.Dropdown(options=self.ids, description="Sequence")
+        self.layer = widgets.Dropdown(description="Layer")
+        self.head = widgets.Dropdown(description="Heads")
+        self.prediction = widgets.HTML()
+        self.figure = figure_image()
+        self.region = widgets.IntRangeSlider(
+            description="Region", continuous_update=False, layout=widgets.Layout(width="600px")
+        )
+        self.kmers = widgets.HTML()
+        self.subsequence = widgets.Textarea(description="Text", layout=widgets.Layout(width="600px", height="60px"))
+        self.matches = widgets.HTML()
+        scroller = widgets.Box([self.figure], layout=widgets.Layout(overflow="auto", width="100%"))
+        super().__init__(
+            [
+                widgets.HBox([self.search, self.choice]),
+                widgets.HBox([self.layer, self.head]),
+                self.prediction,
+                scroller,
+                self.region,
+                self.kmers,
+                self.subsequence,
+                self.matches,
+            ]
+        )
+        self.search.observe(lambda _: self._filter(), names="value")
+        self.choice.observe(lambda _: self._select(), names="value")
+        for control in (self.layer, self.head):
+            control.observe(lambda _: self.show(), names="value")
+        self.region.observe(lambda _: self._show_region(), names="value")
+        self.shared.observe(lambda _: self._model_changed(), names="model")
+        self._model_changed()
+
+    @property
+    def model(self) -> DNABERTModel | None:
+        """The model whose attention is shown."""
+        return self.shared.model
+
+    @property
+    def sequence(self) -> str:
+        """The selected sequence."""
+        return self.sequences[self.ids.index(self.choice.value)]
+
+    def _model_changed(self) -> None:
+        with self.reporting():
+            self._cache.clear()
+            config = self.model.network.config
+            with self.hold_trait_notifications():
+                self.layer.options = list(range(1, config.num_hidden_layers + 1))
+                self.layer.value = config.num_hidden_layers
+                self.head.options = ["all", *range(1, config.num_attention_heads + 1)]
+                self.head.value = "all"
+            self._select()
+
+    def _filter(self) -> None:
+        text = self.search.value.strip().lower()
+        chosen = [identifier for identifier in self.ids if text in identifier.lower()] or self.ids
+        self.choice.options = chosen
+
+    def _select(self) -> None:
+        with self.reporting():
+            length = len(self.sequence)
+            with self.hold_trait_notifications():
+                self.region.max = length
+                self.region.value = (0, 0)
+            model = self.model
+            if model.task is not None:
+                probabilities = predict(model, self.sequence, progress=False).filter(like="prob_").iloc[0]
+                cells = " · ".join(f"{name[5:]}: {value:.3f}" for name, value in probabilities.items())
+                self.prediction.value = f"<b>Predicted</b> {cells}"
+            else:
+                self.prediction.value = "<i>This model has no task head: attention only.</i>"
+            self.show()
+
+    def show(self) -> None:
+        """Draw the attention track of the selected sequence at the chosen layer and heads."""
+        with self.reporting():
+            if self.layer.value is None or self.head.value is None:
+                return
+            key = (self.choice.value, self.layer.value, self.head.value)
+            if key not in self._cache:
+                heads = None if self.head.value == "all" else [self.head.value - 1]
+                self._cache[key] = attention_scores(
+                    self.model, self.sequence, layer=self.layer.value - 1, heads=heads, progress=False
+                )[0]
+            self.result = self._cache[key]
+            self._draw()
+
+    def _draw(self) -> None:
+        sequence, scores = self.sequence, self.result
+        regions = pd.DataFrame(high_attention_regions(scores), columns=["start", "end"])
+        figure = new_figure(max(6, len(sequence) / 10), 2.2)
+        ax = plot_attention(scores, sequence, instances=regions, letters=True, ax=figure.subplots())
+        first, last = self.region.value
+        if last > first:
+            ax.axvspan(first - 0.5, last - 0.5, color="tab:green", alpha=0.3)
+        ax.set_title(f"{self.choice.value}: layer {self.layer.value}, heads {self.head.value}", fontsize=9)
+        show_figure(self.figure, figure)
+
+    def _show_region(self) -> None:
+        with self.reporting():
+            first, last = self.region.value
+            text = self.sequence[first:last]
+            k = self.model.tokenizer.k
+            self.subsequence.value = text
+            if not text:
+                self.kmers.value = self.matches.value = ""
+                self.table = self.table.iloc[0:0]
+            else:
+                kmers = [text[i : i + k] for i in range(len(text) - k + 1)]
+                self.kmers.value = f"<b>{len(kmers)} k-mers</b> <code>{html.escape(' '.join(kmers))}</code>"
+                self.table = occurrences(self.sequences, self.ids, text)
+                where = f"{len(self.table)} occurrence{'s' if len(self.table) != 1 else ''} (both strands)"
+                self.matches.value = f"<b>{where}</b>" + html_table(self.table)
+            if self.result is not None:
+                self._draw()

@@ -1,0 +1,163 @@
+"""TrainingPanel: choose data and settings, Start and Stop fine-tuning, watch the curves, see the test scores."""
+
+from __future__ import annotations
+
+import ipywidgets as widgets
+import numpy as np
+import pandas as pd
+
+from ..core.errors import InputFormatError
+from ..core.model import DNABERTModel, load
+from ..core.predict import predict
+from ..datasets import list as list_datasets
+from ..datasets import load as load_dataset
+from ..pl.evaluation import confusion, roc
+from ..pl.training import training_curves
+from ..training.callbacks import Callback
+from ..training.evaluate import evaluate
+from ..training.finetune import finetune
+from ..training.loop import TrainingState
+from ._inputs import uploaded_labelled
+from ._model_choice import SharedModel, as_shared
+from ._panel import Job, Panel, figure_image, html_table, new_figure, show_figure
+
+UPLOADED = "uploaded file"
+#: Shares of the rows for train / valid / test when uploaded data has no ``split`` column.
+RANDOM_SPLIT = (0.8, 0.1, 0.1)
+
+
+def split_table(table: pd.DataFrame, seed: int = 0) -> dict[str, pd.DataFrame]:
+    """Train, valid and test parts: by the ``split`` column when there is one, else at random (80/10/10)."""
+    if "split" in table.columns:
+        parts = {name: table[table["split"] == name] for name in ("train", "valid", "test")}
+    else:
+        order = np.random.default_rng(seed).permutation(len(table))
+        cut = np.cumsum([int(round(share * len(table))) for share in RANDOM_SPLIT[:2]])
+        parts = dict(zip(("train", "valid", "test"), (table.iloc[rows] for rows in np.split(order, cut))))
+    if len(parts["train"]) == 0:
+        raise InputFormatError("The data has no training rows (split column 'train', or too few rows).")
+    return parts
+
+
+class _PanelCallback(Callback):
+    """Tells the panel of each step and evaluation, and stops the loop when the panel's job is stopped."""
+
+    def __init__(self, panel: TrainingPanel, job: Job):
+        self.panel, self.job = panel, job
+
+    def on_step(self, state: TrainingState, row: dict | None) -> None:
+        self.job.progress(state.step, state.total_steps)
+        if row is not None:
+            self.panel.show_curves(pd.DataFrame(state.history))
+        if self.job.stopped:
+            state.request_stop()
+
+    def on_evaluate(self, state: TrainingState, scores: dict[str, float]) -> None:
+        self.panel.show_curves(pd.DataFrame(state.history))
+
+
+class TrainingPanel(Panel):
+    """Fine-tune a model on a shipped dataset or an uploaded labelled file, with Start and Stop.
+
+    Stop ends the run after the current step and keeps the best model so far. The result is ``panel.model``
+    (also put in the shared slot for the other panels), its test scores ``panel.metrics``, the data it was trained
+    on ``panel.parts`` (``train``, ``valid``, ``test``).
+
+    Parameters
+    ----------
+    model
+        The model to start from each time (None: the embedded model), or a :class:`SharedModel` of other panels.
+    dataset
+        The shipped dataset selected at first.
+    """
+
+    def __init__(self, model: DNABERTModel | SharedModel | None = None, *, dataset: str = "splice"):
+        self.shared = as_shared(model)
+        self.base = self.shared.model
+        self.model: DNABERTModel | None = None
+        self.metrics: dict[str, float] | None = None
+        self.parts: dict[str, pd.DataFrame] | None = None
+        names = list(list_datasets()["name"])
+        self.data = widgets.Dropdown(options=[*names, UPLOADED], value=dataset, description="Data")
+        self.upload = widgets.FileUpload(accept=".csv,.tsv,.txt,.fa,.fasta,.fna,.gz", description="Upload")
+        self.upload.observe(lambda _: setattr(self.data, "value", UPLOADED), names="value")
+        self.task = widgets.Dropdown(
+            options=["auto", "classification", "multilabel", "regression"], value="auto", description="Task"
+        )
+        self.epochs = widgets.BoundedIntText(value=1, min=1, max=100, description="Epochs")
+        self.lr = widgets.BoundedFloatText(value=2e-4, min=1e-6, max=1e-2, step=1e-5, description="Learning rate")
+        self.rows = widgets.BoundedIntText(
+            value=0, min=0, max=10**7, description="Train rows", tooltip="use at most this many (0: all)"
+        )
+        self.start_button = widgets.Button(description="Start", button_style="success", icon="play")
+        self.start_button.on_click(lambda _: self.train())
+        self.curves = figure_image()
+        self.scores = widgets.HTML()
+        self.plots = figure_image()
+        super().__init__(
+            [
+                widgets.HBox([self.data, self.upload]),
+                widgets.HBox([self.task, self.epochs]),
+                widgets.HBox([self.lr, self.rows]),
+                self.start_button,
+                self.curves,
+                self.scores,
+                self.plots,
+            ]
+        )
+
+    def _data(self) -> dict[str, pd.DataFrame]:
+        table = uploaded_labelled(self.upload.value) if self.data.value == UPLOADED else load_dataset(self.data.value)
+        parts = split_table(table)
+        if self.rows.value:
+            parts["train"] = parts["train"].sample(n=min(self.rows.value, len(parts["train"])), random_state=0)
+        return parts
+
+    def train(self) -> Job | None:
+        """Start fine-tuning in the background (Stop ends it after the current step, keeping the best model)."""
+        with self.reporting():
+            parts = self.parts = self._data()
+            base = self.base if self.base is not None else load()
+            valid = parts["valid"] if len(parts["valid"]) else None
+            self.start_button.disabled = True
+
+            def work(job: Job) -> None:
+                try:
+                    self.model = finetune(
+                        base,
+                        parts["train"],
+                        valid,
+                        task=self.task.value,
+                        epochs=self.epochs.value,
+                        lr=self.lr.value,
+                        progress=False,
+                        live_plot=False,
+                        callbacks=[_PanelCallback(self, job)],
+                    )
+                finally:
+                    self.start_button.disabled = False
+                self.shared.model = self.model
+                if len(parts["test"]):
+                    self._test(parts["test"])
+
+            return self.start(work, what="training")
+        return None
+
+    def show_curves(self, history: pd.DataFrame) -> None:
+        """Draw the training curves so far."""
+        figure = new_figure(10, 3.2)
+        training_curves(history, ax=figure.subplots(1, 2))
+        show_figure(self.curves, figure)
+
+    def _test(self, test: pd.DataFrame) -> None:
+        self.metrics = evaluate(self.model, test, progress=False)
+        shown = {key: value for key, value in self.metrics.items() if not key.startswith(("f1_", "mcc_", "auroc_"))}
+        self.scores.value = "<b>Test scores</b>" + html_table(pd.DataFrame([shown]))
+        if self.model.task != "classification":
+            return
+        predictions = predict(self.model, test, progress=False)
+        figure = new_figure(9, 4)
+        left, right = figure.subplots(1, 2)
+        confusion(predictions, test["label"].astype(str).tolist(), ax=left)
+        roc(predictions, test["label"].astype(str).tolist(), ax=right)
+        show_figure(self.plots, figure)

@@ -1,0 +1,210 @@
+"""Every panel in a real browser: Voilà serves the pages, Debian's Chromium (driven by Playwright) renders them.
+
+Each page must render its widgets (no "Error displaying widget", no "Loading widget..." left) and answer one real
+interaction by changing the page. JupyterLab renders one notebook too. Screenshots are kept in
+``tests/browser/screenshots/`` (what a person looks at when a test fails). Skipped, with the reason, where
+Chromium, Voilà or Playwright is absent; ``.ci/run`` installs Chromium so that they run in CI.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).parent
+PAGES = HERE / "pages"
+APP = HERE.parents[1] / "notebooks" / "app.ipynb"
+SCREENSHOTS = HERE / "screenshots"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install .[test])")
+pytest.importorskip("voila", reason="voila is not installed (pip install .[test])")
+if CHROMIUM is None:
+    pytest.skip("Chromium is absent: apt-get install -y --no-install-recommends chromium", allow_module_level=True)
+
+#: Seconds a page may take to start a kernel, run its cells and render its widgets on 2 CPU cores.
+RENDER_TIMEOUT = 120_000
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for_server(url: str, process: subprocess.Popen, seconds: float = 90) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server stopped (exit {process.returncode}); see its log")
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return
+        except OSError:
+            time.sleep(0.5)
+    raise TimeoutError(f"{url} did not answer within {seconds} s")
+
+
+def serve(command: list[str], url: str, log: Path):
+    handle = log.open("w")
+    environment = {**os.environ, "MPLBACKEND": "Agg"}
+    process = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT, env=environment)
+    try:
+        wait_for_server(url, process)
+    except Exception:
+        process.terminate()
+        handle.close()
+        raise
+    return process, handle
+
+
+@pytest.fixture(scope="module")
+def voila(tmp_path_factory):
+    """A Voilà server on 127.0.0.1 serving the panel pages and the app; its base URL."""
+    root = tmp_path_factory.mktemp("voila")
+    for page in [*PAGES.glob("*.ipynb"), APP]:
+        shutil.copy(page, root / page.name)
+    port = free_port()
+    command = [
+        sys.executable, "-m", "voila", "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1",
+        "--ServerApp.ip=127.0.0.1", str(root),
+    ]  # fmt: skip
+    process, handle = serve(command, f"http://127.0.0.1:{port}/", SCREENSHOTS.parent / "voila.log")
+    yield f"http://127.0.0.1:{port}"
+    process.terminate()
+    process.wait(timeout=30)
+    handle.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    SCREENSHOTS.mkdir(exist_ok=True)
+    with playwright_api.sync_playwright() as driver:
+        chromium = driver.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--headless=new"])
+        yield chromium
+        chromium.close()
+
+
+def open_page(browser, url: str, ready: str):
+    """A page at ``url`` once ``ready`` (a selector inside the panel) is visible and no widget failed."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(url, wait_until="commit")
+    page.wait_for_selector(ready, timeout=RENDER_TIMEOUT)
+    page.wait_for_function("!document.body.innerText.includes('Loading widget')", timeout=RENDER_TIMEOUT)
+    assert "Error displaying widget" not in page.inner_text("body")
+    return page
+
+
+def render(voila: str, name: str) -> str:
+    return f"{voila}/voila/render/{name}.ipynb"
+
+
+def test_predict_panel_uploads_a_fasta_and_predicts(voila, browser, tmp_path):
+    page = open_page(browser, render(voila, "predict"), ".dn-panel button:has-text('Predict')")
+    page.screenshot(path=SCREENSHOTS / "predict-before.png", full_page=True)
+    fasta = tmp_path / "mine.fa"
+    fasta.write_text(">first\nACGTACGTTTGACAGCTAGCTCAGTCCTAGG\n>second\nGGGCCCATATATCGCGATTTAAACCCGGGTT\n")
+    with page.expect_file_chooser() as chooser:
+        page.locator(".dn-panel button:has-text('Upload (0)')").click()
+    chooser.value.set_files(str(fasta))
+    page.wait_for_selector(".dn-panel button:has-text('Upload (1)')", timeout=30_000)
+    page.locator(".dn-panel button:has-text('Predict')").click()
+    page.wait_for_selector(".dn-panel table.dn-table td:has-text('second')", timeout=60_000)
+    assert page.locator(".dn-panel a[download='predictions.csv']").count() == 1
+    page.screenshot(path=SCREENSHOTS / "predict-after.png", full_page=True)
+
+
+def test_attention_explorer_picks_a_sequence(voila, browser):
+    page = open_page(browser, render(voila, "attention"), ".dn-panel img")
+    before = page.locator(".dn-panel img").first.get_attribute("src")
+    page.locator(".dn-panel .widget-dropdown select").first.select_option(label="3")
+    page.wait_for_function(
+        "src => document.querySelector('.dn-panel img').getAttribute('src') !== src", arg=before, timeout=60_000
+    )
+    page.screenshot(path=SCREENSHOTS / "attention.png", full_page=True)
+
+
+def test_mutation_explorer_applies_a_substitution(voila, browser):
+    page = open_page(browser, render(voila, "mutation"), ".dn-panel img[src^='blob:'], .dn-panel img[src^='data:']")
+    page.get_by_label("Position").fill("5")
+    page.keyboard.press("Enter")
+    page.get_by_label("New base").select_option("T")
+    page.locator(".dn-panel button:has-text('Apply')").click()
+    page.wait_for_selector(".dn-panel table.dn-table td:has-text('5')", timeout=60_000)
+    assert "1 edit" in page.inner_text(".dn-panel")
+    page.screenshot(path=SCREENSHOTS / "mutation.png", full_page=True)
+
+
+def test_training_panel_starts_and_stops(voila, browser):
+    page = open_page(browser, render(voila, "training"), ".dn-panel button:has-text('Start')")
+    page.locator(".dn-panel button:has-text('Start')").click()
+    stop = page.locator(".dn-panel button:has-text('Stop')")
+    stop.wait_for(state="visible", timeout=60_000)
+    stop.click()
+    page.wait_for_selector(".dn-panel :text('Test scores')", timeout=120_000)
+    stop.wait_for(state="hidden", timeout=120_000)  # the run is over: curves, scores, confusion matrix and ROC
+    assert page.locator(".dn-panel img").count() == 2
+    page.screenshot(path=SCREENSHOTS / "training.png", full_page=True)
+
+
+def test_motif_browser_shows_an_instance(voila, browser):
+    page = open_page(browser, render(voila, "motifs"), ".dn-panel a[download='m1.meme']")
+    track = page.locator(".dn-panel img").nth(1)
+    before = track.get_attribute("src")
+    page.get_by_label("Instance").select_option(index=1)
+    page.wait_for_function(
+        "src => document.querySelectorAll('.dn-panel img')[1].getAttribute('src') !== src", arg=before, timeout=60_000
+    )
+    assert "MA0139" in page.inner_text(".dn-panel")
+    page.screenshot(path=SCREENSHOTS / "motifs.png", full_page=True)
+
+
+def test_the_app_shows_its_tabs(voila, browser):
+    page = open_page(browser, render(voila, "app"), ".lm-TabBar-tab:has-text('Predict')")
+    page.locator(".lm-TabBar-tab:has-text('Predict')").click()
+    page.wait_for_selector("button:has-text('Predict')", state="visible", timeout=30_000)
+    page.screenshot(path=SCREENSHOTS / "app.png", full_page=True)
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """A JupyterLab server on 127.0.0.1 over a folder holding the predict page; (base URL, token)."""
+    root = tmp_path_factory.mktemp("lab")
+    shutil.copy(PAGES / "predict.ipynb", root / "predict.ipynb")
+    port, token = free_port(), "dnabert-nb-browser-test"
+    command = [
+        sys.executable, "-m", "jupyter", "lab", "--no-browser", f"--port={port}", "--ServerApp.ip=127.0.0.1",
+        f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}", "--LabApp.news_url=",
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        *(["--allow-root"] if os.geteuid() == 0 else []),
+    ]  # fmt: skip
+    process, handle = serve(
+        command, f"http://127.0.0.1:{port}/api/status?token={token}", SCREENSHOTS.parent / "lab.log"
+    )
+    yield f"http://127.0.0.1:{port}", token
+    process.terminate()
+    process.wait(timeout=30)
+    handle.close()
+
+
+def test_predict_panel_in_jupyterlab(lab, browser):
+    base, token = lab
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(f"{base}/lab/tree/predict.ipynb?token={token}", wait_until="commit")
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=RENDER_TIMEOUT)
+    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=RENDER_TIMEOUT)
+    page.locator(".lm-MenuBar-itemLabel:text-is('Run')").click()
+    page.locator(".lm-Menu-itemLabel:text-is('Run All Cells')").click()
+    page.wait_for_selector(".jp-OutputArea .dn-panel button:has-text('Predict')", timeout=RENDER_TIMEOUT)
+    assert "Error displaying widget" not in page.inner_text(".jp-Notebook")
+    page.locator(".dn-panel textarea").fill(">pasted\nACGTACGTTTGACAGCTAGCTCAGTCCTAGG\n")
+    page.locator(".dn-panel button:has-text('Predict')").click()
+    page.wait_for_selector(".dn-panel table.dn-table td:has-text('pasted')", timeout=60_000)
+    page.screenshot(path=SCREENSHOTS / "jupyterlab-predict.png", full_page=True)

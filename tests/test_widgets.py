@@ -1,0 +1,277 @@
+"""Panels driven as a person drives them: values set, buttons clicked, uploads given; what changed is checked."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+import base64
+import datetime
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import dnabert_nb as dn
+from dnabert_nb.interpret.motifs import MotifResult
+from dnabert_nb.widgets import (
+    AttentionExplorer,
+    MotifBrowser,
+    MutationExplorer,
+    PredictPanel,
+    SharedModel,
+    TrainingPanel,
+    app,
+)
+
+BASES = list("ACGT")
+NOW = datetime.datetime.now(datetime.timezone.utc)
+PNG = b"\x89PNG"
+
+
+def is_png(value):
+    return bytes(value).startswith(PNG)
+
+
+def random_dna(length, seed):
+    return "".join(np.random.default_rng(seed).choice(BASES, size=length))
+
+
+def upload(name, text):
+    """What ``FileUpload.value`` holds after a person chose one file."""
+    data = text.encode() if isinstance(text, str) else text
+    return ({"name": name, "type": "", "size": len(data), "content": memoryview(data), "last_modified": NOW},)
+
+
+@pytest.fixture(scope="module")
+def classifier(checkpoints):
+    return dn.load(checkpoints(4, num_labels=2), precision="fp32")
+
+
+def test_predict_panel_predicts_pasted_fasta_sorts_and_offers_the_csv(classifier):
+    panel = PredictPanel(classifier)
+    sequences = {f"s{i}": random_dna(40 + i, i) for i in range(5)}
+    panel.pasted.value = "".join(f">{name}\n{text}\n" for name, text in sequences.items())
+    panel.predict_button.click()
+    panel.wait()
+    expected = dn.predict(classifier, list(sequences.values()), progress=False)
+    assert list(panel.table["id"]) == list(sequences)
+    np.testing.assert_allclose(panel.table["prob_1"], expected["prob_1"], atol=1e-6)
+    panel.sort_by.value, panel.descending.value = "prob_1", True
+    shown = re.findall(r"<td>(s\d)</td>", panel.output.value)
+    assert shown == list(panel.table.sort_values("prob_1", ascending=False)["id"])
+    csv = base64.b64decode(re.search(r"base64,([^\"]+)", panel.download.value).group(1)).decode()
+    assert csv.splitlines()[0].startswith("id,") and len(csv.splitlines()) == 6
+
+
+def test_predict_panel_reads_uploads_and_reports_bad_input_in_plain_words(classifier, encoder):
+    panel = PredictPanel(classifier)
+    panel.upload.value = upload("mine.csv", "id,sequence\na,ACGTACGTACGTAAAC\nb,TTTTGGGGCCCCAAAA\n")
+    assert panel.source.value == "upload"
+    panel.run()
+    panel.wait()
+    assert list(panel.table["id"]) == ["a", "b"]
+    panel.upload.value = upload("mine.fa", b"\x00\x01binary\xff")
+    panel.run()
+    assert "mine.fa" in panel.error_text
+    panel.source.value = "paste"
+    panel.pasted.value = "ACGTACGT-ACGT"
+    panel.run()
+    assert "'-' at position 9" in panel.error_text
+    panel.pasted.value = ""
+    panel.run()
+    assert "Paste at least one sequence" in panel.error_text
+    headless = PredictPanel(encoder)
+    headless.pasted.value = "ACGTACGTACGT"
+    headless.run()
+    assert "no task head" in headless.error_text
+    headless.chooser.folder_button.click()
+    assert "Type the path of a checkpoint folder" in headless.error_text
+
+
+def test_predict_panel_stop_keeps_what_was_predicted(classifier, monkeypatch):
+    monkeypatch.setattr("dnabert_nb.widgets.predict.CHUNK", 1)
+    panel = PredictPanel(classifier)
+    panel.pasted.value = "\n".join(random_dna(30, i) for i in range(200))
+    panel.run()
+    panel.stop_button.click()
+    panel.wait()
+    assert panel.table is not None and 1 <= len(panel.table) < 200
+    assert "Stopped" in panel.message.value
+
+
+def test_mutation_explorer_maps_applies_undoes_and_redoes(classifier):
+    sequence = random_dna(70, 3)
+    panel = MutationExplorer(classifier, sequence, target="1")
+    panel.wait()
+    expected = dn.mutagenesis(classifier, sequence, target="1", progress=False)
+    pd.testing.assert_frame_equal(panel.result, expected, atol=1e-6, check_exact=False)
+    assert is_png(panel.figure.value)
+    base = "A" if sequence[10] != "A" else "C"
+    panel.position.value, panel.base.value = 10, base
+    panel.apply_button.click()
+    panel.wait()
+    edited = sequence[:10] + base + sequence[11:]
+    assert panel.sequence == edited and panel.result.attrs["sequence"] == edited
+    row = panel.table.iloc[0]
+    assert (row.position, row.ref, row.alt) == (10, sequence[10], base)
+    assert row.after == pytest.approx(dn.predict(classifier, edited, progress=False).prob_1[0], abs=1e-6)
+    assert f"{row.after:.4f}" in panel.prediction.value
+    panel.undo_button.click()
+    panel.wait()
+    assert panel.sequence == sequence and panel.table.empty
+    panel.redo_button.click()
+    panel.wait()
+    assert panel.sequence == edited and len(panel.table) == 1
+    panel.apply(10, base)
+    assert "already holds" in panel.error_text
+    panel.redo()
+    assert "Nothing to redo" in panel.error_text
+
+
+def test_mutation_explorer_maps_the_chosen_region_of_a_long_sequence(classifier):
+    sequence = random_dna(400, 4)
+    panel = MutationExplorer(classifier, sequence)
+    panel.wait()
+    first, last = panel.region.value
+    assert last - first == 150 and list(panel.result.index) == list(range(first, last))
+    panel.region.value = (0, 20)
+    panel.wait()
+    assert list(panel.result.index) == list(range(20))
+
+
+def test_mutation_explorer_needs_a_task_head(encoder):
+    panel = MutationExplorer(encoder, random_dna(50, 5))
+    assert "task head" in panel.error_text
+
+
+def test_training_panel_trains_tests_and_shares_the_model(encoder):
+    shared = SharedModel(model=encoder)
+    panel = TrainingPanel(shared, dataset="ecoli_promoters")
+    panel.epochs.value = 1
+    panel.start_button.click()
+    panel.wait()
+    assert panel.error_text == ""
+    assert panel.model is not None and shared.model is panel.model and panel.model.task == "classification"
+    assert set(panel.metrics) >= {"mcc", "auroc", "accuracy"} and panel.metrics["n"] == len(panel.parts["test"])
+    assert is_png(panel.curves.value) and is_png(panel.plots.value)
+    assert "mcc" in panel.scores.value
+
+
+def test_training_panel_stop_ends_after_the_current_step_and_keeps_the_best_model(encoder):
+    panel = TrainingPanel(encoder, dataset="ecoli_promoters")
+    panel.epochs.value = 20
+    panel.train()
+    panel.stop_button.click()
+    panel.wait()
+    history = panel.model.history
+    assert history["step"].max() < 20 * 3  # 20 epochs of 3 or more steps were asked for
+    assert panel.model.metrics is not None  # the stopped run was evaluated, and its best model kept
+
+
+def test_training_panel_trains_on_an_uploaded_file_and_reports_a_bad_one(encoder):
+    rows = [(random_dna(40, i), "yes" if i % 2 else "no") for i in range(60)]
+    panel = TrainingPanel(encoder)
+    panel.upload.value = upload("mine.csv", "sequence,label\n" + "".join(f"{s},{label}\n" for s, label in rows))
+    assert panel.data.value == "uploaded file"
+    panel.train()
+    panel.wait()
+    assert panel.error_text == "" and panel.model.labels == ["no", "yes"]
+    assert [len(panel.parts[name]) for name in ("train", "valid", "test")] == [48, 6, 6]
+    panel.upload.value = upload("mine.csv", "sequence;label\nACGT;1\n")
+    panel.train()
+    assert "mine.csv" in panel.error_text
+
+
+def test_attention_explorer_shows_the_track_region_kmers_and_occurrences(classifier):
+    sequences = pd.DataFrame({"id": [f"r{i}" for i in range(25)], "sequence": [random_dna(60, i) for i in range(25)]})
+    panel = AttentionExplorer(classifier, sequences)
+    expected = dn.attention_scores(classifier, sequences.sequence[0], progress=False)[0]
+    np.testing.assert_allclose(panel.result, expected, atol=1e-6)
+    assert is_png(panel.figure.value) and "prob" not in panel.prediction.value
+    assert "Predicted" in panel.prediction.value
+    panel.layer.value = 1
+    first_layer = dn.attention_scores(classifier, sequences.sequence[0], layer=0, progress=False)[0]
+    np.testing.assert_allclose(panel.result, first_layer, atol=1e-6)
+    panel.region.value = (5, 15)
+    assert panel.subsequence.value == sequences.sequence[0][5:15]
+    assert panel.kmers.value.count(" ") >= 10 - 4  # 7 k-mers of 4 nt
+    assert {"id": "r0", "start": 5, "strand": "+"} in panel.table.to_dict("records")
+    assert panel.search.layout.display != "none"
+    panel.search.value = "r1"
+    assert set(panel.choice.options) == {"r1", *(f"r{i}" for i in range(10, 20))}
+    panel.choice.value = "r12"
+    np.testing.assert_allclose(
+        panel.result, dn.attention_scores(classifier, sequences.sequence[12], layer=0, progress=False)[0], atol=1e-6
+    )
+
+
+def planted_result():
+    """A MotifResult as attention_motifs makes it, around JASPAR's CTCF matrix."""
+    ctcf = dn.datasets.jaspar("CTCF")
+    name, pfm = next(iter(ctcf.items()))
+    sequences = [random_dna(60, 10), random_dna(60, 11)]
+    motifs = pd.DataFrame({"id": ["m1"], "consensus": ["CCGCGNGGNGGCAG"], "n_instances": [2], "p_adj": [1e-4]})
+    instances = pd.DataFrame(
+        {
+            "motif": ["m1", "m1"],
+            "sequence_id": [0, 1],
+            "start": [10, 20],
+            "end": [29, 39],
+            "strand": ["+", "-"],
+            "sequence": [sequences[0][10:29], sequences[1][20:39]],
+        }
+    )
+    scores = [np.linspace(0, 1, 60), np.linspace(1, 0, 60)]
+    return MotifResult(motifs, {"m1": pfm}, instances, scores), sequences, name
+
+
+def test_motif_browser_shows_matches_instances_and_downloads_three_formats():
+    result, sequences, name = planted_result()
+    panel = MotifBrowser(result, sequences)
+    assert panel.choice.value == "m1" and len(panel.table) == 1
+    assert len(panel.matches) == 5 and panel.matches.iloc[0]["id"] == name
+    assert is_png(panel.logos.value) and is_png(panel.track.value)
+    links = re.findall(r'download="([^"]+)" href="data:text/plain;base64,([^"]+)"', panel.downloads.value)
+    assert [file for file, _ in links] == ["m1.jaspar", "m1.meme", "m1.transfac"]
+    assert base64.b64decode(links[1][1]).decode().startswith("MEME version 4")
+    before = panel.track.value
+    panel.instance.value = 1
+    assert panel.track.value != before and panel.error_text == ""
+
+
+def test_motif_browser_runs_attention_motifs_with_its_settings(classifier, monkeypatch):
+    positives = [random_dna(60, 20 + i) for i in range(12)]
+    calls = []
+
+    def recording(model, found_in, background, **options):
+        calls.append((model, found_in, background, options))
+        return planted_result()[0]
+
+    monkeypatch.setattr("dnabert_nb.widgets.motifs.attention_motifs", recording)
+    panel = MotifBrowser(classifier, positives)
+    panel.pval.value, panel.min_len.value, panel.window.value, panel.both_strands.value = 0.05, 4, 20, False
+    panel.run_button.click()
+    panel.wait()
+    assert panel.error_text == "" and panel.choice.value == "m1" and is_png(panel.logos.value)
+    model, found_in, background, options = calls[0]
+    assert model is classifier and found_in is positives and background is None
+    assert options == {"min_len": 4, "pval_cutoff": 0.05, "window": 20, "both_strands": False, "progress": False}
+
+
+def test_motif_browser_says_when_no_motif_passes(classifier):
+    panel = MotifBrowser(classifier, [random_dna(50, 40 + i) for i in range(8)])
+    panel.run()
+    panel.wait()
+    assert panel.result is not None and len(panel.result.motifs) == 0  # a random tiny model attends evenly
+    assert "No motif passed the cutoffs" in panel.message.value and panel.choice.options == ()
+
+
+def test_the_app_tabs_every_panel_around_one_model(classifier, encoder):
+    page = app(encoder, dataset="ecoli_promoters")
+    titles = [page.tabs.get_title(i) for i in range(len(page.tabs.children))]
+    assert titles == ["Train", "Predict", "Attention", "Motifs", "Mutations"]
+    assert "Train a model" in page.tabs.children[2].value
+    page.shared.model = classifier
+    page.mutations.wait()
+    assert isinstance(page.tabs.children[2], AttentionExplorer) and page.predicting.model is classifier
+    assert isinstance(page.tabs.children[4], MutationExplorer) and page.mutations.result is not None
