@@ -51,7 +51,7 @@ def main() -> None:
     sequences = ["".join(rng.choice(list("ACGT"), args.length)) for _ in range(6)]
 
     explorer = dn.widgets.AttentionExplorer(model, sequences)
-    picks = iter([1, 2, 3, 4, 5, 1])
+    picks = iter(["1", "2", "3", "4", "5", "1"])
     panel = median_of(lambda: setattr(explorer.choice, "value", next(picks)))
     bare = median_of(
         lambda: (
@@ -69,11 +69,13 @@ def main() -> None:
     mutations.wait()
     edits = iter([(250, "A"), (251, "C"), (252, "G")])
 
-    def apply() -> None:
+    def apply() -> float:  # the map of the previous edit is finished first, and not timed
+        mutations.wait()
         position, base = next(edits)
-        mutations.apply(position, base if mutations.sequence[position] != base else "T")
+        return seconds(lambda: mutations.apply(position, base if mutations.sequence[position] != base else "T"))
 
-    panel = median_of(apply)
+    panel = float(np.median([apply() for _ in range(3)]))
+    mutations.wait()
     bare = median_of(lambda: [dn.predict(model, sequences[0], progress=False) for _ in range(2)])
     report("MutationExplorer: apply a substitution (new prediction)", panel, bare)
     first, last = mutations.region.value

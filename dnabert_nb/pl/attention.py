@@ -6,6 +6,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
+from matplotlib.transforms import blended_transform_factory
 
 from ..core.errors import InputFormatError
 
@@ -16,6 +17,7 @@ def attention(
     *,
     instances: pd.DataFrame | None = None,
     letters: bool | None = None,
+    start: int = 0,
     ax: Axes | None = None,
 ) -> Axes:
     """Attention track of one sequence (e.g. from :func:`dnabert_nb.attention_scores`), bases underneath.
@@ -27,10 +29,13 @@ def attention(
     sequence
         The sequence.
     instances
-        Rows with ``start`` and ``end`` (e.g. ``result.instances`` of this sequence) shaded on the track.
+        Rows with ``start`` and ``end`` (e.g. ``result.instances`` of this sequence) shaded on the track, in the
+        same coordinates as the x axis.
     letters
-        Label the x axis with the sequence's letters; None: when it is at most 120 nt long (draw longer ones on
+        Write the sequence's letters under the track; None: when it is at most 120 nt long (draw longer ones on
         a wide figure, about 0.1 inch per nucleotide, to keep them readable).
+    start
+        The position of the first score: a stretch of a longer sequence keeps that sequence's coordinates.
     ax
         Axes to draw on; None makes a new figure.
     """
@@ -39,15 +44,18 @@ def attention(
         raise InputFormatError(f"{len(scores)} scores for a sequence of {len(sequence)} nt.")
     if ax is None:
         _, ax = plt.subplots(figsize=(min(16, max(6, len(sequence) / 12)), 2))
-    ax.fill_between(np.arange(len(scores)), scores, step="mid", alpha=0.7)
+    positions = np.arange(start, start + len(scores))
+    ax.fill_between(positions, scores, step="mid", alpha=0.7)
     for row in instances.itertuples() if instances is not None else ():
         ax.axvspan(row.start - 0.5, row.end - 0.5, color="orange", alpha=0.25)
     letters = len(sequence) <= 120 if letters is None else letters
-    if letters:
-        ax.set_xticks(range(len(sequence)), list(sequence.upper()), fontsize=7, family="monospace")
-        if len(sequence) > 40:  # positions on top, every 10 nt
-            positions = ax.secondary_xaxis("top")
-            positions.set_xticks(range(0, len(sequence), 10))
-            positions.tick_params(labelsize=7)
-    ax.set(xlim=(-0.5, len(scores) - 0.5), ylabel="attention", xlabel=None if letters else "position")
+    if letters:  # one text per letter: far cheaper to draw than one tick per letter
+        under_axis = blended_transform_factory(ax.transData, ax.transAxes)
+        for position, letter in zip(positions, sequence.upper()):
+            ax.text(position, -0.03, letter, transform=under_axis, ha="center", va="top", fontsize=7,
+                    family="monospace")  # fmt: skip
+        ax.tick_params(axis="x", pad=14, labelsize=7)
+    step = max(1, int(np.ceil(len(scores) / 30 / 5)) * 5) if len(scores) > 30 else 1
+    ax.set_xticks(positions[(positions - start) % step == 0] if step > 1 else positions)
+    ax.set(xlim=(start - 0.5, start + len(scores) - 0.5), ylabel="attention", xlabel="position")
     return ax

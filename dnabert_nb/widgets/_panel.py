@@ -33,7 +33,7 @@ _RUNNING: weakref.WeakSet = weakref.WeakSet()
 def figure_png(figure: Figure, dpi: int = 90) -> bytes:
     """The figure as PNG bytes (drawn with Agg, so that it works in any thread)."""
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
+    figure.savefig(buffer, format="png", dpi=dpi)
     return buffer.getvalue()
 
 
@@ -48,9 +48,12 @@ def show_figure(image: widgets.Image, figure: Figure) -> None:
     image.layout.display = None
 
 
-def new_figure(width: float, height: float) -> Figure:
-    """A figure outside pyplot's registry: it is never shown twice and never leaks."""
-    return Figure(figsize=(width, height), layout="constrained")
+def new_figure(width: float, height: float, *, layout: str | None = "constrained") -> Figure:
+    """A figure outside pyplot's registry: it is never shown twice and never leaks.
+
+    ``layout=None`` skips the layout engine (much faster with many labels; place the axes yourself).
+    """
+    return Figure(figsize=(width, height), layout=layout)
 
 
 def html_table(table: pd.DataFrame, *, rows: int = TABLE_ROWS, digits: int = 4) -> str:
@@ -158,36 +161,43 @@ class Panel(widgets.VBox):
 
     # -- background work ------------------------------------------------------------------------------------------
     def start(self, work: Callable[[Job], None], *, done: Callable[[], None] | None = None, what: str = "") -> Job:
-        """Run ``work`` in the background with the progress bar and Stop shown; then ``done`` (if no error)."""
+        """Run ``work`` in the background with the progress bar and Stop shown; then ``done`` (if no error).
+
+        A job still running is asked to stop and set aside: it ends at its next check, and only the newest job
+        touches the panel, so that a new request never waits for an old one.
+        """
         self.stop()
-        self.wait()
 
         def run(job: Job) -> None:
             try:
                 work(job)
-                self.say("")
-                if done is not None:
-                    done()
+                if job is self.job:
+                    self.say("")
+                    if done is not None:
+                        done()
             except Exception as error:  # noqa: BLE001 - shown in the panel, never lost in a thread
                 job.error = error
-                self.say(plain_words(error), error=True)
+                if job is self.job:
+                    self.say(plain_words(error), error=True)
             finally:
-                self.stop_button.disabled = True
-                self.progress_row.layout.display = "none"
+                if job is self.job:
+                    self.stop_button.disabled = True
+                    self.progress_row.layout.display = "none"
 
         def progress(done_count: int, total: int) -> None:
-            self.progress_bar.max = max(1, total)
-            self.progress_bar.value = min(done_count, self.progress_bar.max)
+            if job is self.job:
+                self.progress_bar.max = max(1, total)
+                self.progress_bar.value = min(done_count, self.progress_bar.max)
 
         self.progress_bar.value = 0
         self.progress_bar.description = what
         self.progress_row.layout.display = "flex"
         self.stop_button.disabled = False
         self.say(f"{what}..." if what else "")
-        self.job = Job(run, progress)
-        _RUNNING.add(self.job)
-        self.job.thread.start()
-        return self.job
+        job = self.job = Job(run, progress)
+        _RUNNING.add(job)
+        job.thread.start()
+        return job
 
     def stop(self) -> None:
         """Ask the running job (if any) to stop after its current piece of work."""

@@ -22,6 +22,8 @@ from ._panel import Panel, figure_image, html_table, new_figure, show_figure
 SEARCH_FROM = 20
 #: Occurrences listed for a selected region.
 MAX_OCCURRENCES = 50
+#: Nucleotides shown with their letters; a longer sequence gets an overview track above a zoomed one.
+ZOOM = 120
 
 
 def occurrences(sequences: list[str], ids: list, motif: str, *, limit: int = MAX_OCCURRENCES) -> pd.DataFrame:
@@ -42,7 +44,8 @@ def occurrences(sequences: list[str], ids: list, motif: str, *, limit: int = MAX
 class AttentionExplorer(Panel):
     """Browse sequences with their predicted classes and [CLS] attention track (the DNABERT-viz recipe).
 
-    Pick a sequence (a search box narrows long lists), a layer and a head; high-attention regions are shaded.
+    Pick a sequence (a search box narrows long lists), a layer and a head; high-attention regions are shaded. A
+    sequence longer than 120 nt is drawn whole above and, with its letters, 120 nt at a time below ("View from").
     Select a region with the slider to see its k-mers, its text (to copy) and where it occurs in the sequences.
     The current sequence's scores are ``panel.result``; the occurrences of the region ``panel.table``.
 
@@ -69,19 +72,22 @@ class AttentionExplorer(Panel):
         self.head = widgets.Dropdown(description="Heads")
         self.prediction = widgets.HTML()
         self.figure = figure_image()
+        self.view = widgets.IntSlider(
+            description="View from", continuous_update=False, layout=widgets.Layout(width="600px")
+        )
         self.region = widgets.IntRangeSlider(
             description="Region", continuous_update=False, layout=widgets.Layout(width="600px")
         )
         self.kmers = widgets.HTML()
         self.subsequence = widgets.Textarea(description="Text", layout=widgets.Layout(width="600px", height="60px"))
         self.matches = widgets.HTML()
-        scroller = widgets.Box([self.figure], layout=widgets.Layout(overflow="auto", width="100%"))
         super().__init__(
             [
                 widgets.HBox([self.search, self.choice]),
                 widgets.HBox([self.layer, self.head]),
                 self.prediction,
-                scroller,
+                self.figure,
+                self.view,
                 self.region,
                 self.kmers,
                 self.subsequence,
@@ -93,6 +99,7 @@ class AttentionExplorer(Panel):
         for control in (self.layer, self.head):
             control.observe(lambda _: self.show(), names="value")
         self.region.observe(lambda _: self._show_region(), names="value")
+        self.view.observe(lambda _: self._redraw(), names="value")
         self.shared.observe(lambda _: self._model_changed(), names="model")
         self._model_changed()
 
@@ -128,6 +135,9 @@ class AttentionExplorer(Panel):
             with self.hold_trait_notifications():
                 self.region.max = length
                 self.region.value = (0, 0)
+                self.view.max = max(0, length - ZOOM)
+                self.view.value = 0
+            self.view.layout.display = None if length > ZOOM else "none"
             model = self.model
             if model.task is not None:
                 probabilities = predict(model, self.sequence, progress=False).filter(like="prob_").iloc[0]
@@ -154,13 +164,32 @@ class AttentionExplorer(Panel):
     def _draw(self) -> None:
         sequence, scores = self.sequence, self.result
         regions = pd.DataFrame(high_attention_regions(scores), columns=["start", "end"])
-        figure = new_figure(max(6, len(sequence) / 10), 2.2)
-        ax = plot_attention(scores, sequence, instances=regions, letters=True, ax=figure.subplots())
         first, last = self.region.value
-        if last > first:
-            ax.axvspan(first - 0.5, last - 0.5, color="tab:green", alpha=0.3)
-        ax.set_title(f"{self.choice.value}: layer {self.layer.value}, heads {self.head.value}", fontsize=9)
+        long = len(sequence) > ZOOM
+        figure = new_figure(12, 4 if long else 2.2, layout=None)  # fixed margins: no layout engine to wait for
+        axes = figure.subplots(2, 1) if long else [figure.subplots()]
+        figure.subplots_adjust(left=0.07, right=0.99, top=0.92 if long else 0.86, bottom=0.12 if long else 0.22)
+        figure.subplots_adjust(hspace=0.45)
+        if long:  # the whole sequence above, the part in view (with its letters) below
+            plot_attention(scores, sequence, instances=regions, letters=False, ax=axes[0])
+            axes[0].axvspan(self.view.value - 0.5, self.view.value + ZOOM - 0.5, fill=False, edgecolor="black")
+            shown = slice(self.view.value, self.view.value + ZOOM)
+            in_view = regions.clip(lower=shown.start, upper=shown.stop)
+            plot_attention(
+                scores[shown], sequence[shown], instances=in_view, letters=True, start=shown.start, ax=axes[1]
+            )
+        else:
+            plot_attention(scores, sequence, instances=regions, letters=True, ax=axes[0])
+        for ax in axes:
+            if last > first:
+                ax.axvspan(first - 0.5, last - 0.5, color="tab:green", alpha=0.3)
+        axes[0].set_title(f"{self.choice.value}: layer {self.layer.value}, heads {self.head.value}", fontsize=9)
         show_figure(self.figure, figure)
+
+    def _redraw(self) -> None:
+        with self.reporting():
+            if self.result is not None:
+                self._draw()
 
     def _show_region(self) -> None:
         with self.reporting():
@@ -177,5 +206,7 @@ class AttentionExplorer(Panel):
                 self.table = occurrences(self.sequences, self.ids, text)
                 where = f"{len(self.table)} occurrence{'s' if len(self.table) != 1 else ''} (both strands)"
                 self.matches.value = f"<b>{where}</b>" + html_table(self.table)
-            if self.result is not None:
+            if text and not self.view.value <= first <= self.view.value + ZOOM - len(text):
+                self.view.value = min(self.view.max, max(0, first - 10))  # bring the region into view (redraws)
+            elif self.result is not None:
                 self._draw()

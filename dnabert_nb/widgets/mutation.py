@@ -18,7 +18,7 @@ from ._panel import Job, Panel, figure_image, html_table, new_figure, show_figur
 #: The longest stretch mapped by default; a longer sequence is mapped around its centre (move the region to see more).
 MAP_WIDTH = 150
 #: Positions mapped between two progress updates (and two checks of Stop).
-CHUNK = 25
+CHUNK = 10
 
 
 class MutationExplorer(Panel):
