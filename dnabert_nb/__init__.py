@@ -31,6 +31,7 @@ from .interpret.mutagenesis import mutagenesis
 from .interpret.pfm import motif_scores
 from .interpret.variants import variant_effects
 from .io import read_dnabert_tsv, read_fasta, read_gue, read_labelled_fasta
+from .training.baseline import KmerBaseline, baseline
 from .training.callbacks import Callback
 from .training.evaluate import evaluate
 from .training.finetune import finetune
@@ -46,6 +47,7 @@ __all__ = [
     "DNABERTModel",
     "InputFormatError",
     "InvalidSequenceError",
+    "KmerBaseline",
     "KmerTokenizer",
     "MissingDependencyError",
     "ModelNotFoundError",
@@ -56,6 +58,7 @@ __all__ = [
     "UntrainedHeadWarning",
     "attention_motifs",
     "attention_scores",
+    "baseline",
     "compare_motifs",
     "datasets",
     "embed",

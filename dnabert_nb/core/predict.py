@@ -13,7 +13,7 @@ from .inference import DEFAULT_BATCH_SIZE, BatchFunction, average_windows, logit
 from .model import DNABERTModel
 
 
-def _result_frame(task: str, labels: list[str], values: np.ndarray, front: dict) -> pd.DataFrame:
+def result_frame(task: str, labels: list[str], values: np.ndarray, front: dict) -> pd.DataFrame:
     """Label, score and per-label columns from averaged outputs."""
     frame = pd.DataFrame(front)
     if task == "regression":
@@ -93,9 +93,9 @@ def predict(
             "start": w.start,
             "end": w.end,
         }
-        return _result_frame(model.task, model.labels, per_window, front)
+        return result_frame(model.task, model.labels, per_window, front)
     averaged = average_windows(result.windows, per_window, len(result.ids))
-    return _result_frame(model.task, model.labels, averaged, {"id": result.ids, "length": result.lengths})
+    return result_frame(model.task, model.labels, averaged, {"id": result.ids, "length": result.lengths})
 
 
 def _pooled(pooling: str, layer: int) -> BatchFunction:
