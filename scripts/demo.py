@@ -4,7 +4,8 @@ Usage: python scripts/demo.py [CHECKPOINT_FOLDER]
 
 Loads the embedded pretrained model (or the given checkpoint), fine-tunes it briefly to tell
 Drosophila core promoters from distal upstream windows (`fly_core_promoters`, a subset of its
-training split), evaluates on the test split, prints the metrics, and saves a figure (training
+training split), evaluates on the test split, prints the metrics beside those of the k-mer baseline
+(`dn.baseline`, fitted on the same data), and saves a figure (training
 curves, confusion matrix, ROC) and the fine-tuned model to demo_output/.
 """
 
@@ -39,7 +40,10 @@ def main(checkpoint: str | None) -> None:
     print(f"fine-tuning on {len(train)} sequences, selecting on {len(valid)}, testing on {len(test)}")
     tuned = dn.finetune(model, train, valid, epochs=EPOCHS, output_dir=OUTPUT / "model")
     metrics = dn.evaluate(tuned, test)
-    print("\ntest split: " + ", ".join(f"{name} {metrics[name]:.3f}" for name in ("accuracy", "mcc", "auroc", "auprc")))
+    base = dn.baseline(train, valid)  # the bar to clear: k-mer counts + logistic regression, same data
+    reference = base.evaluate(test)
+    for name, scores in ((f"{'fine-tuned model':22s}", metrics), (f"k-mer baseline (k={base.k})", reference)):
+        print(f"test split, {name}: " + ", ".join(f"{key} {scores[key]:.3f}" for key in ("accuracy", "mcc", "auroc")))
     predictions = dn.predict(tuned, test)
     fig, axes = plt.subplots(1, 4, figsize=(18, 3.8))
     dn.pl.training_curves(tuned.history, ax=axes[:2])
