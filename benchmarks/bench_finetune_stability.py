@@ -1,0 +1,73 @@
+"""Does default fine-tuning hold up on small data, for every seed, and does it beat a bag of k-mers?
+
+For each shipped classification task (and GUE prom_core_tata from ../shared when present): a 2,000-row subset of its
+training split (all of it when smaller), its validation split (at most 1,000 rows) and test split (at most 2,000
+rows). ``dn.finetune(dn.load(), train, valid)`` at its defaults for seeds 0, 1 and 2; ``dn.baseline(train, valid)``
+on the same rows. Reported per task: test MCC per seed, their spread, whether a seed gave a constant predictor
+(one class for every test sequence), and the baseline's test MCC.
+
+Usage: python benchmarks/bench_finetune_stability.py [--rows 2000] [--seeds 0 1 2] [--tasks splice ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+import dnabert_nb as dn
+
+GUE = Path(__file__).resolve().parents[2] / "shared" / "gue" / "prom_core_tata"
+
+
+def tasks(names: list[str] | None) -> dict[str, pd.DataFrame]:
+    chosen = names or [*dn.datasets.list()["name"], "gue_prom_core_tata"]
+    found = {}
+    for name in chosen:
+        if name == "gue_prom_core_tata":
+            if GUE.is_dir():
+                found[name] = dn.read_gue(GUE)
+        else:
+            found[name] = dn.datasets.load(name)
+    return found
+
+
+def subset(data: pd.DataFrame, split: str, rows: int) -> pd.DataFrame:
+    part = data[data["split"] == split]
+    return part.sample(n=min(rows, len(part)), random_state=0)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=2000)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--tasks", nargs="*")
+    args = parser.parse_args()
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; dnabert_nb {dn.__version__}")
+    rows = []
+    for name, data in tasks(args.tasks).items():
+        train, valid, test = subset(data, "train", args.rows), subset(data, "valid", 1000), subset(data, "test", 2000)
+        base = dn.baseline(train, valid).evaluate(test)["mcc"]
+        row = {"task": name, "train": len(train), "baseline_mcc": base}
+        for seed in args.seeds:
+            began = time.perf_counter()
+            model = dn.finetune(dn.load(), train, valid, seed=seed, progress=False, live_plot=False)
+            predictions = dn.predict(model, test, progress=False)
+            scores = dn.evaluate(model, test, progress=False)
+            row[f"mcc_seed{seed}"] = scores["mcc"]
+            row[f"constant_seed{seed}"] = predictions["label"].nunique() == 1
+            row[f"seconds_seed{seed}"] = time.perf_counter() - began
+        mccs = [row[f"mcc_seed{seed}"] for seed in args.seeds]
+        row["spread"] = float(np.max(mccs) - np.min(mccs))
+        rows.append(row)
+        print(pd.DataFrame([row]).round(3).to_string(index=False), flush=True)
+    table = pd.DataFrame(rows)
+    print("\n" + table.round(3).to_string(index=False))
+
+
+if __name__ == "__main__":
+    main()
