@@ -6,7 +6,10 @@ rows). ``dn.finetune(dn.load(), train, valid)`` at its defaults for seeds 0, 1 a
 on the same rows. Reported per task: test MCC per seed, their spread, whether a seed gave a constant predictor
 (one class for every test sequence), and the baseline's test MCC.
 
+``--epochs`` and ``--restarts`` pass those finetune options (default: finetune's own defaults), to compare recipes.
+
 Usage: python benchmarks/bench_finetune_stability.py [--rows 2000] [--seeds 0 1 2] [--tasks splice ...]
+       [--epochs auto] [--restarts 2]
 """
 
 from __future__ import annotations
@@ -46,7 +49,15 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=2000)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--tasks", nargs="*")
+    parser.add_argument("--epochs", help="an integer or 'auto'")
+    parser.add_argument("--restarts", type=int)
     args = parser.parse_args()
+    recipe = {}
+    if args.epochs is not None:
+        recipe["epochs"] = args.epochs if args.epochs == "auto" else int(args.epochs)
+    if args.restarts is not None:
+        recipe["restarts"] = args.restarts
+    print(f"finetune options beyond the defaults: {recipe or 'none'}")
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; dnabert_nb {dn.__version__}")
     rows = []
     for name, data in tasks(args.tasks).items():
@@ -55,7 +66,7 @@ def main() -> None:
         row = {"task": name, "train": len(train), "baseline_mcc": base}
         for seed in args.seeds:
             began = time.perf_counter()
-            model = dn.finetune(dn.load(), train, valid, seed=seed, progress=False, live_plot=False)
+            model = dn.finetune(dn.load(), train, valid, seed=seed, progress=False, live_plot=False, **recipe)
             predictions = dn.predict(model, test, progress=False)
             scores = dn.evaluate(model, test, progress=False)
             row[f"mcc_seed{seed}"] = scores["mcc"]

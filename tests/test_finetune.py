@@ -1,5 +1,7 @@
 """finetune and evaluate on tiny models: every task type, checkpoints, resume, determinism, bad input."""
 
+import copy
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -262,3 +264,43 @@ def test_sequences_longer_than_a_short_context_go_through_windows(data):
     assert dn.evaluate(model, valid)["auroc"] == pytest.approx(roc_auc_score(valid.label, predictions.prob_1), abs=1e-6)
     scores = dn.attention_scores(model, valid.sequence.tolist()[:3], progress=False)
     assert [len(s) for s in scores] == valid.sequence.str.len().tolist()[:3]
+
+
+def test_auto_epochs_give_small_data_enough_steps_and_stop_early():
+    assert [_finetune.auto_epochs(steps) for steps in (2, 40, 100, 1000)] == [30, 25, 10, 3]
+
+
+def test_epochs_auto_trains_longer_on_small_data_with_early_stopping(encoder, data):
+    train, valid = data
+    small = train.head(64)  # 4 steps an epoch: 30 epochs at the most
+    model = dn.finetune(encoder, small, valid, **{**FAST, "epochs": "auto"})
+    evaluated = model.history.dropna(subset=["valid_mcc"])
+    assert len(evaluated) > 3  # more than the fixed default of 3 epochs
+    best = evaluated["valid_mcc"].idxmax()
+    stopped_early = len(evaluated) < 30
+    assert not stopped_early or len(evaluated.loc[best:]) - 1 == _finetune.AUTO_PATIENCE
+    with pytest.raises(InputFormatError, match="'auto'"):
+        dn.finetune(encoder, train, valid, **{**FAST, "epochs": "many"})
+
+
+def test_a_collapsed_run_is_restarted_with_the_next_seeds(encoder, data, tmp_path):
+    train, valid = data
+    frozen = {**FAST, "epochs": 1, "lr": 1e-12}  # nothing is learnt: the untrained head predicts one class
+    with pytest.warns(_finetune.CollapseWarning, match="restarted 2 time"):
+        model = dn.finetune(encoder, train.head(64), valid, **frozen, restarts=2, output_dir=tmp_path / "run")
+    assert model.metrics["mcc"] <= 0
+    assert (tmp_path / "run" / "restart-1" / "best").is_dir() and (tmp_path / "run" / "restart-2" / "best").is_dir()
+    with pytest.raises(InputFormatError, match="restarts"):
+        dn.finetune(encoder, train, valid, **FAST, restarts=-1)
+
+
+def test_only_a_constant_predictor_counts_as_collapsed(encoder):
+    model = copy.copy(encoder)
+    for metrics, task, expected in [
+        ({"mcc": 0.0}, "classification", True),
+        ({"mcc": 0.2}, "classification", False),
+        ({"r2": -0.1}, "regression", True),
+        (None, "classification", False),  # no valid data: nothing to judge by
+    ]:
+        model.metrics = metrics
+        assert _finetune.collapsed(model, task) is expected

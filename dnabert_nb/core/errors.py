@@ -68,3 +68,10 @@ def require_positive_integers(**values: object) -> None:
     for name, value in values.items():
         if not isinstance(value, numbers.Integral) or value < 1:
             raise InputFormatError(f"{name} = {value!r}; give a positive whole number.")
+
+
+def require_non_negative_integers(**values: object) -> None:
+    """Raise InputFormatError naming the first argument that is not a whole number of zero or more."""
+    for name, value in values.items():
+        if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 0:
+            raise InputFormatError(f"{name} = {value!r}; give a whole number, 0 or more.")

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import copy
+import math
 import os
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -14,7 +17,14 @@ from transformers import BertForSequenceClassification
 
 from .._deprecation import renamed_options
 from .._docs import shared_docs
-from ..core.errors import MissingDependencyError, ModelTaskError, require_positive_integers, require_positive_numbers
+from ..core.errors import (
+    InputFormatError,
+    MissingDependencyError,
+    ModelTaskError,
+    require_non_negative_integers,
+    require_positive_integers,
+    require_positive_numbers,
+)
 from ..core.inference import logits, window_runs
 from ..core.model import DNABERTModel
 from ..core.runtime import resolve_precision
@@ -28,6 +38,16 @@ from .targets import DEFAULT_METRIC, PROBLEM_TYPES, class_weight_tensor, labelle
 
 #: Batches sorted together by length (length bucketing keeps padding low, order stays random).
 BUCKET_BATCHES = 50
+#: epochs="auto": train for at least this many optimiser steps (small data gets more epochs) ...
+AUTO_MIN_STEPS = 1000
+#: ... in this many epochs at the least and at the most ...
+AUTO_EPOCHS = (3, 30)
+#: ... and stop after this many evaluations (one per epoch) without improvement.
+AUTO_PATIENCE = 4
+
+
+class CollapseWarning(UserWarning):
+    """Fine-tuning collapsed to a constant predictor on valid and was restarted (``finetune(restarts=...)``)."""
 
 
 class ClassifierObjective(torch.nn.Module):
@@ -198,7 +218,7 @@ def finetune(
     valid: object = None,
     *,
     task: str = "auto",
-    epochs: int = 3,
+    epochs: int | str = 3,
     lr: float = 2e-4,
     batch_size: int = 32,
     warmup: float = 0.1,
@@ -208,6 +228,7 @@ def finetune(
     metric: str | None = None,
     class_weights: object = None,
     lora: bool | dict | None = None,
+    restarts: int = 0,
     seed: int = 0,
     precision: str | None = None,
     output_dir: str | os.PathLike | None = None,
@@ -235,7 +256,11 @@ def finetune(
         windows' probabilities, as :func:`dnabert_nb.predict` does.
     task
         ``"auto"`` (decided from the labels), ``"classification"``, ``"multilabel"`` or ``"regression"``.
-    epochs, lr, batch_size, warmup, weight_decay
+    epochs
+        Passes over ``train``; ``"auto"``: enough for 1,000 optimiser steps, within 3 to 30 epochs, stopping
+        after 4 evaluations without improvement (unless ``early_stopping_patience`` says otherwise) — small
+        data then trains for many more steps than 3 epochs would give it.
+    lr, batch_size, warmup, weight_decay
         AdamW; linear warm-up over ``warmup`` (a fraction of the steps, or a number of steps when ≥ 1),
         then linear decay to zero. ``batch_size`` is per process.
     eval_every
@@ -250,6 +275,11 @@ def finetune(
     lora
         True or a dict of ``peft.LoraConfig`` options: train low-rank adapters (on query, key,
         value) plus the head instead of every weight; merged into the returned model.
+    restarts
+        When a run ends as a constant predictor on ``valid`` (best MCC, or R² for regression, at or below 0),
+        train again with the next seed, up to this many times, and keep the best run; a
+        :class:`CollapseWarning` says so. Costs a full run per restart, only when a run collapsed. Restarts write
+        to ``output_dir/restart-<n>``.
     {seed}
         Here: the head, the batch order and dropout.
     {precision}
@@ -271,82 +301,118 @@ def finetune(
         ``epoch``, ``loss``, ``lr``, ``samples_per_s``, and ``valid_loss`` / ``valid_<metric>``
         at evaluations) and ``.metrics`` (the best evaluation, or None without ``valid``).
     """
-    require_positive_integers(epochs=epochs, batch_size=batch_size, log_every=log_every)
+    require_positive_integers(batch_size=batch_size, log_every=log_every)
+    if epochs != "auto" and not (isinstance(epochs, int) and not isinstance(epochs, bool) and epochs >= 1):
+        raise InputFormatError(f"epochs = {epochs!r}; give a positive whole number, or 'auto'.")
+    require_non_negative_integers(restarts=restarts)
     require_positive_numbers(lr=lr)
     output_dir = loop.check_output_dir(output_dir, resume)
     data = labelled_task(model, train, valid, task)
     metric = metric or DEFAULT_METRIC[data.task]
     check_metric(metric, data.task, data.names)
+    maximize = metric not in LOWER_IS_BETTER
     token_ids, offsets = model.tokenizer.kmer_ids(data.sequences)
     windows, starts, n_kmers = window_runs(model.tokenizer, offsets, None)
-
     processes = Processes(model.device)
     dtype = resolve_precision(precision or model.precision, processes.device)
-    network = task_network(model, data.task, data.names, seed)
-    trainable = (with_lora(network, lora) if lora else network).to(processes.device)
     weights = class_weight_tensor(class_weights, data.targets, data.task, len(data.names))
-    result = DNABERTModel(
-        network,
-        model.tokenizer,
-        labels=data.names,
-        device=processes.device,
-        precision=model.precision,
-        source=f"finetune({model.source})",
-    )
-    job = FinetuneJob(
-        result,
-        trainable,
-        lora=lora,
-        evaluation=data.evaluation,
-        batch_size=batch_size,
-        seed=seed,
-        windows=TrainingWindows(token_ids, starts, n_kmers, data.targets[windows.sequence_index]),
-        weights=None if weights is None else weights.to(processes.device),
-        dtype=dtype,
-        precision=precision,
-        processes=processes,
-    )
-    total_steps = job.steps_per_epoch * epochs
-    optimizer = torch.optim.AdamW(parameter_groups(trainable, weight_decay), lr=lr)
-    scheduler = loop.linear_schedule(optimizer, loop.warmup_steps(warmup, total_steps), total_steps)
-    settings = loop.as_settings(
-        task=data.task,
-        names=data.names,
-        epochs=epochs,
-        lr=lr,
-        batch_size=batch_size,
-        seed=seed,
-        warmup=warmup,
-        weight_decay=weight_decay,
-        eval_every=eval_every,
-        lora=lora,
-        metric=metric,
-        precision=str(dtype),
-        world_size=processes.world_size,
-        data=loop.fingerprint(data.sequences, data.targets),
-    )
-    torch.manual_seed(seed + 1 + processes.rank)
-    outcome = loop.run(
-        job,
-        optimizer=optimizer,
-        scheduler=scheduler,
-        total_steps=total_steps,
-        steps_per_epoch=job.steps_per_epoch,
-        schedule=loop.Schedule(
-            log_every, eval_every, save_every, metric, early_stopping_patience, maximize=metric not in LOWER_IS_BETTER
-        ),
-        settings=settings,
-        processes=processes,
-        output_dir=output_dir,
-        resume=resume,
-        callbacks=callbacks,
-        progress=progress,
-        live_plot=live_plot,
-    )
-    finished = job.model()
-    if outcome.best_weights is not None:
-        finished.network.load_state_dict(outcome.best_weights)
-    finished.network.eval()
-    finished.history = pd.DataFrame(outcome.state.history)
-    finished.metrics = outcome.state.best_metrics
-    return finished
+
+    def attempt(seed: int, folder: Path | None) -> DNABERTModel:
+        network = task_network(model, data.task, data.names, seed)
+        trainable = (with_lora(network, lora) if lora else network).to(processes.device)
+        result = DNABERTModel(
+            network,
+            model.tokenizer,
+            labels=data.names,
+            device=processes.device,
+            precision=model.precision,
+            source=f"finetune({model.source})",
+        )
+        job = FinetuneJob(
+            result,
+            trainable,
+            lora=lora,
+            evaluation=data.evaluation,
+            batch_size=batch_size,
+            seed=seed,
+            windows=TrainingWindows(token_ids, starts, n_kmers, data.targets[windows.sequence_index]),
+            weights=None if weights is None else weights.to(processes.device),
+            dtype=dtype,
+            precision=precision,
+            processes=processes,
+        )
+        n_epochs = auto_epochs(job.steps_per_epoch) if epochs == "auto" else epochs
+        patience = AUTO_PATIENCE if epochs == "auto" and early_stopping_patience is None else early_stopping_patience
+        total_steps = job.steps_per_epoch * n_epochs
+        optimizer = torch.optim.AdamW(parameter_groups(trainable, weight_decay), lr=lr)
+        scheduler = loop.linear_schedule(optimizer, loop.warmup_steps(warmup, total_steps), total_steps)
+        settings = loop.as_settings(
+            task=data.task,
+            names=data.names,
+            epochs=n_epochs,
+            lr=lr,
+            batch_size=batch_size,
+            seed=seed,
+            warmup=warmup,
+            weight_decay=weight_decay,
+            eval_every=eval_every,
+            lora=lora,
+            metric=metric,
+            precision=str(dtype),
+            world_size=processes.world_size,
+            data=loop.fingerprint(data.sequences, data.targets),
+        )
+        torch.manual_seed(seed + 1 + processes.rank)
+        outcome = loop.run(
+            job,
+            optimizer=optimizer,
+            scheduler=scheduler,
+            total_steps=total_steps,
+            steps_per_epoch=job.steps_per_epoch,
+            schedule=loop.Schedule(log_every, eval_every, save_every, metric, patience, maximize=maximize),
+            settings=settings,
+            processes=processes,
+            output_dir=folder,
+            resume=resume and folder == output_dir,
+            callbacks=callbacks,
+            progress=progress,
+            live_plot=live_plot,
+        )
+        finished = job.model()
+        if outcome.best_weights is not None:
+            finished.network.load_state_dict(outcome.best_weights)
+        finished.network.eval()
+        finished.history = pd.DataFrame(outcome.state.history)
+        finished.metrics = outcome.state.best_metrics
+        return finished
+
+    tried = [attempt(seed, output_dir)]
+    while restarts and collapsed(tried[-1], data.task) and len(tried) <= restarts:
+        folder = None if output_dir is None else output_dir / f"restart-{len(tried)}"
+        tried.append(attempt(seed + len(tried), folder))
+    if len(tried) > 1:
+        best = max(tried, key=lambda ft: ft.metrics[metric] if maximize else -ft.metrics[metric])
+        warnings.warn(
+            f"Fine-tuning collapsed to a constant predictor on valid with seed {seed}; restarted {len(tried) - 1} "
+            f"time(s) with the next seeds and kept the best (valid {metric} "
+            + ", ".join(f"{ft.metrics[metric]:.3f}" for ft in tried)
+            + ").",
+            CollapseWarning,
+            stacklevel=2,
+        )
+        return best
+    return tried[0]
+
+
+def collapsed(model: DNABERTModel, task: str) -> bool:
+    """Whether a fine-tuned model scored like a constant predictor on valid (MCC or R² at or below 0)."""
+    if model.metrics is None:
+        return False
+    score = model.metrics.get("r2" if task == "regression" else "mcc")
+    return score is not None and score <= 0
+
+
+def auto_epochs(steps_per_epoch: int) -> int:
+    """``epochs="auto"``: enough epochs for :data:`AUTO_MIN_STEPS` optimiser steps, within :data:`AUTO_EPOCHS`."""
+    low, high = AUTO_EPOCHS
+    return int(min(high, max(low, math.ceil(AUTO_MIN_STEPS / steps_per_epoch))))
