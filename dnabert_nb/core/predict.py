@@ -13,13 +13,20 @@ from .inference import DEFAULT_BATCH_SIZE, BatchFunction, average_windows, logit
 from .model import DNABERTModel
 
 
+def output_column(task: str, labels: list[str], name: str) -> str:
+    """The column of :func:`predict`'s table holding output ``name``: ``prob_<name>``, or ``value`` /
+    ``value_<name>`` for regression."""
+    if task == "regression":
+        return "value" if len(labels) == 1 else f"value_{name}"
+    return f"prob_{name}"
+
+
 def result_frame(task: str, labels: list[str], values: np.ndarray, front: dict) -> pd.DataFrame:
     """Label, score and per-label columns from averaged outputs."""
     frame = pd.DataFrame(front)
     if task == "regression":
-        names = ["value"] if len(labels) == 1 else [f"value_{name}" for name in labels]
-        for column, name in enumerate(names):
-            frame[name] = values[:, column]
+        for column, name in enumerate(labels):
+            frame[output_column(task, labels, name)] = values[:, column]
         return frame
     if task == "classification":
         best = values.argmax(axis=1)
@@ -30,7 +37,7 @@ def result_frame(task: str, labels: list[str], values: np.ndarray, front: dict) 
         frame["label"] = [",".join(np.asarray(labels)[row]) for row in chosen]
         frame["score"] = values.max(axis=1)
     for column, name in enumerate(labels):
-        frame[f"prob_{name}"] = values[:, column]
+        frame[output_column(task, labels, name)] = values[:, column]
     return frame
 
 

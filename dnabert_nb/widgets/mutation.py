@@ -9,7 +9,7 @@ import pandas as pd
 from ..core.alphabet import normalise
 from ..core.errors import InputFormatError, ModelTaskError
 from ..core.model import DNABERTModel
-from ..core.predict import predict
+from ..core.predict import output_column, predict
 from ..interpret.mutagenesis import mutagenesis
 from ..pl.mutagenesis import mutagenesis as plot_mutagenesis
 from ._model_choice import SharedModel, as_shared
@@ -46,6 +46,7 @@ class MutationExplorer(Panel):
         self.edits: list[dict] = []
         self.undone_edits: list[dict] = []
         self.result: pd.DataFrame | None = None
+        self.current: float | None = None  # the target output of the current sequence
         self.prediction = widgets.HTML()
         self.target = widgets.Dropdown(description="Class")
         length = len(self.history[0])
@@ -113,11 +114,8 @@ class MutationExplorer(Panel):
             self.refresh()
 
     def _probability(self, sequence: str) -> float:
-        model, name = self.model, self.target.value
-        if model.task != "regression":
-            column = f"prob_{name}"
-        else:
-            column = "value" if len(model.labels) == 1 else f"value_{name}"
+        model = self.model
+        column = output_column(model.task, model.labels, self.target.value)
         return float(predict(model, sequence, progress=False)[column].iloc[0])
 
     def refresh(self) -> Job | None:
@@ -126,9 +124,12 @@ class MutationExplorer(Panel):
             if self.model is None or self.model.task is None or self.target.value is None:
                 return None
             sequence = self.sequence
+            self.current = self._probability(sequence)
+            if self.edits and self.edits[-1]["after"] is None:  # an edit just applied: its outcome is this
+                self.edits[-1]["after"] = self.current
             self.prediction.value = (
                 f"<b>p({self.target.value})</b> of the current sequence ({len(sequence)} nt, "
-                f"{len(self.edits)} edit{'s' if len(self.edits) != 1 else ''}): {self._probability(sequence):.4f}"
+                f"{len(self.edits)} edit{'s' if len(self.edits) != 1 else ''}): {self.current:.4f}"
             )
             self._show_edits()
             first, last = self.region.value
@@ -169,7 +170,7 @@ class MutationExplorer(Panel):
                 raise InputFormatError(f"Position {position} is outside the {len(sequence)}-nt sequence (0-based).")
             if sequence[position] == base:
                 raise InputFormatError(f"Position {position} already holds {base}; choose another base.")
-            before = self._probability(sequence)
+            before = self.current  # shown since the last refresh: not predicted again
             edited = sequence[:position] + base + sequence[position + 1 :]
             self.edits.append(
                 {"position": position, "ref": sequence[position], "alt": base, "before": before, "after": None}
@@ -177,7 +178,6 @@ class MutationExplorer(Panel):
             self.history.append(edited)
             self.undone.clear()
             self.undone_edits.clear()
-            self.edits[-1]["after"] = self._probability(edited)
             self.refresh()
 
     def undo(self) -> None:
