@@ -54,7 +54,7 @@ def attention(
         for position, letter in zip(positions, sequence.upper()):
             ax.text(position, -0.03, letter, transform=under_axis, ha="center", va="top", fontsize=7,
                     family="monospace")  # fmt: skip
-        ax.tick_params(axis="x", pad=14, labelsize=7)
+        ax.tick_params(axis="x", pad=14, labelsize=7, length=0)
     step = max(1, int(np.ceil(len(scores) / 30 / 5)) * 5) if len(scores) > 30 else 1
     ax.set_xticks(positions[(positions - start) % step == 0] if step > 1 else positions)
     ax.set(xlim=(start - 0.5, start + len(scores) - 0.5), ylabel="attention", xlabel="position")

@@ -166,9 +166,9 @@ class AttentionExplorer(Panel):
         regions = pd.DataFrame(high_attention_regions(scores), columns=["start", "end"])
         first, last = self.region.value
         long = len(sequence) > ZOOM
-        figure = new_figure(12, 4 if long else 2.2, layout=None)  # fixed margins: no layout engine to wait for
+        figure = new_figure(12, 4.4 if long else 2.6, layout=None)  # fixed margins: no layout engine to wait for
         axes = figure.subplots(2, 1) if long else [figure.subplots()]
-        figure.subplots_adjust(left=0.07, right=0.99, top=0.92 if long else 0.86, bottom=0.12 if long else 0.22)
+        figure.subplots_adjust(left=0.07, right=0.99, top=0.92 if long else 0.88, bottom=0.15 if long else 0.3)
         figure.subplots_adjust(hspace=0.45)
         if long:  # the whole sequence above, the part in view (with its letters) below
             plot_attention(scores, sequence, instances=regions, letters=False, ax=axes[0])
