@@ -9,7 +9,7 @@ on the same rows. Reported per task: test MCC per seed, their spread, whether a 
 ``--epochs`` and ``--restarts`` pass those finetune options (default: finetune's own defaults), to compare recipes.
 
 Usage: python benchmarks/bench_finetune_stability.py [--rows 2000] [--seeds 0 1 2] [--tasks splice ...]
-       [--epochs auto] [--restarts 2]
+       [--epochs auto] [--restarts 2] [--model CHECKPOINT]
 """
 
 from __future__ import annotations
@@ -51,6 +51,7 @@ def main() -> None:
     parser.add_argument("--tasks", nargs="*")
     parser.add_argument("--epochs", help="an integer or 'auto'")
     parser.add_argument("--restarts", type=int)
+    parser.add_argument("--model", help="checkpoint folder to fine-tune (default: the embedded model)")
     args = parser.parse_args()
     recipe = {}
     if args.epochs is not None:
@@ -66,7 +67,7 @@ def main() -> None:
         row = {"task": name, "train": len(train), "baseline_mcc": base}
         for seed in args.seeds:
             began = time.perf_counter()
-            model = dn.finetune(dn.load(), train, valid, seed=seed, progress=False, live_plot=False, **recipe)
+            model = dn.finetune(dn.load(args.model), train, valid, seed=seed, progress=False, live_plot=False, **recipe)
             predictions = dn.predict(model, test, progress=False)
             scores = dn.evaluate(model, test, progress=False)
             row[f"mcc_seed{seed}"] = scores["mcc"]

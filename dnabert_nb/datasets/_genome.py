@@ -37,6 +37,36 @@ GENOMES = {
         "maf_row": "Hsap.22",
         "description": "Human chr22 (hg19), the human rows of an Ensembl Compara EPO primate alignment; 21.6 Mb",
     },
+    "hg19_chr20": {
+        "package": "vt-examples",
+        "path": "usr/share/doc/vt/examples/ref/20.fa.gz",
+        "format": "fasta",
+        "description": "Human chr20 (GRCh37), vt's example reference; 63 Mb",
+    },
+    "hg19_chrX_part": {
+        "package": "smalt-examples",
+        "path": "usr/share/doc/smalt/test/data/hs37chrXtrunc.fa.gz",
+        "format": "fasta",
+        "description": "Human chrX (GRCh37), its first 70 Mb; smalt's test data",
+    },
+    "dm3_chr2R": {
+        "package": "augustus-doc",
+        "path": "usr/share/doc/augustus/tutorial/data/chr2R.fa",
+        "format": "fasta",
+        "description": "Drosophila melanogaster chr2R (dm3), AUGUSTUS's tutorial data; 21.1 Mb",
+    },
+    "ce2_chrX": {
+        "package": "r-bioc-bsgenome",
+        "path": "usr/lib/R/site-library/BSgenome/extdata/ce2chrX.fa.gz",
+        "format": "fasta",
+        "description": "Caenorhabditis elegans chrX (ce2), BSgenome's example; 17.7 Mb",
+    },
+    "pfalciparum": {
+        "package": "smalt-examples",
+        "path": "usr/share/doc/smalt/test/data/genome_1.fa.gz",
+        "format": "fasta",
+        "description": "Plasmodium falciparum, 14 chromosomes (MAL1-14), smalt's test data; 23.3 Mb",
+    },
     "ecoli_k12": {
         "package": "ragout-examples",
         "path": "usr/share/doc/ragout/examples/E.Coli/references/MG1655-K12.fasta.gz",
@@ -64,9 +94,16 @@ GENOMES = {
 }
 
 
+def _open_text(path: Path):
+    """A text handle on a plain or gzip-compressed file."""
+    with open(path, "rb") as probe:
+        compressed = probe.read(2) == b"\x1f\x8b"
+    return gzip.open(path, "rt") if compressed else open(path, encoding="ascii")
+
+
 def _fasta_records(path: Path) -> Iterator[GenomeRecord]:
     name, chunks = None, []
-    with gzip.open(path, "rt") as handle:
+    with _open_text(path) as handle:
         for line in handle:
             if line.startswith(">"):
                 if name is not None:
@@ -122,8 +159,9 @@ def genome(name: str, *, split: str = "train") -> Iterator[GenomeRecord]:
     Parameters
     ----------
     name
-        One of :func:`genomes`: ``"hg19_chr22"``, ``"ecoli_k12"``, ``"saureus_n315"``,
-        ``"vcholerae_o395"``, ``"dictyostelium"``.
+        One of :func:`genomes`: human (``"hg19_chr22"``, ``"hg19_chr20"``, ``"hg19_chrX_part"``),
+        fly (``"dm3_chr2R"``), worm (``"ce2_chrX"``), ``"pfalciparum"``, ``"dictyostelium"`` and
+        bacteria (``"ecoli_k12"``, ``"saureus_n315"``, ``"vcholerae_o395"``).
     split
         ``"train"``: all but the last 5% of the genome (by coordinate); ``"valid"``: that
         held-out last 5%; ``"all"``: everything.

@@ -23,23 +23,24 @@ class Corpus:
         token_ids, offsets = tokenizer.kmer_ids(sequences, ids)
         self.token_ids = token_ids.astype(np.int16)
         self.offsets = offsets
+        self.k = tokenizer.k
         self._unknown_prefix = np.concatenate([[0], np.cumsum(self.token_ids == UNK_ID)])
 
     def __len__(self) -> int:
         return int(self.offsets[-1])
 
     @classmethod
-    def _from_arrays(cls, token_ids: np.ndarray, offsets: np.ndarray) -> Corpus:
+    def _from_arrays(cls, token_ids: np.ndarray, offsets: np.ndarray, k: int) -> Corpus:
         corpus = cls.__new__(cls)
-        corpus.token_ids, corpus.offsets = token_ids, offsets
+        corpus.token_ids, corpus.offsets, corpus.k = token_ids, offsets, k
         corpus._unknown_prefix = np.concatenate([[0], np.cumsum(token_ids == UNK_ID)])
         return corpus
 
     def split(self, fraction: float) -> tuple[Corpus, Corpus]:
         """Cut at ``fraction`` of all tokens: (everything before, everything after) the cut."""
         cut = int(len(self) * fraction)
-        head = self._from_arrays(self.token_ids[:cut], np.minimum(self.offsets, cut))
-        tail = self._from_arrays(self.token_ids[cut:], np.array([0, len(self) - cut]))
+        head = self._from_arrays(self.token_ids[:cut], np.minimum(self.offsets, cut), self.k)
+        tail = self._from_arrays(self.token_ids[cut:], np.array([0, len(self) - cut]), self.k)
         return head, tail
 
     def sample(self, rng: np.random.Generator, n: int, n_kmers: int) -> np.ndarray:
@@ -68,7 +69,11 @@ class Corpus:
 
 
 def as_corpus(tokenizer: KmerTokenizer, corpus: Iterable | str | os.PathLike, what: str) -> Corpus:
-    """Accept FASTA paths, sequences, DataFrames or GenomeRecord iterators as a corpus."""
+    """Accept FASTA paths, sequences, DataFrames or GenomeRecord iterators as a corpus (a Corpus as it is)."""
+    if isinstance(corpus, Corpus):
+        if corpus.k != tokenizer.k:
+            raise InputFormatError(f"The {what} corpus holds {corpus.k}-mers but the model reads {tokenizer.k}-mers.")
+        return corpus
     if isinstance(corpus, (str, os.PathLike)) or hasattr(corpus, "columns"):
         table = as_sequence_table(corpus)
         return Corpus(tokenizer, table.sequences, table.ids)

@@ -155,7 +155,7 @@ class PretrainJob(loop.TrainingJob):
 
 @shared_docs
 def pretrain(
-    corpus: Iterable | str | os.PathLike,
+    corpus: Corpus | Iterable | str | os.PathLike,
     *,
     k: int = 6,
     config: str | dict = "mini",
@@ -168,7 +168,7 @@ def pretrain(
     lr: float = 5e-4,
     warmup: float = 0.05,
     weight_decay: float = 0.01,
-    valid: Iterable | str | os.PathLike | None = None,
+    valid: Corpus | Iterable | str | os.PathLike | None = None,
     eval_every: int = 200,
     eval_windows: int = 64,
     seed: int = 0,
@@ -189,6 +189,8 @@ def pretrain(
         Training DNA: a FASTA path, a list of sequences or FASTA paths, a DataFrame with
         ``sequence``, or records from :func:`dnabert_nb.datasets.genome`. Windows are drawn
         uniformly over all positions; windows with more than 5% [UNK] (N runs) are skipped.
+        A :class:`~dnabert_nb.training.corpus.Corpus` built once can be given to several calls
+        (stages), so that a large corpus is tokenised only once.
     k
         k-mer size of the tokenizer (3-6).
     config
