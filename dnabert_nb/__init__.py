@@ -23,6 +23,7 @@ from .core.errors import (
 )
 from .core.model import DNABERTModel, UntrainedHeadWarning, load
 from .core.predict import embed, predict
+from .core.scan import scan
 from .core.tokenizer import KmerTokenizer
 from .interpret.attention import attention_scores
 from .interpret.compare import compare_motifs
@@ -70,6 +71,7 @@ __all__ = [
     "mutagenesis",
     "pl",
     "predict",
+    "scan",
     "pretrain",
     "read_dnabert_tsv",
     "read_fasta",

@@ -1,5 +1,5 @@
 """Real, offline datasets: labelled sequence tasks and JASPAR matrices shipped with the package,
-and genomic sequence from installed Debian packages for pre-training.
+genomic sequence from installed Debian packages for pre-training, and training sets built from your own peaks.
 
 >>> import dnabert_nb as dn
 >>> dn.datasets.list()
@@ -10,11 +10,13 @@ and genomic sequence from installed Debian packages for pre-training.
 from ._genome import GenomeRecord, MissingGenomeError, cache_folder, genome, genome_fasta, genomes
 from ._shipped import info, jaspar, jaspar_info, list, load
 from ._variants import variant_files, variants
+from .peaks import from_peaks, summary
 
 __all__ = [
     "GenomeRecord",
     "MissingGenomeError",
     "cache_folder",
+    "from_peaks",
     "genome",
     "genome_fasta",
     "genomes",
@@ -23,6 +25,7 @@ __all__ = [
     "jaspar_info",
     "list",
     "load",
+    "summary",
     "variant_files",
     "variants",
 ]

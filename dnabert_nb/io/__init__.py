@@ -11,6 +11,7 @@ from .fasta import read_fasta, read_labelled_fasta
 from .genome import Genome
 from .labelled import read_labelled_csv
 from .motifs import write_motifs
+from .peaks import read_peaks
 from .tracks import write_bed, write_bedgraph
 from .vcf import read_vcf
 
@@ -21,6 +22,7 @@ __all__ = [
     "read_gue",
     "read_labelled_csv",
     "read_labelled_fasta",
+    "read_peaks",
     "read_vcf",
     "write_bed",
     "write_bedgraph",

@@ -319,6 +319,7 @@ def finetune(
 
     def attempt(seed: int, folder: Path | None) -> DNABERTModel:
         network = task_network(model, data.task, data.names, seed)
+        network.config.train_sequence_length = int(np.median(np.diff(offsets))) + model.tokenizer.k - 1  # for scan
         trainable = (with_lora(network, lora) if lora else network).to(processes.device)
         result = DNABERTModel(
             network,

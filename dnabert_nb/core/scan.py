@@ -1,0 +1,146 @@
+"""scan: slide a fine-tuned model along a genome region (or long sequences) and keep a prediction per window."""
+
+from __future__ import annotations
+
+import os
+import re
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from ..io.genome import Genome, as_genome
+from .errors import InputFormatError, ModelTaskError, require_positive_integers
+from .inference import DEFAULT_BATCH_SIZE
+from .model import DNABERTModel
+from .predict import predict
+
+#: Windows predicted per call of :func:`predict` (bounds memory on a whole chromosome).
+CHUNK = 4096
+_REGION = re.compile(r"^(?P<chrom>[^:\s]+)(:(?P<start>[\d,_]+)-(?P<end>[\d,_]+))?$")
+
+
+def scan(
+    model: DNABERTModel,
+    genome: Genome | str | os.PathLike | dict[str, str],
+    *,
+    region: str | tuple[str, int, int] | None = None,
+    width: int | None = None,
+    step: int | None = None,
+    max_n: float = 0.1,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    progress: bool = True,
+) -> pd.DataFrame:
+    """Predict along a chromosome or region, one window every ``step`` nucleotides.
+
+    Parameters
+    ----------
+    model
+        A fine-tuned model (classification or regression head).
+    genome
+        An indexed FASTA (a :class:`dnabert_nb.io.Genome`, its path, or a name of
+        :func:`dnabert_nb.datasets.genomes`), or a dict of sequence name -> sequence.
+    region
+        ``"chr22"``, ``"chr22:20,000,000-20,100,000"`` (0-based start, end-exclusive) or
+        ``(chrom, start, end)``; None scans every sequence whole.
+    width
+        Window length in nucleotides; default the median training length the model was fine-tuned on
+        (else one model input).
+    step
+        Distance between window starts; default ``width // 2``.
+    max_n
+        Windows with a larger fraction of N are skipped (counted in ``attrs["skipped"]``).
+    batch_size, progress
+        As in :func:`dnabert_nb.predict`; the bar counts windows.
+
+    Returns
+    -------
+    DataFrame
+        One row per window: ``chrom``, ``start``, ``end`` (the ``step`` nucleotides at the window's centre, so
+        consecutive rows tile the region without overlap: ready for :func:`dnabert_nb.io.write_bedgraph`),
+        ``window_start``, ``window_end`` (what the model read), then :func:`dnabert_nb.predict`'s ``label``,
+        ``score`` and ``prob_<class>`` (or ``value``) columns.
+    """
+    if model.task is None:
+        raise ModelTaskError("scan needs a fine-tuned model with a task head; fine-tune one with dn.finetune.")
+    width = width or getattr(model.config, "train_sequence_length", None) or model.tokenizer.max_kmers + model.k - 1
+    step = step or max(1, width // 2)
+    require_positive_integers(width=width, step=step, batch_size=batch_size)
+    if width < model.k:
+        raise InputFormatError(f"width = {width} is shorter than one {model.k}-mer.")
+    sequences = _sequences(genome, region)
+    plans = [(chrom, offset, np.arange(0, len(text) - width + 1, step)) for chrom, offset, text in sequences]
+    total = sum(len(starts) for *_, starts in plans)
+    if total == 0:
+        raise InputFormatError(
+            f"The region is shorter than one window of {width} nt; give a longer region or a lower width."
+        )
+    parts, skipped = [], 0
+    with tqdm(total=total, desc="scan", unit="window", disable=not progress) as bar:
+        for (chrom, offset, text), (_, _, starts) in zip(sequences, plans):
+            for first in range(0, len(starts), CHUNK):
+                chunk = starts[first : first + CHUNK]
+                windows = [text[start : start + width] for start in chunk]
+                usable = np.array([window.count("N") <= max_n * width for window in windows], dtype=bool)
+                skipped += int((~usable).sum())
+                if usable.any():
+                    kept = chunk[usable]
+                    scores = predict(
+                        model,
+                        [window for window, ok in zip(windows, usable) if ok],
+                        batch_size=batch_size,
+                        progress=False,
+                    )
+                    centre = offset + kept + width // 2
+                    coordinates = pd.DataFrame(
+                        {
+                            "chrom": chrom,
+                            "start": centre - step // 2,
+                            "end": centre - step // 2 + step,
+                            "window_start": offset + kept,
+                            "window_end": offset + kept + width,
+                        }
+                    )
+                    parts.append(pd.concat([coordinates, scores.drop(columns=["id", "length"])], axis=1))
+                bar.update(len(chunk))
+    table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    table.attrs["skipped"] = skipped
+    table.attrs["width"], table.attrs["step"] = width, step
+    return table
+
+
+def _sequences(genome, region) -> list[tuple[str, int, str]]:
+    """``(name, offset, sequence)`` of everything to scan."""
+    if isinstance(genome, dict):
+        named = {str(name): str(sequence).upper() for name, sequence in genome.items()}
+        if region is None:
+            return [(name, 0, sequence) for name, sequence in named.items()]
+        chrom, start, end = _region(region)
+        if chrom not in named:
+            raise InputFormatError(f"No sequence is called {chrom!r}; there are {', '.join(list(named)[:5])}.")
+        end = len(named[chrom]) if end is None else end
+        return [(chrom, start, named[chrom][start:end])]
+    from ..datasets._genome import GENOMES, genome_fasta
+
+    fasta = as_genome(genome_fasta(genome) if isinstance(genome, str) and genome in GENOMES else genome)
+    if region is None:
+        return [(chrom, 0, fasta.fetch(chrom, 0, length)) for chrom, length in fasta.lengths.items()]
+    chrom, start, end = _region(region)
+    name = fasta.resolve(chrom)
+    end = fasta.lengths[name] if end is None else end
+    return [(chrom, start, fasta.fetch(name, start, end))]
+
+
+def _region(region) -> tuple[str, int, int | None]:
+    if isinstance(region, tuple) and len(region) == 3:
+        chrom, start, end = region
+        return str(chrom), int(start), int(end)
+    match = _REGION.match(str(region).strip())
+    if not match:
+        raise InputFormatError(f"region = {region!r}; write 'chr22', 'chr22:20,000,000-20,100,000' or a tuple.")
+    if match["start"] is None:
+        return match["chrom"], 0, None
+    start, end = (int(re.sub(r"[,_]", "", match[name])) for name in ("start", "end"))
+    if not 0 <= start < end:
+        raise InputFormatError(f"region = {region!r} needs 0 <= start < end.")
+    return match["chrom"], start, end
