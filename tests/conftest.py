@@ -65,3 +65,19 @@ def encoder(checkpoints):
 
 # The browser test pages are served by Voilà in tests/browser/, not run as notebooks of their own.
 collect_ignore_glob = ["browser/pages/*"]
+
+
+#: Notebooks that read real data from Debian packages: skipped, with the apt-get line, where those are missing.
+NOTEBOOK_DATA = {"06_your_peaks.ipynb": {"peak_files": ["gm12878_atac", "hg19_blacklist"], "genomes": ["hg19_chr20"]}}
+
+
+def pytest_collection_modifyitems(config, items):
+    import dnabert_nb as dn
+
+    for item in items:
+        for listing, names in NOTEBOOK_DATA.get(item.path.name, {}).items():
+            table = getattr(dn.datasets, listing)().set_index("name").loc[names]
+            missing = table[~table["installed"]]
+            if len(missing):
+                packages = " ".join(sorted(set(missing["package"])))
+                item.add_marker(pytest.mark.skip(reason=f"needs Debian data: sudo apt-get install {packages}"))

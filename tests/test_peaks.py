@@ -180,6 +180,13 @@ def test_scan_tiles_a_region_and_matches_predict(genome, checkpoints, tmp_path):
     bedgraph = dn.io.write_bedgraph(table, tmp_path / "scan.bedGraph", value="prob_1")
     lines = bedgraph.read_text().splitlines()
     assert lines[1].split("\t")[:3] == ["chr2", "1050", "1150"]
+    peaks = pd.DataFrame(
+        {"chrom": ["chr2", "chr2", "chr1"], "start": [1_500, 9_000, 1_500], "end": [1_700, 9_100, 1_700]}
+    )
+    ax = dn.pl.scan(table, peaks=peaks)
+    assert len(ax.lines[0].get_xdata()) == len(table) and len(ax.patches) == 1  # only the peak inside the scan
+    with pytest.raises(InputFormatError, match="score columns"):
+        dn.pl.scan(table, value="prob_7")
 
 
 def test_scan_skips_n_windows_reads_dicts_and_says_what_is_wrong(genome, checkpoints):

@@ -7,10 +7,11 @@ genomic sequence from installed Debian packages for pre-training, and training s
 >>> dn.datasets.info("splice")["citation"]
 """
 
+from ._from_peaks import from_peaks, summary
 from ._genome import GenomeRecord, MissingGenomeError, cache_folder, genome, genome_fasta, genomes
+from ._peak_files import peak_files, peaks
 from ._shipped import info, jaspar, jaspar_info, list, load
 from ._variants import variant_files, variants
-from .peaks import from_peaks, summary
 
 __all__ = [
     "GenomeRecord",
@@ -25,6 +26,8 @@ __all__ = [
     "jaspar_info",
     "list",
     "load",
+    "peak_files",
+    "peaks",
     "summary",
     "variant_files",
     "variants",

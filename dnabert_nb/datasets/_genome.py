@@ -141,16 +141,7 @@ def _maf_records(path: Path, row: str) -> Iterator[GenomeRecord]:
 
 def genomes() -> pd.DataFrame:
     """The genomes :func:`genome` can read, their Debian package and whether it is installed here."""
-    rows = [
-        {
-            "name": name,
-            "package": spec["package"],
-            "installed": (SEARCH_ROOT / spec["path"]).is_file(),
-            "description": spec["description"],
-        }
-        for name, spec in GENOMES.items()
-    ]
-    return pd.DataFrame(rows)
+    return packaged_files(GENOMES)
 
 
 def genome(name: str, *, split: str = "train") -> Iterator[GenomeRecord]:
@@ -183,16 +174,44 @@ def genome(name: str, *, split: str = "train") -> Iterator[GenomeRecord]:
 
 
 def _installed(name: str) -> tuple[dict, Path]:
-    if name not in GENOMES:
-        raise InputFormatError(f"No genome is called {name!r}; choose one of {', '.join(GENOMES)}.")
-    spec = GENOMES[name]
+    return GENOMES[name] if name in GENOMES else {}, packaged_path("genome", name, GENOMES)
+
+
+def packaged_path(kind: str, name: str, registry: dict) -> Path:
+    """The installed path of file ``name`` of ``registry`` (a genome, VCF or peak file from a Debian package).
+
+    Raises
+    ------
+    InputFormatError
+        When ``registry`` has no ``name``.
+    MissingGenomeError
+        When its package is not installed; the message gives the ``apt-get install`` to run.
+    """
+    if name not in registry:
+        raise InputFormatError(f"No {kind} is called {name!r}; choose one of {', '.join(registry)}.")
+    spec = registry[name]
     path = SEARCH_ROOT / spec["path"]
     if not path.is_file():
         raise MissingGenomeError(
-            f"Genome {name!r} comes from the Debian package {spec['package']!r}, which is not installed "
+            f"The {kind} {name!r} comes from the Debian package {spec['package']!r}, which is not installed "
             f"({path} is missing). Install it with: sudo apt-get install {spec['package']}"
         )
-    return spec, path
+    return path
+
+
+def packaged_files(registry: dict, *columns: str) -> pd.DataFrame:
+    """One row per file of ``registry``: name, package, ``columns`` of its spec, installed, description."""
+    rows = [
+        {
+            "name": name,
+            "package": spec["package"],
+            **{column: spec[column] for column in columns},
+            "installed": (SEARCH_ROOT / spec["path"]).is_file(),
+            "description": spec["description"],
+        }
+        for name, spec in registry.items()
+    ]
+    return pd.DataFrame(rows)
 
 
 def cache_folder() -> Path:

@@ -6,9 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..core.errors import InputFormatError
-from . import _genome
-from ._genome import MissingGenomeError
+from ._genome import packaged_files, packaged_path
 
 VARIANT_FILES = {
     "1000g_chr22": {
@@ -23,17 +21,7 @@ VARIANT_FILES = {
 
 def variant_files() -> pd.DataFrame:
     """The VCF files :func:`variants` can find, their Debian package, genome and whether it is installed here."""
-    rows = [
-        {
-            "name": name,
-            "package": spec["package"],
-            "genome": spec["genome"],
-            "installed": (_genome.SEARCH_ROOT / spec["path"]).is_file(),
-            "description": spec["description"],
-        }
-        for name, spec in VARIANT_FILES.items()
-    ]
-    return pd.DataFrame(rows)
+    return packaged_files(VARIANT_FILES, "genome")
 
 
 def variants(name: str) -> Path:
@@ -44,13 +32,4 @@ def variants(name: str) -> Path:
     MissingGenomeError
         When the package is not installed; the message gives the ``apt-get install`` to run.
     """
-    if name not in VARIANT_FILES:
-        raise InputFormatError(f"No variant file is called {name!r}; choose one of {', '.join(VARIANT_FILES)}.")
-    spec = VARIANT_FILES[name]
-    path = _genome.SEARCH_ROOT / spec["path"]
-    if not path.is_file():
-        raise MissingGenomeError(
-            f"Variant file {name!r} comes from the Debian package {spec['package']!r}, which is not installed "
-            f"({path} is missing). Install it with: sudo apt-get install {spec['package']}"
-        )
-    return path
+    return packaged_path("variant file", name, VARIANT_FILES)

@@ -9,6 +9,7 @@ from .attention import attention
 from .evaluation import confusion, roc
 from .logos import logo, motif_match
 from .mutagenesis import mutagenesis
+from .tracks import scan
 from .training import LiveTrainingCurves, training_curves
 
 register_live_figure(LiveTrainingCurves)
@@ -21,5 +22,6 @@ __all__ = [
     "motif_match",
     "mutagenesis",
     "roc",
+    "scan",
     "training_curves",
 ]

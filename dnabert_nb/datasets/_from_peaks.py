@@ -33,8 +33,9 @@ from ._genome import GENOMES, genome_fasta
 BACKGROUNDS = ("gc_matched", "shuffle", "flanks")
 #: Each of valid and test gets at least this share of the windows (by whole groups).
 SPLIT_FRACTION = 0.1
-#: Random candidate windows drawn per background window needed, for GC matching.
+#: Random candidate windows drawn per background window needed (and at least MIN_CANDIDATES), for GC matching.
 CANDIDATES_PER_WINDOW = 30
+MIN_CANDIDATES = 50_000
 
 
 def from_peaks(
@@ -349,7 +350,7 @@ def _gc_matched(chosen, fasta: Genome, groups, avoid, max_n, tolerance, rng, dro
         codes = np.frombuffer(sequence.encode("ascii"), dtype=np.uint8)
         gc_prefix = np.concatenate([[0], np.cumsum((codes == ord("G")) | (codes == ord("C")))])
         n_prefix = np.concatenate([[0], np.cumsum(codes == ord("N"))])
-        n_draws = CANDIDATES_PER_WINDOW * len(peaks)
+        n_draws = max(CANDIDATES_PER_WINDOW * len(peaks), MIN_CANDIDATES)
         starts = np.unique(rng.integers(0, max(1, len(codes) - width), size=n_draws))
         n_count = n_prefix[starts + width] - n_prefix[starts]
         keep = (n_count <= max_n * width) & ~_overlaps(avoid, chrom, starts + first, width)
