@@ -162,6 +162,8 @@ def test_genome_split_holds_out_the_last_5_percent(tmp_path, monkeypatch):
     valid = list(dn.datasets.genome("ecoli_k12", split="valid"))
     assert [r.id for r in train] == ["one", "two"] and [r.id for r in valid] == ["two[900:]"]
     assert sum(len(r.sequence) for r in train) == 1900 and valid[0].sequence == "GGCC" * 25
+    path.write_text(">plain\nacgt\nACGT\n")  # an uncompressed FASTA reads the same way
+    assert list(dn.datasets.genome("ecoli_k12", split="all")) == [("plain", "ACGTACGT")]
 
 
 @pytest.mark.skipif(

@@ -191,6 +191,16 @@ def test_corpus_split_holds_out_the_tail():
     assert head.offsets.tolist() == [0, 98, 131] and tail.offsets.tolist() == [0, 15]
 
 
+def test_a_ready_corpus_is_used_as_it_is_and_must_match_k():
+    from dnabert_nb.training.corpus import as_corpus
+
+    corpus = Corpus(dn.KmerTokenizer(3), [random_dna(100)], [0])
+    assert as_corpus(dn.KmerTokenizer(3), corpus, "training") is corpus
+    assert corpus.split(0.5)[1].k == 3
+    with pytest.raises(InputFormatError, match="3-mers but the model reads 6-mers"):
+        as_corpus(dn.KmerTokenizer(6), corpus, "training")
+
+
 def test_cls_summary_loss_moves_only_cls_towards_the_mean_of_kmer_outputs():
     hidden = torch.randn(3, 10, 8, requires_grad=True)
     loss = masking.cls_summary_loss(hidden)
