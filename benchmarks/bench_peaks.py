@@ -7,7 +7,7 @@ Reported:
 - the training set: windows per split and label, GC of peaks and background;
 - test MCC / AUROC of the fine-tuned model and of ``dn.baseline``, each trained once with the GC-matched background
   and once with dinucleotide shuffles, against both backgrounds of the same test peaks;
-- the motifs of ``dn.attention_motifs`` on the test peaks and their best JASPAR matches;
+- the motifs of ``dn.attention_motifs`` on all peaks against all background windows, and their best JASPAR matches;
 - ``dn.scan`` throughput (nucleotides per second) beside a loop of one ``dn.predict`` call per window on the
   same windows, and what a whole chromosome would take.
 
@@ -76,7 +76,8 @@ def main() -> None:
             + ", ".join(f"{k} {v:.3f}" for k, v in scores(on_shuffles, shuffle_baseline, part).items())
         )
 
-    result = dn.attention_motifs(model, test[test.label == 1], test[test.label == 0], progress=False)
+    # motif discovery reads every peak and background window (discovery, not evaluation)
+    result = dn.attention_motifs(model, table[table.label == 1], table[table.label == 0], progress=False)
     print(f"motifs: {len(result.motifs)}")
     for motif_id in result.motifs.id.head(5):
         match = dn.compare_motifs(result.pfms[motif_id], top=1).iloc[0]
