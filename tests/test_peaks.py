@@ -118,6 +118,9 @@ def test_from_peaks_splits_by_chromosome_and_gc_matches(genome, tmp_path):
     peaks = table[table["label"] == 1]
     assert len(background) == len(peaks)
     assert abs(background["gc"].mean() - peaks["gc"].mean()) <= 0.02
+    peak_gc = peaks.set_index("name")["gc"]
+    pairs = background["name"].str.removeprefix("gc_matched for ")
+    assert np.abs(background["gc"].to_numpy() - peak_gc[pairs].to_numpy()).max() <= 0.02  # each within tolerance
     for _, row in background.iterrows():  # real genome sequence, clear of every peak window
         assert row["sequence"] == chromosomes[row["chrom"]][row["start"] : row["end"]]
         same = peaks[peaks["chrom"] == row["chrom"]]
