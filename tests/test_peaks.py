@@ -127,6 +127,7 @@ def test_from_peaks_splits_by_chromosome_and_gc_matches(genome, tmp_path):
         assert not ((same["start"] < row["end"]) & (same["end"] > row["start"])).any()
     summary = table.attrs["summary"]
     assert summary["windows"].sum() == len(table) and list(summary.columns) == ["split", "label", "windows", "mean_gc"]
+    pd.testing.assert_frame_equal(dn.datasets.balance(table), summary)
 
 
 def test_from_peaks_blocks_one_chromosome_and_keeps_splits_apart(genome, tmp_path):

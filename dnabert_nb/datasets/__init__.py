@@ -7,7 +7,7 @@ genomic sequence from installed Debian packages for pre-training, and training s
 >>> dn.datasets.info("splice")["citation"]
 """
 
-from ._from_peaks import from_peaks, summary
+from ._from_peaks import balance, from_peaks
 from ._genome import GenomeRecord, MissingGenomeError, cache_folder, genome, genome_fasta, genomes
 from ._peak_files import peak_files, peaks
 from ._shipped import info, jaspar, jaspar_info, list, load
@@ -16,6 +16,7 @@ from ._variants import variant_files, variants
 __all__ = [
     "GenomeRecord",
     "MissingGenomeError",
+    "balance",
     "cache_folder",
     "from_peaks",
     "genome",
@@ -28,7 +29,6 @@ __all__ = [
     "load",
     "peak_files",
     "peaks",
-    "summary",
     "variant_files",
     "variants",
 ]

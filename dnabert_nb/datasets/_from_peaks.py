@@ -92,9 +92,9 @@ def from_peaks(
     -------
     DataFrame
         ``chrom``, ``start``, ``end`` (0-based, end-exclusive), ``sequence``, ``label`` (1 peak, 0 background),
-        ``split``, ``gc``, ``name``, ``score``, ``source`` (peak, or the background kind). ``attrs["summary"]``
-        counts windows per split and label with their mean GC; ``attrs["dropped"]`` counts what was left
-        out and why (also warned about).
+        ``split``, ``gc``, ``name``, ``score``, ``source`` (peak, or the background kind).
+        ``attrs["summary"]`` (:func:`balance`) counts windows per split and label with their mean GC;
+        ``attrs["dropped"]`` counts what was left out and why (also warned about).
     """
     if center not in ("summit", "middle"):
         raise InputFormatError(f"center = {center!r}; use 'summit' or 'middle'.")
@@ -140,7 +140,7 @@ def from_peaks(
     result = pd.concat([windows, negatives], ignore_index=True)
     columns = ["chrom", "start", "end", "sequence", "label", "split", "gc", "name", "score", "source"]
     result = result[columns].sort_values(["chrom", "start", "label"], kind="stable").reset_index(drop=True)
-    result.attrs["summary"] = summary(result)
+    result.attrs["summary"] = balance(result)
     result.attrs["dropped"] = dict(dropped)
     if dropped:
         shown = "; ".join(f"{reason}: {count}" for reason, count in dropped.items())
@@ -148,7 +148,7 @@ def from_peaks(
     return result
 
 
-def summary(table: pd.DataFrame) -> pd.DataFrame:
+def balance(table: pd.DataFrame) -> pd.DataFrame:
     """Windows per split and label with their mean GC content: the balance of a :func:`from_peaks` table."""
     grouped = table.groupby(["split", "label"])["gc"].agg(windows="size", mean_gc="mean").reset_index()
     grouped["order"] = grouped["split"].map({"train": 0, "valid": 1, "test": 2})
