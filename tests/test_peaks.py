@@ -198,6 +198,10 @@ def test_scan_skips_n_windows_reads_dicts_and_says_what_is_wrong(genome, checkpo
     model = dn.load(checkpoints(6, num_labels=2))
     table = dn.scan(model, path, region=("chr3", 54_000, 60_000), width=500, step=500, progress=False)
     assert table.attrs["skipped"] == 10 and len(table) == 2  # the last 5 kb are N
+    whole = dn.scan(model, path, width=500, step=20_000, progress=False)  # every chromosome, one at a time
+    assert whole.groupby("chrom")["window_start"].apply(list).to_dict() == {
+        name: [0, 20_000, 40_000] for name in ("chr1", "chr2", "chr3")
+    }
     sequences = dn.scan(model, {"a": "ACGT" * 100, "b": "GGCA" * 60}, width=120, progress=False)
     assert sequences.groupby("chrom").size().to_dict() == {"a": 5, "b": 3}
     with pytest.raises(InputFormatError, match="region = 'chr2:9-3'"):

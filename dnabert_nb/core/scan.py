@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -68,16 +69,16 @@ def scan(
     require_positive_integers(width=width, step=step, batch_size=batch_size)
     if width < model.k:
         raise InputFormatError(f"width = {width} is shorter than one {model.k}-mer.")
-    sequences = _sequences(genome, region)
-    plans = [(chrom, offset, np.arange(0, len(text) - width + 1, step)) for chrom, offset, text in sequences]
-    total = sum(len(starts) for *_, starts in plans)
+    sources = _sources(genome, region)
+    total = sum(max(0, (length - width) // step + 1) for _, _, length, _ in sources)
     if total == 0:
         raise InputFormatError(
             f"The region is shorter than one window of {width} nt; give a longer region or a lower width."
         )
     parts, skipped = [], 0
     with tqdm(total=total, desc="scan", unit="window", disable=not progress) as bar:
-        for (chrom, offset, text), (_, _, starts) in zip(sequences, plans):
+        for chrom, offset, length, fetch in sources:
+            text, starts = fetch(), np.arange(0, length - width + 1, step)  # one chromosome in memory at a time
             for first in range(0, len(starts), CHUNK):
                 chunk = starts[first : first + CHUNK]
                 windows = [text[start : start + width] for start in chunk]
@@ -109,26 +110,29 @@ def scan(
     return table
 
 
-def _sequences(genome, region) -> list[tuple[str, int, str]]:
-    """``(name, offset, sequence)`` of everything to scan."""
+def _sources(genome, region) -> list[tuple[str, int, int, Callable[[], str]]]:
+    """``(name, offset, length, fetch)`` of everything to scan; ``fetch()`` reads the sequence when its turn comes."""
     if isinstance(genome, dict):
         named = {str(name): str(sequence).upper() for name, sequence in genome.items()}
         if region is None:
-            return [(name, 0, sequence) for name, sequence in named.items()]
+            return [(name, 0, len(sequence), lambda sequence=sequence: sequence) for name, sequence in named.items()]
         chrom, start, end = _region(region)
         if chrom not in named:
             raise InputFormatError(f"No sequence is called {chrom!r}; there are {', '.join(list(named)[:5])}.")
-        end = len(named[chrom]) if end is None else end
-        return [(chrom, start, named[chrom][start:end])]
+        part = named[chrom][start:end]
+        return [(chrom, start, len(part), lambda: part)]
     from ..datasets._genome import GENOMES, genome_fasta
 
     fasta = as_genome(genome_fasta(genome) if isinstance(genome, str) and genome in GENOMES else genome)
     if region is None:
-        return [(chrom, 0, fasta.fetch(chrom, 0, length)) for chrom, length in fasta.lengths.items()]
+        return [
+            (chrom, 0, length, lambda chrom=chrom, length=length: fasta.fetch(chrom, 0, length))
+            for chrom, length in fasta.lengths.items()
+        ]
     chrom, start, end = _region(region)
     name = fasta.resolve(chrom)
     end = fasta.lengths[name] if end is None else end
-    return [(chrom, start, fasta.fetch(name, start, end))]
+    return [(chrom, start, end - start, lambda: fasta.fetch(name, start, end))]
 
 
 def _region(region) -> tuple[str, int, int | None]:
