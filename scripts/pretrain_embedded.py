@@ -29,6 +29,7 @@ import pandas as pd
 import torch
 
 import dnabert_nb as dn
+from dnabert_nb.core.alphabet import AMBIGUOUS_CODE, NUCLEOTIDES, encode_nucleotides
 from dnabert_nb.training.corpus import Corpus
 
 PACKAGE_MODEL = Path(__file__).resolve().parents[1] / "dnabert_nb" / "models" / "dnabert-mini-6"
@@ -93,12 +94,8 @@ def pack(path: Path) -> None:
     arrays: dict[str, np.ndarray] = {}
     for split, names in (("train", CORPUS), ("valid", [VALIDATION_GENOME])):
         records = [record for name in names for record in genome_records(name, split)]
-        text = "".join(record.sequence for record in records).encode("ascii")
-        letters = np.frombuffer(text, dtype=np.uint8)
-        codes = np.full(256, 4, dtype=np.uint8)
-        codes[np.frombuffer(b"ACGT", dtype=np.uint8)] = np.arange(4, dtype=np.uint8)
-        values = codes[letters]
-        unknown = np.concatenate([[False], values == 4, [False]])
+        values, _ = encode_nucleotides([record.sequence for record in records], [record.id for record in records])
+        unknown = np.concatenate([[False], values == AMBIGUOUS_CODE, [False]])
         edges = np.flatnonzero(np.diff(unknown.astype(np.int8)))
         two_bits = np.pad(values & 3, (0, -len(values) % 4)).reshape(-1, 4)
         arrays[f"{split}_packed"] = (two_bits << np.array([6, 4, 2, 0], dtype=np.uint8)).sum(1).astype(np.uint8)
@@ -128,7 +125,7 @@ def unpack(path: Path, split: str) -> list[tuple[str, str]]:
         packed, unknown = arrays[f"{split}_packed"], arrays[f"{split}_unknown"]
         lengths, ids = arrays[f"{split}_lengths"], arrays[f"{split}_ids"]
     values = ((packed[:, None] >> np.array([6, 4, 2, 0], dtype=np.uint8)) & 3).reshape(-1)[: lengths.sum()]
-    letters = np.frombuffer(b"ACGT", dtype=np.uint8)[values]
+    letters = np.frombuffer(NUCLEOTIDES.encode("ascii"), dtype=np.uint8)[values]
     for start, end in unknown:
         letters[start:end] = ord("N")
     text = letters.tobytes().decode("ascii")

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from ..io.genome import Genome, as_genome
+from ..io.genome import Genome
 from .errors import InputFormatError, ModelTaskError, require_positive_integers
 from .inference import DEFAULT_BATCH_SIZE
 from .model import DNABERTModel
@@ -121,9 +121,9 @@ def _sources(genome, region) -> list[tuple[str, int, int, Callable[[], str]]]:
             raise InputFormatError(f"No sequence is called {chrom!r}; there are {', '.join(list(named)[:5])}.")
         part = named[chrom][start:end]
         return [(chrom, start, len(part), lambda: part)]
-    from ..datasets._genome import GENOMES, genome_fasta
+    from ..datasets._genome import genome_of  # datasets sits above core; imported when a genome is scanned
 
-    fasta = as_genome(genome_fasta(genome) if isinstance(genome, str) and genome in GENOMES else genome)
+    fasta = genome_of(genome)
     if region is None:
         return [
             (chrom, 0, length, lambda chrom=chrom, length=length: fasta.fetch(chrom, 0, length))

@@ -26,9 +26,9 @@ import pandas as pd
 
 from ..core.errors import InputFormatError
 from ..core.shuffle import dinucleotide_shuffle
-from ..io.genome import Genome, as_genome
+from ..io.genome import Genome
 from ..io.peaks import read_peaks
-from ._genome import GENOMES, genome_fasta
+from ._genome import genome_of
 
 BACKGROUNDS = ("gc_matched", "shuffle", "flanks")
 #: Each of valid and test gets at least this share of the windows (by whole groups).
@@ -106,7 +106,7 @@ def from_peaks(
         raise InputFormatError(
             f"background = {background!r}; use {', '.join(map(repr, BACKGROUNDS))} or a BED file of negatives."
         )
-    fasta = as_genome(genome_fasta(genome) if isinstance(genome, str) and genome in GENOMES else genome)
+    fasta = genome_of(genome)
     rng = np.random.default_rng(seed)
     dropped: Counter = Counter()
     table = read_peaks(peaks)
@@ -193,18 +193,17 @@ def _resolved(fasta: Genome, chrom: str) -> str | None:
 
 
 def _merge_overlaps(windows: pd.DataFrame, dropped: Counter, reason: str) -> pd.DataFrame:
-    """Keep the best-scoring window of every overlapping set (higher score first, then earlier position)."""
+    """Keep the best-scoring window of every overlapping set (higher score first, then earlier position).
+
+    Every window is ``width`` long, so a sorted list of kept starts per chromosome answers each overlap test."""
     order = windows.assign(_rank=-windows["score"].fillna(-np.inf)).sort_values(["_rank", "chrom", "start"]).index
+    width = int(windows["end"].iloc[0] - windows["start"].iloc[0]) if len(windows) else 0
     kept, taken = [], {}
     for index in order:
-        chrom, start, end = windows.at[index, "chrom"], windows.at[index, "start"], windows.at[index, "end"]
-        spans = taken.setdefault(chrom, [])
-        position = bisect.bisect_left(spans, (start,))
-        clash = (position > 0 and spans[position - 1][1] > start) or (
-            position < len(spans) and spans[position][0] < end
-        )
-        if not clash:
-            bisect.insort(spans, (start, end))
+        starts = taken.setdefault(windows.at[index, "chrom"], [])
+        start = int(windows.at[index, "start"])
+        if not _clashes(starts, start, width):
+            bisect.insort(starts, start)
             kept.append(index)
     if len(kept) < len(windows):
         dropped[reason] += len(windows) - len(kept)

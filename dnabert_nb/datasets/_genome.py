@@ -11,6 +11,7 @@ from typing import NamedTuple
 import pandas as pd
 
 from ..core.errors import DNABERTError, InputFormatError
+from ..io.genome import Genome, as_genome
 
 #: Fraction at the end of every genome (by coordinate) held out for validation.
 HOLDOUT_FRACTION = 0.05
@@ -247,6 +248,12 @@ def genome_fasta(name: str, *, folder: str | os.PathLike | None = None) -> Path:
                 handle.writelines(record.sequence[i : i + 80] + "\n" for i in range(0, len(record.sequence), 80))
     os.replace(staging, fasta)
     return fasta
+
+
+def genome_of(genome: object) -> Genome:
+    """A :class:`dnabert_nb.io.Genome` from itself, an indexed FASTA path, or a name of :func:`genomes`
+    (whose FASTA :func:`genome_fasta` builds once)."""
+    return as_genome(genome_fasta(genome) if isinstance(genome, str) and genome in GENOMES else genome)
 
 
 def _write_at_coordinates(handle, path: Path, row: str) -> None:
