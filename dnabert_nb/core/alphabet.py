@@ -126,9 +126,15 @@ def normalise(sequences: Sequence[str], ids: Sequence[object] | None = None, *, 
     return [sequence.translate(_DROP_WHITESPACE).upper().replace("U", "T") for sequence in sequences]
 
 
-_COMPLEMENT = str.maketrans("ACGTNacgtn", "TGCANtgcan")
+_COMPLEMENT = str.maketrans("ACGTRYSWKMBDHVNacgtryswkmbdhvn", "TGCAYRSWMKVHDBNtgcayrswmkvhdbn")
 
 
 def reverse_complement(sequence: str) -> str:
-    """The reverse complement of a sequence of A, C, G, T and N (either case)."""
+    """The reverse complement of a sequence or motif of A, C, G, T and IUPAC letters (either case)."""
     return sequence.translate(_COMPLEMENT)[::-1]
+
+
+def gc_content(sequence: str) -> float:
+    """G+C fraction of the A, C, G, T letters of ``sequence`` (NaN when it has none)."""
+    called = len(sequence) - sequence.count("N")
+    return (sequence.count("G") + sequence.count("C")) / called if called else float("nan")

@@ -107,6 +107,55 @@ def run_windows(
     return WindowOutputs(table.ids, lengths, windows, values)
 
 
+def substituted_outputs(
+    model: DNABERTModel,
+    texts: list[str],
+    reference: WindowOutputs,
+    substitutions: list[tuple[int, int, str]],
+    *,
+    batch_size: int,
+    precision: str | None,
+    progress: bool,
+    description: str,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Outputs (probabilities, or regression values) of sequences that differ from ``texts`` by one base each.
+
+    ``reference`` holds the per-window outputs of ``texts`` already turned into probabilities; each
+    substitution ``(text index, 0-based position, base)`` re-runs only the windows that cover it, and the
+    result is averaged over all windows of the mutated sequence as :func:`average_windows` averages them.
+    Returns the averaged outputs of ``texts`` themselves (one row per text) and of the mutated sequences (one
+    row per substitution), both in float64.
+    """
+    windows, window_values = reference.windows, reference.values
+    n_windows = np.bincount(windows.sequence_index, minlength=len(texts))
+    totals = np.zeros((len(texts), window_values.shape[1]))
+    np.add.at(totals, windows.sequence_index, window_values)
+    bounds = np.searchsorted(windows.sequence_index, np.arange(len(texts) + 1))  # windows come in sequence order
+    rows = []  # (substitution, window, the window's mutated text)
+    for index, (parent, position, base) in enumerate(substitutions):
+        text = texts[parent]
+        for w in range(bounds[parent], bounds[parent + 1]):
+            start, end = windows.start[w], windows.end[w]
+            if start <= position < end:
+                rows.append((index, w, text[start:position] + base + text[position + 1 : end]))
+    parent_of = np.array([substitution[0] for substitution in substitutions], dtype=np.int64).reshape(-1)
+    mutant_totals = totals[parent_of]  # the parent's windows, then the re-run ones swapped in
+    if rows:
+        changed = run_windows(
+            model,
+            [row[2] for row in rows],
+            logits,
+            batch_size=batch_size,
+            precision=precision,
+            window_overlap=0,
+            progress=progress,
+            description=description,
+        )
+        swap = to_probabilities(model.task, changed.values) - window_values[[row[1] for row in rows]]
+        np.add.at(mutant_totals, [row[0] for row in rows], swap)
+    return totals / n_windows[:, None], mutant_totals / n_windows[parent_of][:, None]
+
+
 def logits(network: torch.nn.Module, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
     """Classifier/regressor outputs; the last layer is computed for the [CLS] query only."""
     if not supports_cls_pass(network):

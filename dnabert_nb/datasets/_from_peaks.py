@@ -24,6 +24,7 @@ from collections import Counter
 import numpy as np
 import pandas as pd
 
+from ..core.alphabet import gc_content
 from ..core.errors import InputFormatError
 from ..core.shuffle import dinucleotide_shuffle
 from ..io.genome import Genome
@@ -221,12 +222,6 @@ def _with_sequences(windows: pd.DataFrame, fasta: Genome, max_n: float, dropped:
     if (~keep).any():
         dropped[reason] += int((~keep).sum())
     return windows[keep].reset_index(drop=True)
-
-
-def gc_content(sequence: str) -> float:
-    """G+C fraction of the A, C, G, T letters of ``sequence`` (NaN when it has none)."""
-    called = len(sequence) - sequence.count("N")
-    return (sequence.count("G") + sequence.count("C")) / called if called else float("nan")
 
 
 def _groups(windows: pd.DataFrame, fasta: Genome, block_size: int, valid_chroms, test_chroms) -> dict:

@@ -16,7 +16,14 @@ import pandas as pd
 from .._docs import shared_docs
 from ..core.alphabet import normalise
 from ..core.errors import InputFormatError, ModelTaskError
-from ..core.inference import DEFAULT_BATCH_SIZE, log_odds, logits, run_windows, to_probabilities
+from ..core.inference import (
+    DEFAULT_BATCH_SIZE,
+    log_odds,
+    logits,
+    run_windows,
+    substituted_outputs,
+    to_probabilities,
+)
 from ..core.model import DNABERTModel
 from ..io.sequences import SequencesLike, as_sequence_table, looks_like_path
 from .pfm import BASES
@@ -110,35 +117,19 @@ def mutagenesis(
     texts = normalise(table.sequences, table.ids, min_length=model.k)
     options = {"batch_size": batch_size, "precision": precision, "progress": progress}
     reference = run_windows(model, texts, logits, window_overlap=window_overlap, description="reference", **options)
-    windows, reference_outputs = reference.windows, to_probabilities(model.task, reference.values)
-    n_windows = np.bincount(windows.sequence_index, minlength=len(texts))
-    totals = np.zeros((len(texts), reference_outputs.shape[1]))
-    np.add.at(totals, windows.sequence_index, reference_outputs)
-
-    mutants, rows = [], []  # (sequence, position, base) per mutant; (mutant, window) per re-run model input
+    reference = reference._replace(values=to_probabilities(model.task, reference.values))
     chosen = [_positions(positions, len(text), repr(table.ids[i])) for i, text in enumerate(texts)]
-    window_bounds = np.searchsorted(windows.sequence_index, np.arange(len(texts) + 1))  # windows come in order
-    for index, (text, places) in enumerate(zip(texts, chosen)):
-        for position in places:
-            for base in BASES:
-                if base == text[position]:
-                    continue
-                mutant = len(mutants)
-                mutants.append((index, position, base))
-                for w in range(window_bounds[index], window_bounds[index + 1]):
-                    start, end = windows.start[w], windows.end[w]
-                    if start <= position < end:
-                        rows.append((mutant, w, text[start:position] + base + text[position + 1 : end]))
+    mutants = [
+        (index, int(position), base)
+        for index, (text, places) in enumerate(zip(texts, chosen))
+        for position in places
+        for base in BASES
+        if base != text[position]
+    ]
+    reference_averages, mutant_outputs = substituted_outputs(
+        model, texts, reference, mutants, description="mutagenesis", **options
+    )
     sequence_of = np.array([mutant[0] for mutant in mutants], dtype=np.int64)
-    mutant_totals = totals[sequence_of]  # the reference's windows, then the re-run ones swapped in
-    if rows:
-        changed = run_windows(
-            model, [row[2] for row in rows], logits, window_overlap=0, description="mutagenesis", **options
-        )
-        swap = to_probabilities(model.task, changed.values) - reference_outputs[[row[1] for row in rows]]
-        np.add.at(mutant_totals, [row[0] for row in rows], swap)
-    mutant_outputs = mutant_totals / n_windows[sequence_of][:, None]
-    reference_averages = totals / n_windows[:, None]
     mutant_bounds = np.searchsorted(sequence_of, np.arange(len(texts) + 1))  # mutants come in sequence order
 
     frames = []
