@@ -6,7 +6,7 @@
 >>> dn.predict(ft, ["ACGT..."])                         # DataFrame: one row per sequence
 
 The verbs live in the layers of the flow: ``core`` (model, tokenizer, inference engine, predict, embed),
-``io`` (readers), ``training`` (one loop: finetune, pretrain, evaluate), ``interpret`` (attention, motifs),
+``io`` (readers), ``training`` (one loop: finetune, pretrain, evaluate), ``interpret`` (attention, motifs), ``design``,
 ``datasets``, ``pl`` (plots). Everything a user needs is re-exported here.
 """
 
@@ -25,6 +25,7 @@ from .core.model import DNABERTModel, UntrainedHeadWarning, load
 from .core.predict import embed, predict
 from .core.scan import scan
 from .core.tokenizer import KmerTokenizer
+from .design import DesignConstraints, DesignResult, design
 from .interpret.attention import attention_scores
 from .interpret.compare import compare_motifs
 from .interpret.motifs import MotifResult, attention_motifs
@@ -46,6 +47,8 @@ __all__ = [
     "CheckpointError",
     "DNABERTError",
     "DNABERTModel",
+    "DesignConstraints",
+    "DesignResult",
     "InputFormatError",
     "InvalidSequenceError",
     "KmerBaseline",
@@ -62,6 +65,7 @@ __all__ = [
     "baseline",
     "compare_motifs",
     "datasets",
+    "design",
     "embed",
     "evaluate",
     "finetune",

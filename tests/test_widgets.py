@@ -15,6 +15,7 @@ import dnabert_nb as dn
 from dnabert_nb.interpret.motifs import MotifResult
 from dnabert_nb.widgets import (
     AttentionExplorer,
+    DesignPanel,
     MotifBrowser,
     MutationExplorer,
     PredictPanel,
@@ -269,9 +270,41 @@ def test_motif_browser_says_when_no_motif_passes(classifier):
 def test_the_app_tabs_every_panel_around_one_model(classifier, encoder):
     page = app(encoder, dataset="ecoli_promoters")
     titles = [page.tabs.get_title(i) for i in range(len(page.tabs.children))]
-    assert titles == ["Train", "Predict", "Attention", "Motifs", "Mutations"]
+    assert titles == ["Train", "Predict", "Attention", "Motifs", "Mutations", "Design"]
     assert "Train a model" in page.tabs.children[2].value
     page.shared.model = classifier
     page.mutations.wait()
     assert isinstance(page.tabs.children[2], AttentionExplorer) and page.predicting.model is classifier
     assert isinstance(page.tabs.children[4], MutationExplorer) and page.mutations.result is not None
+    assert isinstance(page.tabs.children[5], DesignPanel) and page.designing.model is classifier
+
+
+def test_design_panel_runs_the_verb_with_its_controls_and_highlights_the_edits(classifier):
+    start = random_dna(50, 60)
+    panel = DesignPanel(classifier, start)
+    assert panel.target.value == "1" and panel.table is None
+    panel.steps.value, panel.max_edits.value, panel.fixed.value = 3, 2, "0-4, 10"
+    panel.gc.value, panel.max_homopolymer.value = (0.2, 0.8), 5
+    options = panel.options()
+    assert options["fixed"] == [0, 1, 2, 3, 4, 10] and options["forbidden"] == ["GAATTC", "GGATCC"]
+    panel.run()
+    panel.wait()
+    assert panel.error_text == "" and panel.result is not None
+    expected = dn.design(classifier, "1", progress=False, **options)
+    assert panel.sequence == expected.designs.sequence[0] != start and panel.table.edits[0] <= 2
+    edited = [i for i, (a, b) in enumerate(zip(start, panel.sequence)) if a != b]
+    assert panel.designed.value.count('class="dn-edit"') == len(edited) and not set(edited) & set(options["fixed"])
+    assert is_png(panel.figure.value) and "model_calls" in panel.designs_table.value
+
+    panel.start_text.value, panel.length.value, panel.method.value = "", 40, "random"
+    panel.run()
+    panel.wait()
+    assert panel.error_text == "" and len(panel.sequence) == 40 and panel.table.method[0] == "random"
+
+    panel.fixed.value = "3-x"
+    panel.run()
+    assert "Fixed positions: '3-x' is not a position" in panel.error_text
+    panel.fixed.value, panel.start_text.value = "", "GAATTC" + start
+    panel.run()
+    panel.wait()
+    assert "already breaks the constraints: the forbidden motif GAATTC at position 0" in panel.error_text

@@ -6,6 +6,7 @@
 
 from ..training.callbacks import register_live_figure
 from .attention import attention
+from .design import design_trajectory
 from .evaluation import confusion, roc
 from .logos import logo, motif_match
 from .mutagenesis import mutagenesis
@@ -18,6 +19,7 @@ __all__ = [
     "LiveTrainingCurves",
     "attention",
     "confusion",
+    "design_trajectory",
     "logo",
     "motif_match",
     "mutagenesis",

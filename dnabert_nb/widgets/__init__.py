@@ -2,6 +2,7 @@
 
 >>> import dnabert_nb as dn
 >>> dn.widgets.MutationExplorer(model, sequence)        # click through substitutions
+>>> dn.widgets.DesignPanel(model, start)                # design toward a class under constraints
 >>> dn.widgets.app()                                    # every panel as a tab: the no-code page
 
 Long work runs in the background with a progress bar and Stop; errors appear inside the panel; results are
@@ -11,6 +12,7 @@ attributes (``panel.model``, ``panel.result``, ``panel.table``) to go on with in
 from ._model_choice import SharedModel
 from .app import App, app
 from .attention import AttentionExplorer
+from .design import DesignPanel
 from .motifs import MotifBrowser
 from .mutation import MutationExplorer
 from .predict import PredictPanel
@@ -19,6 +21,7 @@ from .training import TrainingPanel
 __all__ = [
     "App",
     "AttentionExplorer",
+    "DesignPanel",
     "MotifBrowser",
     "MutationExplorer",
     "PredictPanel",

@@ -8,6 +8,7 @@ from ..core.model import DNABERTModel
 from ..datasets import load as load_dataset
 from ._model_choice import ModelChooser, SharedModel
 from .attention import AttentionExplorer
+from .design import DesignPanel
 from .motifs import MotifBrowser
 from .mutation import MutationExplorer
 from .predict import PredictPanel
@@ -15,7 +16,7 @@ from .training import TrainingPanel
 
 
 class App(widgets.VBox):
-    """Train, Predict, Attention, Motifs and Mutations tabs around one shared model (``app.shared.model``).
+    """Train, Predict, Attention, Motifs, Mutations and Design tabs around one shared model (``app.shared.model``).
 
     The tabs that need a fine-tuned model are built when one is there (trained in the Train tab or loaded), on
     the first ``examples`` test sequences of the data trained on (or of the shipped ``dataset``).
@@ -28,7 +29,7 @@ class App(widgets.VBox):
         self.predicting = PredictPanel(self.shared, choose_model=False)
         self.chooser = ModelChooser(self.shared, self.training.reporting)
         self.tabs = widgets.Tab()
-        self._waiting = [widgets.HTML("<i>Train a model (Train tab) or load a fine-tuned one first.</i>")] * 3
+        self._waiting = [widgets.HTML("<i>Train a model (Train tab) or load a fine-tuned one first.</i>")] * 4
         self._set_tabs(self._waiting)
         self.shared.observe(lambda _: self._model_changed(), names="model")
         super().__init__([widgets.HTML("<h3>dnabert_nb</h3>"), self.chooser, self.tabs])
@@ -37,7 +38,7 @@ class App(widgets.VBox):
 
     def _set_tabs(self, analysis: list[widgets.Widget]) -> None:
         self.tabs.children = [self.training, self.predicting, *analysis]
-        for index, title in enumerate(["Train", "Predict", "Attention", "Motifs", "Mutations"]):
+        for index, title in enumerate(["Train", "Predict", "Attention", "Motifs", "Mutations", "Design"]):
             self.tabs.set_title(index, title)
 
     def _model_changed(self) -> None:
@@ -53,11 +54,13 @@ class App(widgets.VBox):
         self.attention = AttentionExplorer(self.shared, test)
         self.motifs = MotifBrowser(self.shared, positives if len(positives) else test)
         self.mutations = MutationExplorer(self.shared, test["sequence"].iloc[0])
-        self._set_tabs([self.attention, self.motifs, self.mutations])
+        others = test[test["label"].astype(str) != str(model.labels[-1])]  # designed toward the last class
+        self.designing = DesignPanel(self.shared, (others if len(others) else test)["sequence"].iloc[0])
+        self._set_tabs([self.attention, self.motifs, self.mutations, self.designing])
 
 
 def app(model: DNABERTModel | None = None, *, dataset: str = "splice") -> App:
-    """The no-code interface: Train, Predict, Attention, Motifs and Mutations tabs sharing the current model.
+    """The no-code interface: Train, Predict, Attention, Motifs, Mutations and Design tabs sharing one model.
 
     ``notebooks/app.ipynb`` is this page; ``voila notebooks/app.ipynb`` serves it to people who never write code.
 

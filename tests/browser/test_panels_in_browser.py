@@ -142,6 +142,18 @@ def test_mutation_explorer_applies_a_substitution(voila, browser):
     page.screenshot(path=SCREENSHOTS / "mutation.png", full_page=True)
 
 
+def test_design_panel_runs_and_marks_the_edits(voila, browser):
+    page = open_page(browser, render(voila, "design"), ".dn-panel button:has-text('Run')")
+    page.get_by_label("Max edits").fill("4")
+    page.keyboard.press("Enter")
+    page.locator(".dn-panel button:has-text('Run')").click()
+    page.wait_for_selector(".dn-panel :text('Designed')", timeout=60_000)
+    edits = page.locator(".dn-panel span.dn-edit").count()
+    assert 1 <= edits <= 4 and page.locator(".dn-panel img").count() == 1
+    assert "judge" in page.inner_text(".dn-panel") and "model_calls" in page.inner_text(".dn-panel")
+    page.screenshot(path=SCREENSHOTS / "design.png", full_page=True)
+
+
 def test_training_panel_starts_and_stops(voila, browser):
     page = open_page(browser, render(voila, "training"), ".dn-panel button:has-text('Start')")
     page.locator(".dn-panel button:has-text('Start')").click()
