@@ -16,7 +16,7 @@ def design_trajectory(result: object, *, ax: Axes | None = None) -> Axes:
 
     With several designs each is a thin line and the median over designs a thick one (a design that
     stopped early keeps its last score). A random screen scores only its start and its final sequence, so
-    its lines join those two points. Where the judge's line stays low while the designer's rises, the
+    its lines (and their median) join those two points. Where the judge's line stays low while the designer's rises, the
     designs fooled the designer rather than reached the class.
 
     Parameters
@@ -48,7 +48,8 @@ def design_trajectory(result: object, *, ax: Axes | None = None) -> Axes:
             path = table[design].dropna()
             ax.plot(path.index, path.to_numpy(), color=colour, ls=style, lw=1, alpha=thin)
         if len(ids) > 1:
-            median = table.ffill().median(axis=1)
+            joined = table.interpolate(method="index", limit_area="inside").ffill()  # as the thin lines are drawn
+            median = joined.median(axis=1)
             ax.plot(median.index, median.to_numpy(), color=colour, ls=style, lw=2.5, label=f"{name} (median)")
         else:
             ax.lines[-1].set_label(name)
