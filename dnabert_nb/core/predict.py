@@ -21,6 +21,13 @@ def output_column(task: str, labels: list[str], name: str) -> str:
     return f"prob_{name}"
 
 
+def output_index(labels: list[str], name: object) -> int | None:
+    """The index of the output ``name`` names (a label, or an index into ``labels``); None if it names none."""
+    if isinstance(name, (int, np.integer)) and not isinstance(name, bool) and 0 <= name < len(labels):
+        return int(name)
+    return labels.index(str(name)) if str(name) in labels else None
+
+
 def result_frame(task: str, labels: list[str], values: np.ndarray, front: dict) -> pd.DataFrame:
     """Label, score and per-label columns from averaged outputs."""
     frame = pd.DataFrame(front)

@@ -112,14 +112,14 @@ class DesignConstraints:
     max_homopolymer: int | None = None
     max_edits: int | None = None
     required: Mapping[int, str | pd.DataFrame] | None = None
-    _forbidden: tuple[str, ...] = field(init=False, repr=False)
+    _reach: int = field(init=False, repr=False)  # the longest forbidden motif, less one
     _pattern: re.Pattern | None = field(init=False, repr=False)
     _required: tuple[tuple[int, str], ...] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         forbidden = [self.forbidden] if isinstance(self.forbidden, str) else list(self.forbidden or ())
         motifs = tuple(_motif_text(motif, "The forbidden motif") for motif in forbidden)
-        object.__setattr__(self, "_forbidden", motifs)
+        object.__setattr__(self, "_reach", max((len(motif) for motif in motifs), default=1) - 1)
         object.__setattr__(self, "_pattern", _forbidden_pattern(motifs))
         if self.gc is not None:
             try:
@@ -274,7 +274,6 @@ class DesignConstraints:
         return right - left
 
     def _creates_forbidden(self, sequence: str, position: int, base: str) -> bool:
-        reach = max(len(motif) for motif in self._forbidden) - 1
-        low = max(0, position - reach)
-        piece = sequence[low:position] + base + sequence[position + 1 : position + reach + 1]
+        low = max(0, position - self._reach)
+        piece = sequence[low:position] + base + sequence[position + 1 : position + self._reach + 1]
         return self._pattern.search(piece) is not None

@@ -32,7 +32,7 @@ from ..core.inference import (
     to_probabilities,
 )
 from ..core.model import DNABERTModel
-from ..core.predict import output_column, predict
+from ..core.predict import output_column, output_index, predict
 from ..io.sequences import SequencesLike, as_sequence_table
 from .constraints import DesignConstraints
 
@@ -75,11 +75,8 @@ def _goal(model: DNABERTModel, target: object) -> tuple[int, float]:
     name, goal = target if isinstance(target, tuple) and len(target) == 2 else (target, None)
     if model.task == "regression" and goal is None and isinstance(name, numbers.Real):
         name, goal = model.labels[0], name
-    if isinstance(name, numbers.Integral) and not isinstance(name, bool) and 0 <= name < len(model.labels):
-        column = int(name)
-    elif str(name) in model.labels:
-        column = model.labels.index(str(name))
-    else:
+    column = output_index(model.labels, name)
+    if column is None:
         raise InputFormatError(
             f"target = {target!r}; give one of the model's outputs {model.labels} (or its index), optionally with "
             "the value to reach, e.g. ('1', 0.8)"

@@ -25,6 +25,7 @@ from ..core.inference import (
     to_probabilities,
 )
 from ..core.model import DNABERTModel
+from ..core.predict import output_index
 from ..io.sequences import SequencesLike, as_sequence_table, looks_like_path
 from .pfm import BASES
 
@@ -35,10 +36,9 @@ def _target_column(model: DNABERTModel, target: str | int | None) -> int | None:
     """The output index ``target`` names (a label or an index); None: chosen per sequence later."""
     if target is None:
         return 0 if model.task == "regression" else None
-    if isinstance(target, (int, np.integer)) and not isinstance(target, bool) and 0 <= target < len(model.labels):
-        return int(target)
-    if str(target) in model.labels:
-        return model.labels.index(str(target))
+    column = output_index(model.labels, target)
+    if column is not None:
+        return column
     raise InputFormatError(f"target = {target!r} is not one of the model's outputs {model.labels} (or their index).")
 
 

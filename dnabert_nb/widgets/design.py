@@ -119,12 +119,15 @@ class DesignPanel(Panel):
         """The designed sequence of the last run, or None before one."""
         return None if self.result is None else self.result.designs["sequence"].iloc[0]
 
+    def _designer(self) -> DNABERTModel:
+        model = self.model
+        if model is None or model.task is None:
+            raise ModelTaskError("The design panel needs a model with a task head; fine-tune one first.")
+        return model
+
     def _model_changed(self) -> None:
         with self.reporting():
-            model = self.model
-            if model is None or model.task is None:
-                raise ModelTaskError("The design panel needs a model with a task head; fine-tune one first.")
-            labels = [str(label) for label in model.labels]
+            labels = [str(label) for label in self._designer().labels]
             self.target.options = labels
             self.target.value = labels[-1]
 
@@ -147,9 +150,7 @@ class DesignPanel(Panel):
     def run(self) -> Job | None:
         """Start the design in the background with the controls' settings."""
         with self.reporting():
-            model = self.model
-            if model is None or model.task is None:
-                raise ModelTaskError("The design panel needs a model with a task head; fine-tune one first.")
+            model = self._designer()
             options, target, judge = self.options(), self.target.value, self.judge
             found: list[DesignResult] = []
 
