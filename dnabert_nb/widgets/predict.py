@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipywidgets as widgets
 import pandas as pd
 
+from ..core.alphabet import encode_nucleotides
 from ..core.errors import ModelTaskError
 from ..core.model import DNABERTModel
 from ..core.predict import predict
@@ -77,6 +78,8 @@ class PredictPanel(Panel):
                     "This model has no task head, so it cannot predict classes. Fine-tune one (the Train tab or "
                     "dn.finetune) or load a fine-tuned checkpoint folder."
                 )
+            # Checked here, not in the background job, so a bad letter is reported the moment Predict is clicked.
+            encode_nucleotides(list(sequences["sequence"]), list(sequences["id"]), min_length=model.k)
             parts: list[pd.DataFrame] = []
 
             def work(job: Job) -> None:
