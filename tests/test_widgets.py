@@ -6,6 +6,7 @@ matplotlib.use("Agg")
 import base64
 import datetime
 import re
+import tempfile
 
 import numpy as np
 import pandas as pd
@@ -64,7 +65,8 @@ def test_predict_panel_predicts_pasted_fasta_sorts_and_offers_the_csv(classifier
     assert csv.splitlines()[0].startswith("id,") and len(csv.splitlines()) == 6
 
 
-def test_predict_panel_reads_uploads_and_reports_bad_input_in_plain_words(classifier, encoder):
+def test_predict_panel_reads_uploads_and_reports_bad_input_in_plain_words(classifier, encoder, tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where the panel's temporary copies go
     panel = PredictPanel(classifier)
     panel.upload.value = upload("mine.csv", "id,sequence\na,ACGTACGTACGTAAAC\nb,TTTTGGGGCCCCAAAA\n")
     assert panel.source.value == "upload"
@@ -78,6 +80,11 @@ def test_predict_panel_reads_uploads_and_reports_bad_input_in_plain_words(classi
     panel.pasted.value = "ACGTACGT-ACGT"
     panel.run()
     assert "'-' at position 9" in panel.error_text
+    panel.pasted.value = ">x\nACGTACGTAC\n"
+    panel.run()
+    panel.wait()
+    assert list(panel.table["id"]) == ["x"]
+    assert list(tmp_path.iterdir()) == []  # uploads and pastes leave no temporary files behind
     panel.pasted.value = ""
     panel.run()
     assert "Paste at least one sequence" in panel.error_text

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -12,8 +14,9 @@ from ..io.fasta import read_fasta
 from ..io.labelled import read_labelled_csv, read_labelled_file
 
 
-def uploaded_file(value: object) -> Path:
-    """Save the first file of a ``FileUpload`` value in a private temporary folder, under its own name.
+@contextmanager
+def uploaded_file(value: object) -> Iterator[Path]:
+    """The first file of a ``FileUpload`` value, saved under its own name in a temporary folder removed afterwards.
 
     The library's readers then read it as they read any file (format from the name, gzip sniffed).
     """
@@ -22,9 +25,10 @@ def uploaded_file(value: object) -> Path:
         raise InputFormatError("No file was uploaded; choose a file first.")
     upload = files[0]
     name = Path(str(upload["name"])).name or "upload"
-    path = Path(tempfile.mkdtemp(prefix="dnabert_nb_upload_")) / name
-    path.write_bytes(bytes(upload["content"]))
-    return path
+    with tempfile.TemporaryDirectory(prefix="dnabert_nb_upload_") as folder:
+        path = Path(folder) / name
+        path.write_bytes(bytes(upload["content"]))
+        yield path
 
 
 def pasted_sequences(text: str) -> pd.DataFrame:
@@ -36,31 +40,32 @@ def pasted_sequences(text: str) -> pd.DataFrame:
     if not text:
         raise InputFormatError("Paste at least one sequence (FASTA, or one sequence per line).")
     if text.startswith(">"):
-        folder = Path(tempfile.mkdtemp(prefix="dnabert_nb_paste_"))
-        (folder / "pasted.fa").write_text(text + "\n")
-        return read_fasta(folder / "pasted.fa")
+        with tempfile.TemporaryDirectory(prefix="dnabert_nb_paste_") as folder:
+            path = Path(folder) / "pasted.fa"
+            path.write_text(text + "\n")
+            return read_fasta(path)
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     return pd.DataFrame({"id": [f"seq{i + 1}" for i in range(len(lines))], "sequence": lines})
 
 
 def uploaded_sequences(value: object) -> pd.DataFrame:
     """An uploaded FASTA, or CSV with a ``sequence`` column, as a DataFrame with ``id`` and ``sequence``."""
-    path = uploaded_file(value)
-    suffixes = [suffix.lower() for suffix in path.suffixes if suffix.lower() != ".gz"]
-    if suffixes and suffixes[-1] in (".csv", ".tsv", ".txt"):
+    with uploaded_file(value) as path:
+        suffixes = [suffix.lower() for suffix in path.suffixes if suffix.lower() != ".gz"]
+        if not suffixes or suffixes[-1] not in (".csv", ".tsv", ".txt"):
+            return read_fasta(path)
         table = read_labelled_csv(path) if suffixes[-1] == ".csv" else pd.read_csv(path, sep="\t")
-        if "sequence" not in table.columns:
-            raise InputFormatError(f"{path.name}: a table needs a 'sequence' column; it has {list(table.columns)}.")
-        if "id" not in table.columns:
-            table.insert(0, "id", [f"seq{i + 1}" for i in range(len(table))])
-        return table
-    return read_fasta(path)
+    if "sequence" not in table.columns:
+        raise InputFormatError(f"{path.name}: a table needs a 'sequence' column; it has {list(table.columns)}.")
+    if "id" not in table.columns:
+        table.insert(0, "id", [f"seq{i + 1}" for i in range(len(table))])
+    return table
 
 
 def uploaded_labelled(value: object) -> pd.DataFrame:
     """An uploaded labelled file (``sequence,label`` CSV, DNABERT TSV, FASTA with ``label=`` headers) as a table."""
-    path = uploaded_file(value)
-    table = read_labelled_file(path, "uploaded")
+    with uploaded_file(value) as path:
+        table = read_labelled_file(path, "uploaded")
     if not {"sequence", "label"} <= set(table.columns):
         raise InputFormatError(
             f"{path.name}: no 'sequence' and 'label' columns (found {list(table.columns)}). A CSV file needs the "

@@ -213,9 +213,9 @@ class MotifBrowser(Panel):
             show_figure(self.track, figure)
 
     def _offer_downloads(self, motif: str, pfm: pd.DataFrame) -> None:
-        folder = Path(tempfile.mkdtemp(prefix="dnabert_nb_motif_"))
         links = []
-        for format_name, suffix in DOWNLOADS.items():
-            path = write_motifs({motif: pfm}, folder / f"{motif}{suffix}", format=format_name)
-            links.append(download_link(path.read_bytes(), path.name, format_name.upper()))
+        with tempfile.TemporaryDirectory(prefix="dnabert_nb_motif_") as folder:
+            for format_name, suffix in DOWNLOADS.items():
+                path = write_motifs({motif: pfm}, Path(folder) / f"{motif}{suffix}", format=format_name)
+                links.append(download_link(path.read_bytes(), path.name, format_name.upper()))
         self.downloads.value = "<b>Download the PFM:</b> " + " · ".join(links)
