@@ -6,10 +6,10 @@ rows). ``dn.finetune(dn.load(), train, valid)`` at its defaults for seeds 0, 1 a
 on the same rows. Reported per task: test MCC per seed, their spread, whether a seed gave a constant predictor
 (one class for every test sequence), and the baseline's test MCC.
 
-``--epochs`` and ``--restarts`` pass those finetune options (default: finetune's own defaults), to compare recipes.
+``--epochs``, ``--restarts`` and ``--pooling`` pass those finetune options (default: finetune's own defaults), to compare recipes.
 
 Usage: python benchmarks/bench_finetune_stability.py [--rows 2000] [--seeds 0 1 2] [--tasks splice ...]
-       [--epochs auto] [--restarts 2] [--model CHECKPOINT]
+       [--epochs auto] [--restarts 2] [--pooling mean] [--model CHECKPOINT]
 """
 
 from __future__ import annotations
@@ -51,6 +51,7 @@ def main() -> None:
     parser.add_argument("--tasks", nargs="*")
     parser.add_argument("--epochs", help="an integer or 'auto'")
     parser.add_argument("--restarts", type=int)
+    parser.add_argument("--pooling", choices=["cls", "mean"])
     parser.add_argument("--model", help="checkpoint folder to fine-tune (default: the embedded model)")
     args = parser.parse_args()
     recipe = {}
@@ -58,6 +59,8 @@ def main() -> None:
         recipe["epochs"] = args.epochs if args.epochs == "auto" else int(args.epochs)
     if args.restarts is not None:
         recipe["restarts"] = args.restarts
+    if args.pooling is not None:
+        recipe["pooling"] = args.pooling
     print(f"finetune options beyond the defaults: {recipe or 'none'}")
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; dnabert_nb {dn.__version__}")
     rows = []

@@ -106,6 +106,23 @@ def test_checkpoints_load_with_dn_and_transformers(encoder, data, tmp_path):
         torch.testing.assert_close(a, b)
 
 
+def test_a_mean_pooled_head_learns_saves_and_reloads(encoder, data, tmp_path):
+    train, valid = data
+    model = dn.finetune(encoder, train, valid, **{**FAST, "epochs": 4}, pooling="mean", output_dir=tmp_path)
+    assert model.metrics["auroc"] > 0.85 and "pooling='mean'" in repr(model)
+    reloaded = dn.load(tmp_path / "best")
+    assert reloaded.config.classifier_pooling == "mean"
+    mine = dn.predict(model, valid, progress=False)
+    pd.testing.assert_frame_equal(mine, dn.predict(reloaded, valid, progress=False))
+    # the head reads the token mean, not [CLS]: read as a [CLS] head, the same weights say something else
+    reloaded.config.classifier_pooling = "cls"
+    assert not np.allclose(mine["prob_1"], dn.predict(reloaded, valid, progress=False)["prob_1"], atol=1e-3)
+    again = dn.finetune(model, train, valid, **FAST)  # a further round keeps the model's own head
+    assert again.config.classifier_pooling == "mean"
+    with pytest.raises(InputFormatError, match="pooling = 'max'"):
+        dn.finetune(encoder, train, valid, **FAST, pooling="max")
+
+
 def interrupted_and_resumed(encoder, data, options, tmp_path, monkeypatch):
     """The same run whole, and interrupted at the 30th loss then resumed: (whole, resumed)."""
     train, valid = data

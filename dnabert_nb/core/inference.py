@@ -17,7 +17,7 @@ from tqdm.auto import tqdm
 from ..io.sequences import SequencesLike, as_sequence_table
 from .encoder import cls_pass, supports_cls_pass
 from .errors import require_positive_integers
-from .model import DNABERTModel
+from .model import DNABERTModel, head_pooling
 from .runtime import resolve_precision
 from .tokenizer import KmerTokenizer, Windows, pack_inputs
 
@@ -156,12 +156,25 @@ def substituted_outputs(
     return totals / n_windows[:, None], mutant_totals / n_windows[parent_of][:, None]
 
 
+def token_mean(hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    """(batch, hidden) mean of each input's k-mer token vectors: [CLS], [SEP] and padding left out."""
+    tokens = attention_mask.clone()
+    tokens[:, 0] = 0
+    tokens[torch.arange(len(tokens)), attention_mask.sum(dim=1) - 1] = 0  # [SEP]
+    weights = tokens.unsqueeze(-1).to(hidden.dtype)
+    return (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1)
+
+
 def logits(network: torch.nn.Module, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-    """Classifier/regressor outputs; the last layer is computed for the [CLS] query only."""
-    if not supports_cls_pass(network):
+    """Classifier/regressor outputs of the [CLS] head (last layer computed for [CLS] only) or the mean head."""
+    if head_pooling(network) == "mean":
+        hidden = network.bert(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        pooled = token_mean(hidden, attention_mask)
+    elif supports_cls_pass(network):
+        pooled, _ = cls_pass(network.bert, input_ids, attention_mask)
+    else:
         return network(input_ids=input_ids, attention_mask=attention_mask).logits
-    cls_hidden, _ = cls_pass(network.bert, input_ids, attention_mask)
-    return network.classifier(network.dropout(network.bert.pooler(cls_hidden[:, None])))
+    return network.classifier(network.dropout(network.bert.pooler(pooled[:, None])))
 
 
 def log_odds(probabilities: np.ndarray) -> np.ndarray:

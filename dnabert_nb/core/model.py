@@ -33,6 +33,16 @@ class UntrainedHeadWarning(UserWarning):
     """A task head was added with random weights; fine-tune before trusting its predictions."""
 
 
+#: What the task head reads, as ``config.classifier_pooling``: the [CLS] vector (DNABERT's head) or the mean of
+#: the k-mer tokens' vectors.
+HEAD_POOLINGS = ("cls", "mean")
+
+
+def head_pooling(network: torch.nn.Module) -> str:
+    """``"cls"`` or ``"mean"``: what the network's task head reads (``config.classifier_pooling``, default cls)."""
+    return getattr(network.config, "classifier_pooling", "cls")
+
+
 class DNABERTModel:
     """A DNABERT network, its tokenizer, label names and run settings, kept together.
 
@@ -85,6 +95,8 @@ class DNABERTModel:
     def __repr__(self) -> str:
         c = self.config
         head = f"task={self.task!r}, labels={self.labels}" if self.task else "no task head"
+        if self.task and head_pooling(self.network) != "cls":
+            head += f", pooling={head_pooling(self.network)!r}"
         return (
             f"DNABERTModel(k={self.k}, hidden={c.hidden_size}, layers={c.num_hidden_layers}, "
             f"heads={c.num_attention_heads}, {head}, device={str(self.device)!r}, source={self.source!r})"

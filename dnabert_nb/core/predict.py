@@ -9,7 +9,15 @@ import torch
 from .._docs import shared_docs
 from ..io.sequences import SequencesLike
 from .errors import InputFormatError, ModelTaskError
-from .inference import DEFAULT_BATCH_SIZE, BatchFunction, average_windows, logits, run_windows, to_probabilities
+from .inference import (
+    DEFAULT_BATCH_SIZE,
+    BatchFunction,
+    average_windows,
+    logits,
+    run_windows,
+    to_probabilities,
+    token_mean,
+)
 from .model import DNABERTModel
 
 
@@ -120,13 +128,7 @@ def _pooled(pooling: str, layer: int) -> BatchFunction:
         wants_all = layer != -1
         output = encoder(input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=wants_all)
         hidden = output.hidden_states[layer] if wants_all else output.last_hidden_state
-        if pooling == "cls":
-            return hidden[:, 0]
-        tokens = attention_mask.clone()
-        tokens[:, 0] = 0
-        tokens[torch.arange(len(tokens)), attention_mask.sum(dim=1) - 1] = 0  # [SEP]
-        weights = tokens.unsqueeze(-1).to(hidden.dtype)
-        return (hidden * weights).sum(dim=1) / weights.sum(dim=1)
+        return hidden[:, 0] if pooling == "cls" else token_mean(hidden, attention_mask)
 
     return pool
 

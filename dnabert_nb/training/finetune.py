@@ -26,7 +26,7 @@ from ..core.errors import (
     require_positive_numbers,
 )
 from ..core.inference import logits, window_runs
-from ..core.model import DNABERTModel
+from ..core.model import HEAD_POOLINGS, DNABERTModel
 from ..core.runtime import resolve_precision
 from ..core.tokenizer import pack_inputs
 from . import loop
@@ -228,6 +228,7 @@ def finetune(
     metric: str | None = None,
     class_weights: object = None,
     lora: bool | dict | None = None,
+    pooling: str | None = None,
     restarts: int = 0,
     seed: int = 0,
     precision: str | None = None,
@@ -275,6 +276,11 @@ def finetune(
     lora
         True or a dict of ``peft.LoraConfig`` options: train low-rank adapters (on query, key,
         value) plus the head instead of every weight; merged into the returned model.
+    pooling
+        What the task head reads: ``"cls"`` (the [CLS] vector, as DNABERT) or ``"mean"`` (the mean of the k-mer
+        tokens' vectors); None keeps the model's own head's choice (``"cls"`` for a new head). Recorded in the
+        checkpoint's ``config.json`` as ``classifier_pooling``; a mean-pooled checkpoint loaded outside
+        dnabert_nb (plain transformers) would read [CLS] instead.
     restarts
         When a run ends as a constant predictor on ``valid`` (best MCC, or R² for regression, at or below 0),
         train again with the next seed, up to this many times, and keep the best run; a
@@ -305,6 +311,8 @@ def finetune(
     if epochs != "auto" and not (isinstance(epochs, int) and not isinstance(epochs, bool) and epochs >= 1):
         raise InputFormatError(f"epochs = {epochs!r}; give a positive whole number, or 'auto'.")
     require_non_negative_integers(restarts=restarts)
+    if pooling not in (None, *HEAD_POOLINGS):
+        raise InputFormatError(f"pooling = {pooling!r}; use 'cls' (the [CLS] vector) or 'mean' (the token mean).")
     require_positive_numbers(lr=lr)
     output_dir = loop.check_output_dir(output_dir, resume)
     data = labelled_task(model, train, valid, task)
@@ -319,6 +327,8 @@ def finetune(
 
     def attempt(seed: int, folder: Path | None) -> DNABERTModel:
         network = task_network(model, data.task, data.names, seed)
+        if pooling is not None:
+            network.config.classifier_pooling = pooling
         network.config.train_sequence_length = int(np.median(np.diff(offsets))) + model.tokenizer.k - 1  # for scan
         trainable = (with_lora(network, lora) if lora else network).to(processes.device)
         result = DNABERTModel(
