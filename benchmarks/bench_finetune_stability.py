@@ -6,7 +6,8 @@ rows). ``dn.finetune(dn.load(), train, valid)`` at its defaults for seeds 0, 1 a
 on the same rows. Reported per task: test MCC per seed, their spread, whether a seed gave a constant predictor
 (one class for every test sequence), and the baseline's test MCC.
 
-``--epochs``, ``--restarts`` and ``--pooling`` pass those finetune options (default: finetune's own defaults), to compare recipes.
+``--epochs``, ``--restarts`` and ``--pooling`` pass those finetune options (default: finetune's own defaults), to
+compare recipes.
 
 Usage: python benchmarks/bench_finetune_stability.py [--rows 2000] [--seeds 0 1 2] [--tasks splice ...]
        [--epochs auto] [--restarts 2] [--pooling mean] [--model CHECKPOINT]
@@ -76,6 +77,7 @@ def main() -> None:
             row[f"mcc_seed{seed}"] = scores["mcc"]
             row[f"constant_seed{seed}"] = predictions["label"].nunique() == 1
             row[f"seconds_seed{seed}"] = time.perf_counter() - began
+            print(f"{name} seed {seed}: test MCC {scores['mcc']:.3f}, {row[f'seconds_seed{seed}']:.0f} s", flush=True)
         mccs = [row[f"mcc_seed{seed}"] for seed in args.seeds]
         row["spread"] = float(np.max(mccs) - np.min(mccs))
         rows.append(row)

@@ -62,7 +62,8 @@ def _parser() -> argparse.ArgumentParser:
     tune.add_argument("--model", help="checkpoint folder or hub id to start from (default: the embedded model)")
     tune.add_argument("--output-dir", required=True, type=Path, help="where checkpoints and results are written")
     for option, kind in (
-        ("epochs", int),
+        ("epochs", _epochs),
+        ("restarts", int),
         ("lr", float),
         ("batch_size", int),
         ("warmup", float),
@@ -82,6 +83,9 @@ def _parser() -> argparse.ArgumentParser:
     tune.add_argument("--metric", help="the evaluation metric that picks the best epoch (default: mcc; regression: r2)")
     tune.add_argument("--class-weights", choices=["balanced"], help="weight classes by their inverse frequency")
     tune.add_argument("--lora", action="store_true", help="train LoRA adapters (needs dnabert_nb[lora])")
+    tune.add_argument(
+        "--pooling", choices=["cls", "mean"], help="what the task head reads (default: the model's own, else cls)"
+    )
     tune.add_argument("--precision", default="auto", choices=PRECISION_CHOICES)
     tune.add_argument("--resume", action="store_true", help="continue an interrupted run in --output-dir")
     tune.add_argument("--no-progress", action="store_true", help="no progress bar (e.g. in batch jobs)")
@@ -97,6 +101,16 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _epochs(text: str) -> int | str:
+    """``--epochs``: a whole number, or ``auto``."""
+    if text == "auto":
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is neither a whole number nor 'auto'") from None
+
+
 def _finetune(args: argparse.Namespace) -> dict:
     start = load(args.model)
     test = None
@@ -109,6 +123,8 @@ def _finetune(args: argparse.Namespace) -> dict:
         args.valid,
         task=args.task,
         epochs=args.epochs,
+        restarts=args.restarts,
+        pooling=args.pooling,
         lr=args.lr,
         batch_size=args.batch_size,
         warmup=args.warmup,

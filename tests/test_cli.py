@@ -5,10 +5,11 @@ import subprocess
 import sys
 
 import pandas as pd
+import pytest
 from test_finetune import planted
 
 import dnabert_nb as dn
-from dnabert_nb.cli import main
+from dnabert_nb.cli import _parser, main
 
 
 def gue_folder(tmp_path):
@@ -59,6 +60,18 @@ def test_bad_input_is_one_line_and_exit_status_2(checkpoints, tmp_path, capsys):
     error = capsys.readouterr().err
     assert error.startswith("error: ") and "nowhere.tsv" in error and "Traceback" not in error
     assert not (tmp_path / "run").exists()
+
+
+def test_finetune_options_default_to_the_library_s(capsys):
+    def parsed(*extra):
+        return _parser().parse_args(["finetune", "data.tsv", "--output-dir", "run", *extra])
+
+    defaults = parsed()
+    assert (defaults.epochs, defaults.restarts, defaults.pooling) == ("auto", 1, None)
+    assert parsed("--epochs", "4", "--pooling", "mean").epochs == 4
+    with pytest.raises(SystemExit):
+        parsed("--epochs", "many")
+    assert "'many' is neither a whole number nor 'auto'" in capsys.readouterr().err
 
 
 def test_runs_as_a_module(tmp_path):
