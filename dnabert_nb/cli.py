@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 
 from .core.errors import DNABERTError
-from .core.model import load
+from .core.model import HEAD_POOLINGS, load
 from .core.runtime import PRECISIONS
 from .io.labelled import as_labelled
 from .training.evaluate import evaluate
@@ -84,7 +84,7 @@ def _parser() -> argparse.ArgumentParser:
     tune.add_argument("--class-weights", choices=["balanced"], help="weight classes by their inverse frequency")
     tune.add_argument("--lora", action="store_true", help="train LoRA adapters (needs dnabert_nb[lora])")
     tune.add_argument(
-        "--pooling", choices=["cls", "mean"], help="what the task head reads (default: the model's own, else cls)"
+        "--pooling", choices=HEAD_POOLINGS, help="what the task head reads (default: the model's own, else cls)"
     )
     tune.add_argument("--precision", default="auto", choices=PRECISION_CHOICES)
     tune.add_argument("--resume", action="store_true", help="continue an interrupted run in --output-dir")
