@@ -165,6 +165,18 @@ def test_training_panel_trains_tests_and_shares_the_model(encoder):
     assert "mcc" in panel.scores.value
 
 
+def test_training_panel_offers_finetune_s_auto_epochs_by_default(encoder):
+    panel = TrainingPanel(encoder, dataset="ecoli_promoters")
+    assert panel.epochs.value == "auto" and 1 in panel.epochs.options
+    panel.rows.value = 40
+    panel.train()
+    panel.wait()
+    assert panel.error_text == ""
+    history = panel.model.history
+    steps_per_epoch = history.loc[history["epoch"] == 1, "step"].max()
+    assert history["epoch"].max() >= 3 and history["step"].max() > steps_per_epoch  # several epochs, not one
+
+
 def test_training_panel_stop_ends_after_the_current_step_and_keeps_the_best_model(encoder):
     panel = TrainingPanel(encoder, dataset="ecoli_promoters")
     panel.epochs.value = 20

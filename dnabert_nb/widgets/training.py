@@ -22,6 +22,8 @@ from ._model_choice import SharedModel, as_shared
 from ._panel import Job, Panel, figure_image, html_table, new_figure, show_figure
 
 UPLOADED = "uploaded file"
+#: What the Epochs menu offers; "auto" is finetune's step budget with early stopping.
+EPOCH_CHOICES = ("auto", 1, 2, 3, 5, 10, 20, 30)
 #: Shares of the rows for train / valid / test when uploaded data has no ``split`` column.
 RANDOM_SPLIT = (0.8, 0.1, 0.1)
 
@@ -84,7 +86,12 @@ class TrainingPanel(Panel):
         self.task = widgets.Dropdown(
             options=["auto", "classification", "multilabel", "regression"], value="auto", description="Task"
         )
-        self.epochs = widgets.BoundedIntText(value=1, min=1, max=100, description="Epochs")
+        self.epochs = widgets.Dropdown(
+            options=EPOCH_CHOICES,
+            value="auto",
+            description="Epochs",
+            tooltip="auto: at least 1,000 steps on small data (3 to 30 epochs, stops early), 3 epochs on large data",
+        )
         self.lr = widgets.BoundedFloatText(value=2e-4, min=1e-6, max=1e-2, step=1e-5, description="Learning rate")
         self.rows = widgets.BoundedIntText(
             value=0, min=0, max=10**7, description="Train rows", tooltip="use at most this many (0: all)"
