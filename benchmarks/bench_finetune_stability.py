@@ -6,11 +6,11 @@ rows). ``dn.finetune(dn.load(), train, valid)`` at its defaults for seeds 0, 1 a
 on the same rows. Reported per task: test MCC per seed, their spread, whether a seed gave a constant predictor
 (one class for every test sequence), and the baseline's test MCC.
 
-``--epochs``, ``--restarts`` and ``--pooling`` pass those finetune options (default: finetune's own defaults), to
-compare recipes.
+``--epochs``, ``--restarts``, ``--pooling`` and ``--lr`` pass those finetune options (default: finetune's own
+defaults), to compare recipes.
 
 Usage: python benchmarks/bench_finetune_stability.py [--rows 2000] [--seeds 0 1 2] [--tasks splice ...]
-       [--epochs auto] [--restarts 2] [--pooling mean] [--model CHECKPOINT]
+       [--epochs auto] [--restarts 2] [--pooling mean] [--lr 5e-5] [--model CHECKPOINT]
 """
 
 from __future__ import annotations
@@ -53,6 +53,7 @@ def main() -> None:
     parser.add_argument("--epochs", help="an integer or 'auto'")
     parser.add_argument("--restarts", type=int)
     parser.add_argument("--pooling", choices=["cls", "mean"])
+    parser.add_argument("--lr", type=float)
     parser.add_argument("--model", help="checkpoint folder to fine-tune (default: the embedded model)")
     args = parser.parse_args()
     recipe = {}
@@ -62,6 +63,8 @@ def main() -> None:
         recipe["restarts"] = args.restarts
     if args.pooling is not None:
         recipe["pooling"] = args.pooling
+    if args.lr is not None:
+        recipe["lr"] = args.lr
     print(f"finetune options beyond the defaults: {recipe or 'none'}")
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; dnabert_nb {dn.__version__}")
     rows = []
