@@ -1,41 +1,45 @@
-"""Reproduce the embedded model dnabert-mini-6: pre-train on every genome the package can read, and export it.
+"""Pre-train the embedded model dnabert-mini-6, or one of its candidate successors, and export it.
 
 Usage:
-    python scripts/pretrain_embedded.py --output-dir runs/mini6                  # all stages, resumable
-    python scripts/pretrain_embedded.py --output-dir runs/mini6 --export         # fp16 copy into the package
+    python scripts/pretrain_embedded.py --output-dir runs/dnabert-mini-6                   # all stages, resumable
+    python scripts/pretrain_embedded.py --output-dir runs/dnabert-mini-6 --export          # fp16 copy into the package
+    python scripts/pretrain_embedded.py --recipe candidate-512 --output-dir runs/cand      # another recipe
 
     # on a machine without the Debian genome packages (a GPU server, say):
-    python scripts/pretrain_embedded.py --pack corpus.npz                        # here: 2 bits per nucleotide
-    python scripts/pretrain_embedded.py --corpus corpus.npz --output-dir runs/mini6 --device cuda
+    python scripts/pretrain_embedded.py --recipe candidate-512 --pack corpus.npz           # here: 2 bits per nt
+    python scripts/pretrain_embedded.py --recipe candidate-512 --corpus corpus.npz --output-dir runs/cand --device cuda
 
-The corpus is CORPUS (names of ``dn.datasets.genomes()``; their Debian packages must be installed, or a
-file written by ``--pack``). Each genome's last 5% is held out; validation reads held-out human chr22.
-Three stages (STAGES), each in OUTPUT_DIR/stageN; an interrupted run resumes where it stopped. After each
-stage the model so far is written in fp16 to OUTPUT_DIR/model, with history.csv and summary.json beside.
-The recipe is the one the embedded model was trained with, on one GPU in about 8 minutes (MODEL_CARD.md);
-on 2 CPU cores it takes days.
+RECIPES names each model's corpus (names of ``dn.datasets.genomes()``; their Debian packages must be installed, or
+a file written by ``--pack``), architecture and stages; ``dnabert-mini-6`` (the default) is the one the shipped
+model was trained with (its MODEL_CARD.md). Each genome's last 5% is held out; validation reads held-out human
+chr22. Each stage trains in OUTPUT_DIR/stageN; an interrupted run resumes where it stopped. After each stage the
+model so far is written in fp16 to OUTPUT_DIR/model, with history.csv and summary.json beside.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import platform
 import time
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
+from transformers import BertForMaskedLM
 
 import dnabert_nb as dn
 from dnabert_nb.core.alphabet import AMBIGUOUS_CODE, NUCLEOTIDES, encode_nucleotides
 from dnabert_nb.training.corpus import Corpus
 
 PACKAGE_MODEL = Path(__file__).resolve().parents[1] / "dnabert_nb" / "models" / "dnabert-mini-6"
-#: Genomes of ``dn.datasets.genomes()`` in the corpus, with the most megabases each contributes (None: all).
-#: Human, fly, worm, two AT-rich eukaryotes and three bacteria; caps keep any one genome from outweighing the rest.
-CORPUS = {
+VALIDATION_GENOME = "hg19_chr22"
+#: Human, fly, worm, two AT-rich eukaryotes and three bacteria, with the most megabases each contributes (None:
+#: all); caps keep any one genome from outweighing the rest.
+TEN_GENOMES = {
     "hg19_chr22": None,
     "hg19_chr20": 35,
     "hg19_chrX_part": 30,
@@ -47,35 +51,81 @@ CORPUS = {
     "saureus_n315": None,
     "vcholerae_o395": None,
 }
-VALIDATION_GENOME = "hg19_chr22"
-ARCHITECTURE = {"hidden_size": 256, "num_hidden_layers": 6, "num_attention_heads": 4, "intermediate_size": 1024}
-COMMON = {"k": 6, "eval_every": 250, "eval_windows": 256, "save_every": 1000, "seed": 0, "resume": True}
-#: A fresh k-mer-aware model first learns to read its neighbours on single masked k-mers, then trains with
-#: DNABERT's 6-token spans on full 512-token windows; the last stage also teaches [CLS] to summarise the
-#: window (cls_summary), which classification heads read. Stage 2 was planned for 18,508 steps (to fill a GPU
-#: time limit) and cut at 17,000 by that limit, its learning rate then at 8% of its peak; ``stop_at``
-#: repeats that cut, and stage 3 starts from the 17,000-step checkpoint.
-STAGES = [
-    {"mask_span": 1, "max_length": 128, "batch_size": 256, "lr": 1e-3, "warmup": 0.05, "steps": 300},
-    {
-        "mask_span": 6,
-        "max_length": 512,
-        "batch_size": 128,
-        "lr": 7e-4,
-        "warmup": 0.03,
-        "steps": 18508,
-        "stop_at": 17000,
-    },
-    {
-        "mask_span": 6,
-        "max_length": 512,
-        "batch_size": 128,
-        "lr": 3e-4,
-        "warmup": 0.05,
-        "steps": 1200,
-        "cls_summary": 1.0,
-    },
-]
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How one model is pre-trained: corpus, architecture, stages (``dn.pretrain`` arguments), positions kept."""
+
+    corpus: dict[str, float | None]
+    architecture: str | dict
+    stages: list[dict]
+    eval_windows: int
+    save_every: int
+    #: Position embeddings the export keeps (the ones training reached); None keeps all.
+    context: int | None = None
+    #: The model the first stage starts from (None: a fresh k-mer-aware one).
+    init: str | None = None
+    common: dict = field(default_factory=lambda: {"k": 6, "eval_every": 250, "seed": 0, "resume": True})
+
+
+RECIPES = {
+    # The shipped model, on 2 CPU cores in 67 minutes: a fresh k-mer-aware model first learns to read its
+    # neighbours on single masked k-mers, then trains with DNABERT's 6-token spans; the last stage also teaches
+    # [CLS] to summarise the window (cls_summary), which classification heads read. All on 128-token windows.
+    "dnabert-mini-6": Recipe(
+        corpus={"hg19_chr22": None},
+        architecture="mini",
+        stages=[
+            {"mask_span": 1, "max_length": 128, "batch_size": 32, "lr": 1e-3, "warmup": 0.05, "steps": 2000},
+            {"mask_span": 6, "max_length": 128, "batch_size": 32, "lr": 7e-4, "warmup": 0.02, "steps": 4500},
+            {
+                **{"mask_span": 6, "max_length": 128, "batch_size": 32},
+                **{"lr": 3e-4, "warmup": 0.05, "steps": 1000, "cls_summary": 1.0},
+            },
+        ],
+        eval_windows=128,
+        save_every=250,
+        context=128,
+    ),
+    # The GPU candidate (not shipped; BENCHMARKS.md "A candidate embedded model"): six layers, 512-token windows,
+    # ten genomes. Stage 2 was planned for 18,508 steps (to fill a GPU time limit) and cut at 17,000 by that
+    # limit, its learning rate then at 8% of its peak; ``stop_at`` repeats that cut. Its stage 2 is kept in
+    # scripts/checkpoints/mini6-gpu-stage2.
+    "candidate-512": Recipe(
+        corpus=TEN_GENOMES,
+        architecture={"hidden_size": 256, "num_hidden_layers": 6, "num_attention_heads": 4, "intermediate_size": 1024},
+        stages=[
+            {"mask_span": 1, "max_length": 128, "batch_size": 256, "lr": 1e-3, "warmup": 0.05, "steps": 300},
+            {
+                **{"mask_span": 6, "max_length": 512, "batch_size": 128},
+                **{"lr": 7e-4, "warmup": 0.03, "steps": 18508, "stop_at": 17000},
+            },
+            {
+                **{"mask_span": 6, "max_length": 512, "batch_size": 128},
+                **{"lr": 3e-4, "warmup": 0.05, "steps": 1200, "cls_summary": 1.0},
+            },
+        ],
+        eval_windows=256,
+        save_every=1000,
+    ),
+    # The shipped model continued on ten genomes (CPU, resumable; not shipped until it fine-tunes better): the
+    # same 128-token windows and the [CLS] summary kept trained, so what fine-tunes well now is not lost.
+    "mini6-ten-genomes": Recipe(
+        corpus=TEN_GENOMES,
+        architecture="mini",
+        stages=[
+            {
+                **{"mask_span": 6, "max_length": 128, "batch_size": 32},
+                **{"lr": 3e-4, "warmup": 0.02, "steps": 8000, "cls_summary": 1.0},
+            },
+        ],
+        eval_windows=128,
+        save_every=250,
+        context=128,
+        init=str(PACKAGE_MODEL),
+    ),
+}
 
 
 class StopAt(dn.Callback):
@@ -89,11 +139,11 @@ class StopAt(dn.Callback):
             state.request_stop()
 
 
-def pack(path: Path) -> None:
-    """Write the corpus and the validation genome at 2 bits per nucleotide, N runs kept as intervals."""
+def pack(recipe: Recipe, path: Path) -> None:
+    """Write the recipe's corpus and the validation genome at 2 bits per nucleotide, N runs kept as intervals."""
     arrays: dict[str, np.ndarray] = {}
-    for split, names in (("train", CORPUS), ("valid", [VALIDATION_GENOME])):
-        records = [record for name in names for record in genome_records(name, split)]
+    for split, names in (("train", recipe.corpus), ("valid", [VALIDATION_GENOME])):
+        records = [record for name in names for record in genome_records(name, split, recipe.corpus.get(name))]
         values, _ = encode_nucleotides([record.sequence for record in records], [record.id for record in records])
         unknown = np.concatenate([[False], values == AMBIGUOUS_CODE, [False]])
         edges = np.flatnonzero(np.diff(unknown.astype(np.int8)))
@@ -107,11 +157,10 @@ def pack(path: Path) -> None:
     print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
 
 
-def genome_records(name: str, split: str) -> list[dn.datasets.GenomeRecord]:
-    """A genome's records of ``split``, cut to CORPUS's cap for that genome (evenly over its records)."""
+def genome_records(name: str, split: str, cap: float | None = None) -> list[dn.datasets.GenomeRecord]:
+    """A genome's records of ``split``; training records cut to ``cap`` megabases (evenly over its records)."""
     records = list(dn.datasets.genome(name, split=split))
-    cap = CORPUS.get(name) if split == "train" else None
-    if cap is None:
+    if cap is None or split != "train":
         return records
     share = min(1.0, cap * 1e6 / sum(len(record.sequence) for record in records))
     return [
@@ -133,41 +182,56 @@ def unpack(path: Path, split: str) -> list[tuple[str, str]]:
     return [(str(ids[i]), text[bounds[i] : bounds[i + 1]]) for i in range(len(lengths))]
 
 
-def export(model: dn.DNABERTModel, folder: Path) -> None:
-    """Save ``model`` in fp16 into ``folder``, replacing the model files there and keeping the others."""
-    model.save(folder, dtype=torch.float16, overwrite=True)
+def with_context(model: dn.DNABERTModel, positions: int | None) -> dn.DNABERTModel:
+    """The same model with only its first ``positions`` position embeddings (None: all of them)."""
+    if positions is None or positions >= model.config.max_position_embeddings:
+        return model
+    config = copy.deepcopy(model.config)
+    config.max_position_embeddings = positions
+    network = BertForMaskedLM(config)
+    state = model.network.state_dict()
+    name = "bert.embeddings.position_embeddings.weight"
+    state[name] = state[name][:positions]
+    network.load_state_dict(state, strict=False)
+    return dn.DNABERTModel(network, model.tokenizer, source=model.source)
+
+
+def export(model: dn.DNABERTModel, folder: Path, context: int | None) -> None:
+    """Save ``model`` in fp16 into ``folder`` with ``context`` positions, replacing the model files there only."""
+    with_context(model, context).save(folder, dtype=torch.float16, overwrite=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--recipe", choices=list(RECIPES), default="dnabert-mini-6")
     parser.add_argument("--output-dir", type=Path)
     parser.add_argument("--export", action="store_true", help="copy the finished model into the package as fp16")
     parser.add_argument("--pack", type=Path, help="write the corpus to this .npz and stop")
     parser.add_argument("--corpus", type=Path, help="read the corpus from a file written by --pack")
     parser.add_argument("--device", default=None, help="cpu, cuda, ... (default: a GPU when there is one)")
     args = parser.parse_args()
+    recipe = RECIPES[args.recipe]
     if args.pack:
-        pack(args.pack)
+        pack(recipe, args.pack)
         return
     if args.output_dir is None:
         parser.error("give --output-dir (or --pack)")
     if args.export:
-        export(dn.load(args.output_dir / "model"), PACKAGE_MODEL)  # MODEL_CARD.md stays
+        export(dn.load(args.output_dir / "model"), PACKAGE_MODEL, recipe.context)  # MODEL_CARD.md stays
         print(f"exported {args.output_dir / 'model'} to {PACKAGE_MODEL}")
         return
     began = time.time()
     if args.corpus:
         train, valid = unpack(args.corpus, "train"), unpack(args.corpus, "valid")
     else:
-        train = [record for name in CORPUS for record in genome_records(name, "train")]
-        valid = list(dn.datasets.genome(VALIDATION_GENOME, split="valid"))
-    tokenizer = dn.KmerTokenizer(COMMON["k"])
+        train = [(r.id, r.sequence) for name, cap in recipe.corpus.items() for r in genome_records(name, "train", cap)]
+        valid = [(r.id, r.sequence) for r in dn.datasets.genome(VALIDATION_GENOME, split="valid")]
+    tokenizer = dn.KmerTokenizer(recipe.common["k"])
     train, valid = (Corpus(tokenizer, [s for _, s in part], [i for i, _ in part]) for part in (train, valid))
-    print(f"corpus: {len(train) / 1e6:.1f} M tokens, read in {time.time() - began:.0f} s", flush=True)
-    stages = STAGES
+    print(f"{args.recipe}: corpus {len(train) / 1e6:.1f} M tokens, read in {time.time() - began:.0f} s", flush=True)
     args.output_dir.mkdir(parents=True, exist_ok=True)
-    histories, init, seconds = [], None, []
-    for number, stage in enumerate(stages, start=1):
+    histories, init, seconds = [], recipe.init, []
+    for number, stage in enumerate(recipe.stages, start=1):
         stage_began = time.time()
         output = args.output_dir / f"stage{number}"
         settings = {name: value for name, value in stage.items() if name != "stop_at"}
@@ -176,11 +240,13 @@ def main() -> None:
             train,
             valid=valid,
             init=init,
-            config=ARCHITECTURE,
+            config=recipe.architecture,
             device=args.device,
             output_dir=output,
             callbacks=stops,
-            **COMMON,
+            eval_windows=recipe.eval_windows,
+            save_every=recipe.save_every,
+            **recipe.common,
             **settings,
         )
         seconds.append(round(time.time() - stage_began, 1))
@@ -190,20 +256,18 @@ def main() -> None:
         history = pd.concat(histories, ignore_index=True)
         history.to_csv(args.output_dir / "history.csv", index=False)
         summary = {
-            "stages": stages,
-            "architecture": ARCHITECTURE,
-            "corpus": CORPUS,
-            **COMMON,
+            "recipe": args.recipe,
+            **asdict(recipe),
             "stage_seconds": seconds,
             "tokens_seen": sum(
-                s.get("stop_at", s["steps"]) * s["batch_size"] * s["max_length"] for s in stages[:number]
+                s.get("stop_at", s["steps"]) * s["batch_size"] * s["max_length"] for s in recipe.stages[:number]
             ),
             "hardware": f"{platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}, "
             f"{torch.cuda.get_device_name() if torch.cuda.is_available() else 'no GPU'}",
             "final": history.iloc[-1].to_dict(),
         }
         (args.output_dir / "summary.json").write_text(json.dumps(summary, indent=2, default=float))
-        export(model, args.output_dir / "model")
+        export(model, args.output_dir / "model", recipe.context)
     print(json.dumps(summary, indent=2, default=float))
 
 
