@@ -24,6 +24,7 @@ import pandas as pd
 import torch
 
 import dnabert_nb as dn
+from dnabert_nb.core.model import HEAD_POOLINGS
 
 GUE = Path(__file__).resolve().parents[2] / "shared" / "gue" / "prom_core_tata"
 
@@ -52,7 +53,7 @@ def main() -> None:
     parser.add_argument("--tasks", nargs="*")
     parser.add_argument("--epochs", help="an integer or 'auto'")
     parser.add_argument("--restarts", type=int)
-    parser.add_argument("--pooling", choices=["cls", "mean"])
+    parser.add_argument("--pooling", choices=HEAD_POOLINGS)
     parser.add_argument("--lr", type=float)
     parser.add_argument("--model", help="checkpoint folder to fine-tune (default: the embedded model)")
     args = parser.parse_args()

@@ -23,7 +23,7 @@ import copy
 import json
 import platform
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +37,8 @@ from dnabert_nb.training.corpus import Corpus
 
 PACKAGE_MODEL = Path(__file__).resolve().parents[1] / "dnabert_nb" / "models" / "dnabert-mini-6"
 VALIDATION_GENOME = "hg19_chr22"
+#: ``dn.pretrain`` arguments every recipe shares.
+COMMON = {"k": 6, "eval_every": 250, "seed": 0, "resume": True}
 #: Human, fly, worm, two AT-rich eukaryotes and three bacteria, with the most megabases each contributes (None:
 #: all); caps keep any one genome from outweighing the rest.
 TEN_GENOMES = {
@@ -66,7 +68,6 @@ class Recipe:
     context: int | None = None
     #: The model the first stage starts from (None: a fresh k-mer-aware one).
     init: str | None = None
-    common: dict = field(default_factory=lambda: {"k": 6, "eval_every": 250, "seed": 0, "resume": True})
 
 
 RECIPES = {
@@ -80,8 +81,13 @@ RECIPES = {
             {"mask_span": 1, "max_length": 128, "batch_size": 32, "lr": 1e-3, "warmup": 0.05, "steps": 2000},
             {"mask_span": 6, "max_length": 128, "batch_size": 32, "lr": 7e-4, "warmup": 0.02, "steps": 4500},
             {
-                **{"mask_span": 6, "max_length": 128, "batch_size": 32},
-                **{"lr": 3e-4, "warmup": 0.05, "steps": 1000, "cls_summary": 1.0},
+                "mask_span": 6,
+                "max_length": 128,
+                "batch_size": 32,
+                "lr": 3e-4,
+                "warmup": 0.05,
+                "steps": 1000,
+                "cls_summary": 1.0,
             },
         ],
         eval_windows=128,
@@ -98,12 +104,22 @@ RECIPES = {
         stages=[
             {"mask_span": 1, "max_length": 128, "batch_size": 256, "lr": 1e-3, "warmup": 0.05, "steps": 300},
             {
-                **{"mask_span": 6, "max_length": 512, "batch_size": 128},
-                **{"lr": 7e-4, "warmup": 0.03, "steps": 18508, "stop_at": 17000},
+                "mask_span": 6,
+                "max_length": 512,
+                "batch_size": 128,
+                "lr": 7e-4,
+                "warmup": 0.03,
+                "steps": 18508,
+                "stop_at": 17000,
             },
             {
-                **{"mask_span": 6, "max_length": 512, "batch_size": 128},
-                **{"lr": 3e-4, "warmup": 0.05, "steps": 1200, "cls_summary": 1.0},
+                "mask_span": 6,
+                "max_length": 512,
+                "batch_size": 128,
+                "lr": 3e-4,
+                "warmup": 0.05,
+                "steps": 1200,
+                "cls_summary": 1.0,
             },
         ],
         eval_windows=256,
@@ -116,8 +132,13 @@ RECIPES = {
         architecture="mini",
         stages=[
             {
-                **{"mask_span": 6, "max_length": 128, "batch_size": 32},
-                **{"lr": 3e-4, "warmup": 0.02, "steps": 8000, "cls_summary": 1.0},
+                "mask_span": 6,
+                "max_length": 128,
+                "batch_size": 32,
+                "lr": 3e-4,
+                "warmup": 0.02,
+                "steps": 8000,
+                "cls_summary": 1.0,
             },
         ],
         eval_windows=128,
@@ -226,7 +247,7 @@ def main() -> None:
     else:
         train = [(r.id, r.sequence) for name, cap in recipe.corpus.items() for r in genome_records(name, "train", cap)]
         valid = [(r.id, r.sequence) for r in dn.datasets.genome(VALIDATION_GENOME, split="valid")]
-    tokenizer = dn.KmerTokenizer(recipe.common["k"])
+    tokenizer = dn.KmerTokenizer(COMMON["k"])
     train, valid = (Corpus(tokenizer, [s for _, s in part], [i for i, _ in part]) for part in (train, valid))
     print(f"{args.recipe}: corpus {len(train) / 1e6:.1f} M tokens, read in {time.time() - began:.0f} s", flush=True)
     args.output_dir.mkdir(parents=True, exist_ok=True)
@@ -246,7 +267,7 @@ def main() -> None:
             callbacks=stops,
             eval_windows=recipe.eval_windows,
             save_every=recipe.save_every,
-            **recipe.common,
+            **COMMON,
             **settings,
         )
         seconds.append(round(time.time() - stage_began, 1))
@@ -258,6 +279,7 @@ def main() -> None:
         summary = {
             "recipe": args.recipe,
             **asdict(recipe),
+            **COMMON,
             "stage_seconds": seconds,
             "tokens_seen": sum(
                 s.get("stop_at", s["steps"]) * s["batch_size"] * s["max_length"] for s in recipe.stages[:number]

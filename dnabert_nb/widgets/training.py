@@ -15,7 +15,7 @@ from ..pl.evaluation import confusion, roc
 from ..pl.training import training_curves
 from ..training.callbacks import Callback
 from ..training.evaluate import evaluate
-from ..training.finetune import finetune
+from ..training.finetune import AUTO_EPOCHS, AUTO_MIN_STEPS, finetune
 from ..training.loop import TrainingState
 from ._inputs import uploaded_labelled
 from ._model_choice import SharedModel, as_shared
@@ -90,7 +90,8 @@ class TrainingPanel(Panel):
             options=EPOCH_CHOICES,
             value="auto",
             description="Epochs",
-            tooltip="auto: at least 1,000 steps on small data (3 to 30 epochs, stops early), 3 epochs on large data",
+            tooltip=f"auto: at least {AUTO_MIN_STEPS:,} steps on small data ({AUTO_EPOCHS[0]} to {AUTO_EPOCHS[1]} "
+            f"epochs, stops early), {AUTO_EPOCHS[0]} epochs on large data",
         )
         self.lr = widgets.BoundedFloatText(value=2e-4, min=1e-6, max=1e-2, step=1e-5, description="Learning rate")
         self.rows = widgets.BoundedIntText(
