@@ -3,7 +3,8 @@
 ``predict`` reads only the [CLS] vector of the last layer, and DNABERT-viz reads only
 the [CLS] query row of one layer's attention. Computing that layer for the [CLS]
 query alone skips the other queries' attention and feed-forward work and never
-builds a (heads x L x L) attention matrix.
+builds a (heads x L x L) attention matrix. A mean-pooled head reads every k-mer
+query instead: its attention is the mean of their rows, one layer's matrix only.
 """
 
 from __future__ import annotations
@@ -22,6 +23,14 @@ def supports_cls_pass(network: nn.Module) -> bool:
 def additive_mask(attention_mask: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
     """(batch, 1, 1, length) mask to add to attention scores: 0 for tokens, a large negative for padding."""
     return ((1.0 - attention_mask[:, None, None, :].to(dtype)) * torch.finfo(dtype).min).to(dtype)
+
+
+def kmer_token_weights(attention_mask: torch.Tensor) -> torch.Tensor:
+    """(batch, length) 1 at k-mer tokens, 0 at [CLS], [SEP] and padding (unpadded inputs: [CLS] k-mers [SEP])."""
+    tokens = attention_mask.clone()
+    tokens[:, 0] = 0
+    tokens[torch.arange(len(tokens)), attention_mask.sum(dim=1) - 1] = 0  # [SEP]
+    return tokens
 
 
 def _heads(linear: nn.Linear, hidden: torch.Tensor, n_heads: int) -> torch.Tensor:
@@ -87,11 +96,45 @@ def cls_pass(
     probabilities : Tensor (batch, heads, length)
         As :func:`cls_layer_forward`.
     """
+    block, hidden, mask = _input_of_layer(encoder, input_ids, attention_mask, layer)
+    return cls_layer_forward(block, hidden, mask, encoder.config.num_attention_heads)
+
+
+def mean_query_attention(
+    encoder: nn.Module, input_ids: torch.Tensor, attention_mask: torch.Tensor, layer: int = -1
+) -> torch.Tensor:
+    """The attention a mean-pooled head reads in ``layer``: the mean of the k-mer queries' rows, per head.
+
+    The mean of the k-mer tokens' attention outputs is this row's weighting of the values, as the
+    [CLS] output is the [CLS] row's; so it plays the [CLS] row's part in DNABERT-viz.
+
+    Parameters
+    ----------
+    encoder, input_ids, attention_mask, layer
+        As :func:`cls_pass`.
+
+    Returns
+    -------
+    Tensor (batch, heads, length)
+        Attention probabilities over the keys, averaged over the k-mer queries.
+    """
+    block, hidden, mask = _input_of_layer(encoder, input_ids, attention_mask, layer)
+    attention, n_heads = block.attention.self, encoder.config.num_attention_heads
+    query, key = (_heads(linear, hidden, n_heads) for linear in (attention.query, attention.key))
+    probabilities = (query @ key.transpose(-1, -2) * query.shape[-1] ** -0.5 + mask).softmax(dim=-1)
+    weights = kmer_token_weights(attention_mask).to(probabilities.dtype)
+    summed = (probabilities * weights[:, None, :, None]).sum(dim=2)
+    return summed / weights.sum(dim=1).clamp(min=1)[:, None, None]
+
+
+def _input_of_layer(
+    encoder: nn.Module, input_ids: torch.Tensor, attention_mask: torch.Tensor, layer: int
+) -> tuple[nn.Module, torch.Tensor, torch.Tensor]:
+    """``layer``'s module, its input hidden states (every layer before it run in full) and the additive mask."""
     layers = encoder.encoder.layer
     index = layer % len(layers)
-    n_heads = encoder.config.num_attention_heads
     hidden = encoder.embeddings(input_ids=input_ids)
     mask = additive_mask(attention_mask, hidden.dtype)
     for block in layers[:index]:
-        hidden = layer_forward(block, hidden, mask, n_heads)
-    return cls_layer_forward(layers[index], hidden, mask, n_heads)
+        hidden = layer_forward(block, hidden, mask, encoder.config.num_attention_heads)
+    return layers[index], hidden, mask

@@ -15,7 +15,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ..io.sequences import SequencesLike, as_sequence_table
-from .encoder import cls_pass, supports_cls_pass
+from .encoder import cls_pass, kmer_token_weights, supports_cls_pass
 from .errors import require_positive_integers
 from .model import DNABERTModel, head_pooling
 from .runtime import resolve_precision
@@ -158,10 +158,7 @@ def substituted_outputs(
 
 def token_mean(hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
     """(batch, hidden) mean of each input's k-mer token vectors: [CLS], [SEP] and padding left out."""
-    tokens = attention_mask.clone()
-    tokens[:, 0] = 0
-    tokens[torch.arange(len(tokens)), attention_mask.sum(dim=1) - 1] = 0  # [SEP]
-    weights = tokens.unsqueeze(-1).to(hidden.dtype)
+    weights = kmer_token_weights(attention_mask).unsqueeze(-1).to(hidden.dtype)
     return (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1)
 
 

@@ -1,4 +1,4 @@
-"""attention_scores: DNABERT-viz nucleotide attention, computing only the [CLS] query row of one layer."""
+"""attention_scores: DNABERT-viz nucleotide attention of what the task head reads, one layer computed for it."""
 
 from __future__ import annotations
 
@@ -8,18 +8,24 @@ import numpy as np
 import torch
 
 from .._docs import shared_docs
-from ..core.encoder import cls_pass
+from ..core.encoder import cls_pass, mean_query_attention
 from ..core.errors import InputFormatError
 from ..core.inference import DEFAULT_BATCH_SIZE, run_windows
-from ..core.model import DNABERTModel
+from ..core.model import DNABERTModel, head_pooling
 from ..io.sequences import SequencesLike
 
 
-def _cls_attention(layer: int, heads: Sequence[int] | None, width: int):
-    """A batch function: the [CLS] row of ``layer``'s attention, summed over ``heads``, padded to ``width`` columns."""
+def _head_attention(layer: int, heads: Sequence[int] | None, width: int):
+    """A batch function: the head's row of ``layer``'s attention, summed over ``heads``, padded to ``width`` columns.
+
+    The row is [CLS]'s, or the mean of the k-mer rows for a mean-pooled head.
+    """
 
     def attend(network: torch.nn.Module, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        _, probabilities = cls_pass(network.base_model, input_ids, attention_mask, layer)
+        if head_pooling(network) == "mean":
+            probabilities = mean_query_attention(network.base_model, input_ids, attention_mask, layer)
+        else:
+            _, probabilities = cls_pass(network.base_model, input_ids, attention_mask, layer)
         chosen = probabilities if heads is None else probabilities[:, list(heads)]
         row = chosen.float().sum(dim=1)
         return torch.nn.functional.pad(row, (0, width - row.shape[1]))
@@ -45,12 +51,13 @@ def attention_scores(
     window_overlap: int | None = None,
     progress: bool = True,
 ) -> list[np.ndarray]:
-    """Nucleotide-level attention of the [CLS] token, by the DNABERT-viz recipe.
+    """Nucleotide-level attention of what the task head reads, by the DNABERT-viz recipe.
 
     For each sequence: the attention of [CLS] to every k-mer in ``layer``, summed over
     ``heads`` ([CLS] and [SEP] left out), each nucleotide the mean over the k-mers that cover
-    it, then L2-normalised. Only the [CLS] query row of the chosen layer is computed (no
-    ``output_attentions``): O(L) extra memory instead of O(layers · heads · L²). Sequences
+    it, then L2-normalised. A mean-pooled head (``finetune``'s default) reads every k-mer, so
+    for it the [CLS] row is replaced by the mean of the k-mer query rows. Only the chosen
+    layer's needed rows are computed (no ``output_attentions``). Sequences
     longer than one model input go through overlapping windows whose nucleotide scores are
     averaged where they overlap, before the normalisation.
 
@@ -81,7 +88,7 @@ def attention_scores(
     result = run_windows(
         model,
         sequences,
-        _cls_attention(int(layer), heads, model.tokenizer.max_kmers + 2),
+        _head_attention(int(layer), heads, model.tokenizer.max_kmers + 2),
         batch_size=batch_size,
         precision=precision,
         window_overlap=window_overlap,

@@ -42,7 +42,7 @@ def occurrences(sequences: list[str], ids: list, motif: str, *, limit: int = MAX
 
 
 class AttentionExplorer(Panel):
-    """Browse sequences with their predicted classes and [CLS] attention track (the DNABERT-viz recipe).
+    """Browse sequences with their predicted classes and attention track (``attention_scores``, DNABERT-viz).
 
     Pick a sequence (a search box narrows long lists), a layer and a head; high-attention regions are shaded. A
     sequence longer than 120 nt is drawn whole above and, with its letters, 120 nt at a time below ("View from").
