@@ -55,7 +55,8 @@ def main() -> None:
     print("training set (GC-matched background):\n" + table.attrs["summary"].to_string(index=False))
     train, valid, test = (table[table.split == part] for part in ("train", "valid", "test"))
     began = time.perf_counter()
-    model = dn.finetune(dn.load(), train, valid, epochs=args.epochs, seed=args.seed, progress=False, live_plot=False)
+    tuned = {"epochs": args.epochs, "seed": args.seed, "pooling": "cls", "progress": False, "live_plot": False}
+    model = dn.finetune(dn.load(), train, valid, **tuned)  # [CLS] head: the attention motifs read its row
     print(f"fine-tuning: {time.perf_counter() - began:.0f} s")
     baseline = dn.baseline(train, valid)
     shuffled_test = shuffled[shuffled.split == "test"]
@@ -66,9 +67,7 @@ def main() -> None:
             + ", ".join(f"{k} {v:.3f}" for k, v in scores(model, baseline, part).items())
         )
     s_train, s_valid = (shuffled[shuffled.split == part] for part in ("train", "valid"))
-    on_shuffles = dn.finetune(
-        dn.load(), s_train, s_valid, epochs=args.epochs, seed=args.seed, progress=False, live_plot=False
-    )
+    on_shuffles = dn.finetune(dn.load(), s_train, s_valid, **tuned)
     shuffle_baseline = dn.baseline(s_train, s_valid)
     for name, part in (("GC-matched background", test), ("dinucleotide shuffles", shuffled_test)):
         print(

@@ -84,7 +84,7 @@ def _parser() -> argparse.ArgumentParser:
     tune.add_argument("--class-weights", choices=["balanced"], help="weight classes by their inverse frequency")
     tune.add_argument("--lora", action="store_true", help="train LoRA adapters (needs dnabert_nb[lora])")
     tune.add_argument(
-        "--pooling", choices=HEAD_POOLINGS, help="what the task head reads (default: the model's own, else cls)"
+        "--pooling", choices=HEAD_POOLINGS, help="what the task head reads (default: the model's own, else mean)"
     )
     tune.add_argument("--precision", default="auto", choices=PRECISION_CHOICES)
     tune.add_argument("--resume", action="store_true", help="continue an interrupted run in --output-dir")

@@ -107,9 +107,9 @@ def test_checkpoints_load_with_dn_and_transformers(encoder, data, tmp_path):
         torch.testing.assert_close(a, b)
 
 
-def test_a_mean_pooled_head_learns_saves_and_reloads(encoder, data, tmp_path):
+def test_a_new_head_is_mean_pooled_learns_saves_and_reloads(encoder, data, tmp_path):
     train, valid = data
-    model = dn.finetune(encoder, train, valid, **{**FAST, "epochs": 4}, pooling="mean", output_dir=tmp_path)
+    model = dn.finetune(encoder, train, valid, **{**FAST, "epochs": 4}, output_dir=tmp_path)  # no pooling= given
     assert model.metrics["auroc"] > 0.85 and "pooling='mean'" in repr(model)
     reloaded = dn.load(tmp_path / "best")
     assert reloaded.config.classifier_pooling == "mean"
@@ -120,6 +120,8 @@ def test_a_mean_pooled_head_learns_saves_and_reloads(encoder, data, tmp_path):
     assert not np.allclose(mine["prob_1"], dn.predict(reloaded, valid, progress=False)["prob_1"], atol=1e-3)
     again = dn.finetune(model, train, valid, **FAST)  # a further round keeps the model's own head
     assert again.config.classifier_pooling == "mean"
+    plain = dn.finetune(encoder, train, valid, **FAST, pooling="cls")  # DNABERT's [CLS] head, on request
+    assert plain.config.classifier_pooling == "cls" and "pooling=" not in repr(plain)
     with pytest.raises(InputFormatError, match="pooling = 'max'"):
         dn.finetune(encoder, train, valid, **FAST, pooling="max")
 

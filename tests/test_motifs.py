@@ -91,6 +91,14 @@ def test_attention_motifs_matches_the_planted_site_to_jaspar_ctcf(checkpoints, m
         assert column in result.motifs
 
 
+def test_attention_motifs_warns_that_a_mean_pooled_head_s_attention_is_flat(checkpoints, tmp_path):
+    model = dn.load(checkpoints(6, num_labels=2))
+    model.config.classifier_pooling = "mean"
+    positives, _ = planted(n=10)
+    with pytest.warns(UserWarning, match="pooling='cls'"):
+        dn.attention_motifs(model, positives, shuffles=1, progress=False)
+
+
 def test_attention_motifs_runs_on_a_real_model(checkpoints, monkeypatch):
     model = dn.load(checkpoints(6, num_labels=2))
     positives, _ = planted(n=30)

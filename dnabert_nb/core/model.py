@@ -36,6 +36,8 @@ class UntrainedHeadWarning(UserWarning):
 #: What the task head reads, as ``config.classifier_pooling``: the [CLS] vector (DNABERT's head) or the mean of
 #: the k-mer tokens' vectors.
 HEAD_POOLINGS = ("cls", "mean")
+#: What a new head reads when ``finetune`` adds one (BENCHMARKS.md "Mean-pooled heads": level or better on every task).
+NEW_HEAD_POOLING = "mean"
 
 
 def head_pooling(network: torch.nn.Module) -> str:

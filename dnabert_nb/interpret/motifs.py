@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -13,7 +14,7 @@ from .._docs import shared_docs
 from ..core.alphabet import encode_nucleotides, normalise, reverse_complement
 from ..core.errors import require_positive_integers
 from ..core.inference import DEFAULT_BATCH_SIZE
-from ..core.model import DNABERTModel
+from ..core.model import DNABERTModel, head_pooling
 from ..core.shuffle import dinucleotide_shuffle
 from ..io.sequences import SequencesLike, as_sequence_table
 from .attention import attention_scores
@@ -356,6 +357,15 @@ def attention_motifs(
     """
     table = as_sequence_table(positives)
     sequences = normalise(table.sequences, table.ids)  # RNA reads as DNA; bad input fails here, not deep inside
+    if model.task and head_pooling(model.network) == "mean":
+        warnings.warn(
+            "This model's task head reads the mean of the k-mer tokens (finetune's default), so its attention is "
+            "the mean of every k-mer's row and is flatter than DNABERT's [CLS] row; on ctcf_peaks such a model "
+            "gave no motif where a [CLS] head finds CTCF (BENCHMARKS.md). For attention motifs, fine-tune with "
+            "pooling='cls'.",
+            UserWarning,
+            stacklevel=2,
+        )
     if negatives is None:
         rng = np.random.default_rng(seed)
         require_positive_integers(shuffles=shuffles)
