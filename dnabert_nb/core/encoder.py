@@ -38,6 +38,11 @@ def _heads(linear: nn.Linear, hidden: torch.Tensor, n_heads: int) -> torch.Tenso
     return linear(hidden).view(batch, length, n_heads, -1).transpose(1, 2)
 
 
+def _attention_probabilities(query: torch.Tensor, key: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Scaled dot-product attention probabilities (batch, heads, queries, keys), padding masked."""
+    return (query @ key.transpose(-1, -2) * query.shape[-1] ** -0.5 + mask).softmax(dim=-1)
+
+
 def _finish_layer(layer: nn.Module, context: torch.Tensor, residual: torch.Tensor) -> torch.Tensor:
     """Attention output projection, feed-forward block, their dropouts and residual LayerNorms."""
     projected = layer.attention.output.dropout(layer.attention.output.dense(context))
@@ -70,8 +75,7 @@ def cls_layer_forward(
     attention = layer.attention.self
     query = _heads(attention.query, hidden[:, :1], n_heads)
     key, value = (_heads(lin, hidden, n_heads) for lin in (attention.key, attention.value))
-    scores = query @ key.transpose(-1, -2) * query.shape[-1] ** -0.5 + mask
-    probabilities = scores.softmax(dim=-1)
+    probabilities = _attention_probabilities(query, key, mask)
     context = (attention.dropout(probabilities) @ value).transpose(1, 2).flatten(2)
     return _finish_layer(layer, context, hidden[:, :1])[:, 0], probabilities[:, :, 0]
 
@@ -121,7 +125,7 @@ def mean_query_attention(
     block, hidden, mask = _input_of_layer(encoder, input_ids, attention_mask, layer)
     attention, n_heads = block.attention.self, encoder.config.num_attention_heads
     query, key = (_heads(linear, hidden, n_heads) for linear in (attention.query, attention.key))
-    probabilities = (query @ key.transpose(-1, -2) * query.shape[-1] ** -0.5 + mask).softmax(dim=-1)
+    probabilities = _attention_probabilities(query, key, mask)
     weights = kmer_token_weights(attention_mask).to(probabilities.dtype)
     summed = (probabilities * weights[:, None, :, None]).sum(dim=2)
     return summed / weights.sum(dim=1).clamp(min=1)[:, None, None]
