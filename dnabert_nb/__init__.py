@@ -28,6 +28,7 @@ from .core.tokenizer import KmerTokenizer
 from .design import DesignConstraints, DesignResult, design
 from .interpret.attention import attention_scores
 from .interpret.compare import compare_motifs
+from .interpret.contributions import token_contributions
 from .interpret.motifs import MotifResult, attention_motifs
 from .interpret.mutagenesis import mutagenesis
 from .interpret.pfm import motif_scores
@@ -81,6 +82,7 @@ __all__ = [
     "read_fasta",
     "read_gue",
     "read_labelled_fasta",
+    "token_contributions",
     "variant_effects",
     "widgets",
 ]

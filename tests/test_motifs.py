@@ -99,6 +99,19 @@ def test_attention_motifs_warns_that_a_mean_pooled_head_s_attention_is_flat(chec
         dn.attention_motifs(model, positives, shuffles=1, progress=False)
 
 
+def test_attention_motifs_can_read_the_positive_contributions_of_a_mean_pooled_head(checkpoints):
+    model = dn.load(checkpoints(6, num_labels=2), precision="fp32")
+    model.config.classifier_pooling = "mean"
+    positives, _ = planted(n=10)
+    result = dn.attention_motifs(model, positives, shuffles=1, scores_from="contributions", target=1, progress=False)
+    expected = dn.token_contributions(model, positives, target=1, progress=False)
+    for scores, contributions in zip(result.scores, expected):
+        np.testing.assert_allclose(scores, np.clip(contributions, 0, None), rtol=1e-5, atol=1e-9)
+    assert (contributions < 0).any()  # the clip did something
+    with pytest.raises(InputFormatError, match="scores_from"):
+        dn.attention_motifs(model, positives, scores_from="gradients")
+
+
 def test_attention_motifs_runs_on_a_real_model(checkpoints, monkeypatch):
     model = dn.load(checkpoints(6, num_labels=2))
     positives, _ = planted(n=30)

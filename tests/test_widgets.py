@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 import dnabert_nb as dn
+from dnabert_nb.core.model import head_pooling
 from dnabert_nb.interpret.motifs import MotifResult
 from dnabert_nb.widgets import (
     AttentionExplorer,
@@ -163,6 +164,15 @@ def test_training_panel_trains_tests_and_shares_the_model(encoder):
     assert set(panel.metrics) >= {"mcc", "auroc", "accuracy"} and panel.metrics["n"] == len(panel.parts["test"])
     assert is_png(panel.curves.value) and is_png(panel.plots.value)
     assert "mcc" in panel.scores.value
+    assert head_pooling(panel.model.network) == "mean"  # finetune's default for a new head
+
+
+def test_training_panel_head_menu_asks_finetune_for_a_cls_head(encoder):
+    panel = TrainingPanel(encoder, dataset="ecoli_promoters")
+    panel.epochs.value, panel.rows.value, panel.pooling.value = 1, 20, "cls"
+    panel.train()
+    panel.wait()
+    assert panel.error_text == "" and head_pooling(panel.model.network) == "cls"
 
 
 def test_training_panel_offers_finetune_s_auto_epochs_by_default(encoder):
@@ -284,6 +294,17 @@ def test_motif_browser_says_when_no_motif_passes(classifier):
     panel.wait()
     assert panel.result is not None and len(panel.result.motifs) == 0  # a random tiny model attends evenly
     assert "No motif passed the cutoffs" in panel.message.value and panel.choice.options == ()
+
+
+def test_motif_browser_tells_that_a_mean_pooled_head_wants_pooling_cls(checkpoints, monkeypatch):
+    model = dn.load(checkpoints(4, num_labels=2), precision="fp32")
+    model.config.classifier_pooling = "mean"
+    monkeypatch.setattr("dnabert_nb.widgets.motifs.attention_motifs", lambda *args, **options: planted_result()[0])
+    panel = MotifBrowser(model, planted_result()[1])
+    panel.run()
+    panel.wait()
+    assert panel.error_text == "" and panel.choice.value == "m1"
+    assert "pooling=&#x27;cls&#x27;" in panel.message.value
 
 
 def test_the_app_tabs_every_panel_around_one_model(classifier, encoder):

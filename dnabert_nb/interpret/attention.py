@@ -10,7 +10,7 @@ import torch
 from .._docs import shared_docs
 from ..core.encoder import cls_pass, mean_query_attention
 from ..core.errors import InputFormatError
-from ..core.inference import DEFAULT_BATCH_SIZE, run_windows
+from ..core.inference import DEFAULT_BATCH_SIZE, WindowOutputs, run_windows
 from ..core.model import DNABERTModel, head_pooling
 from ..io.sequences import SequencesLike
 
@@ -37,6 +37,19 @@ def kmer_to_nucleotide(scores: np.ndarray, k: int) -> np.ndarray:
     """Spread k-mer scores to nucleotides: each nucleotide gets the mean of the k-mers covering it."""
     window = np.ones(k)
     return np.convolve(scores, window) / np.convolve(np.ones_like(scores), window)
+
+
+def window_nucleotide_scores(result: WindowOutputs, token_scores: np.ndarray, k: int) -> list[np.ndarray]:
+    """Per sequence, nucleotide scores from each window's k-mer scores (``token_scores``: a row per window,
+    [CLS] first): each nucleotide the mean of the k-mers covering it, averaged over the windows covering it."""
+    totals = [np.zeros(length) for length in result.lengths]
+    counts = [np.zeros(length) for length in result.lengths]
+    windows = result.windows
+    for row, (index, start, end) in enumerate(zip(windows.sequence_index, windows.start, windows.end)):
+        n_kmers = end - start - k + 1
+        totals[index][start:end] += kmer_to_nucleotide(token_scores[row, 1 : 1 + n_kmers].astype(np.float64), k)
+        counts[index][start:end] += 1
+    return [total / count for total, count in zip(totals, counts)]
 
 
 @shared_docs
@@ -95,17 +108,8 @@ def attention_scores(
         progress=progress,
         description="attention",
     )
-    k = model.k
-    totals = [np.zeros(length) for length in result.lengths]
-    counts = [np.zeros(length) for length in result.lengths]
-    windows = result.windows
-    for row, (index, start, end) in enumerate(zip(windows.sequence_index, windows.start, windows.end)):
-        n_kmers = end - start - k + 1
-        totals[index][start:end] += kmer_to_nucleotide(result.values[row, 1 : 1 + n_kmers].astype(np.float64), k)
-        counts[index][start:end] += 1
     scores = []
-    for total, count in zip(totals, counts):
-        score = total / count
+    for score in window_nucleotide_scores(result, result.values, model.k):
         norm = np.linalg.norm(score)
         scores.append((score / norm if norm > 0 else score).astype(np.float32))
     return scores

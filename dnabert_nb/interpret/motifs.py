@@ -12,15 +12,26 @@ from scipy.stats import hypergeom
 
 from .._docs import shared_docs
 from ..core.alphabet import encode_nucleotides, normalise, reverse_complement
-from ..core.errors import require_positive_integers
+from ..core.errors import InputFormatError, require_positive_integers
 from ..core.inference import DEFAULT_BATCH_SIZE
 from ..core.model import DNABERTModel, head_pooling
+from ..core.predict import predict
 from ..core.shuffle import dinucleotide_shuffle
 from ..io.sequences import SequencesLike, as_sequence_table
 from .attention import attention_scores
 from .compare import compare_motifs, prepare_database
+from .contributions import token_contributions
 from .pfm import BASES
 
+#: What attention_motifs can read the motif regions from.
+SCORE_SOURCES = ("attention", "contributions")
+#: What attention motifs of a mean-pooled head are like, and the ways out (attention_motifs' warning, Motifs panel).
+MEAN_HEAD_NOTE = (
+    "This model's task head reads the mean of the k-mer tokens (finetune's default), so its attention is the mean "
+    "of every k-mer's row, flatter than DNABERT's [CLS] row: on ctcf_peaks such a model found CTCF in all 500 "
+    "positive peaks but no motif in the 50 test peaks, where a [CLS] head finds CTCF (BENCHMARKS.md). Give more "
+    "positives, try scores_from='contributions', or fine-tune with pooling='cls'."
+)
 #: Bases per int64 key column in exact substring counting: 5**27 < 2**63.
 SINGLE_KEY_BASES = 27
 
@@ -46,6 +57,11 @@ class MotifResult(NamedTuple):
     pfms: dict
     instances: pd.DataFrame
     scores: list
+
+
+def reads_token_mean(model: DNABERTModel) -> bool:
+    """Whether ``model`` has a task head that reads the mean of the k-mer tokens (see :data:`MEAN_HEAD_NOTE`)."""
+    return bool(model.task) and head_pooling(model.network) == "mean"
 
 
 def high_attention_regions(score: np.ndarray, *, min_len: int = 5) -> list[tuple[int, int]]:
@@ -315,6 +331,8 @@ def attention_motifs(
     both_strands: bool = True,
     shuffles: int = 10,
     layer: int = -1,
+    scores_from: str = "attention",
+    target: str | int | None = None,
     database: dict[str, pd.DataFrame] | None = None,
     seed: int = 0,
     batch_size: int = DEFAULT_BATCH_SIZE,
@@ -337,6 +355,13 @@ def attention_motifs(
         its reverse complement count as one (False: DNABERT's forward-strand counting).
     layer
         The attention layer (-1, the last, as in DNABERT-viz).
+    scores_from
+        What marks the regions a motif is read from: ``"attention"`` (DNABERT's: :func:`attention_scores`) or
+        ``"contributions"`` (the positive part of :func:`token_contributions`: what pushes a mean-pooled head
+        towards ``target``).
+    target
+        With contributions: the class (name or index) the positives stand for; None: the class the model
+        predicts most often for them.
     database
         Matrix id → PFM to match against; None uses the shipped JASPAR 2026 CORE vertebrates.
     shuffles
@@ -357,15 +382,10 @@ def attention_motifs(
     """
     table = as_sequence_table(positives)
     sequences = normalise(table.sequences, table.ids)  # RNA reads as DNA; bad input fails here, not deep inside
-    if model.task and head_pooling(model.network) == "mean":
-        warnings.warn(
-            "This model's task head reads the mean of the k-mer tokens (finetune's default), so its attention is "
-            "the mean of every k-mer's row and is flatter than DNABERT's [CLS] row; on ctcf_peaks such a model "
-            "gave no motif where a [CLS] head finds CTCF (BENCHMARKS.md). For attention motifs, fine-tune with "
-            "pooling='cls'.",
-            UserWarning,
-            stacklevel=2,
-        )
+    if scores_from not in SCORE_SOURCES:
+        raise InputFormatError(f"scores_from = {scores_from!r}; use one of {', '.join(map(repr, SCORE_SOURCES))}.")
+    if scores_from == "attention" and reads_token_mean(model):
+        warnings.warn(MEAN_HEAD_NOTE, UserWarning, stacklevel=2)
     if negatives is None:
         rng = np.random.default_rng(seed)
         require_positive_integers(shuffles=shuffles)
@@ -373,9 +393,14 @@ def attention_motifs(
     else:
         negative_table = as_sequence_table(negatives)
         background = normalise(negative_table.sequences, negative_table.ids)
-    scores = attention_scores(
-        model, sequences, layer=layer, batch_size=batch_size, precision=precision, progress=progress
-    )
+    options = {"batch_size": batch_size, "precision": precision, "progress": progress}
+    if scores_from == "attention":
+        scores = attention_scores(model, sequences, layer=layer, **options)
+    else:
+        if target is None:
+            target = predict(model, sequences, **options)["label"].mode().iloc[0]
+        contributions = token_contributions(model, sequences, target=target, **options)
+        scores = [np.clip(score, 0, None) for score in contributions]
     motifs, pfms, instances = find_motifs(
         sequences,
         scores,

@@ -32,7 +32,7 @@ from .pfm import BASES
 SCALES = ("probability", "log_odds")
 
 
-def _target_column(model: DNABERTModel, target: str | int | None) -> int | None:
+def target_column(model: DNABERTModel, target: str | int | None) -> int | None:
     """The output index ``target`` names (a label or an index); None: chosen per sequence later."""
     if target is None:
         return 0 if model.task == "regression" else None
@@ -111,7 +111,7 @@ def mutagenesis(
     if scale not in SCALES or (scale == "log_odds" and model.task == "regression"):
         allowed = "'probability'" if model.task == "regression" else "'probability' or 'log_odds'"
         raise InputFormatError(f"scale = {scale!r}; use {allowed} for a {model.task} model.")
-    column = _target_column(model, target)
+    column = target_column(model, target)
     single = isinstance(sequences, str) and not looks_like_path(sequences)
     table = as_sequence_table(sequences)
     texts = normalise(table.sequences, table.ids, min_length=model.k)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+
 import ipywidgets as widgets
 import numpy as np
 import pandas as pd
@@ -22,8 +24,16 @@ from ._model_choice import SharedModel, as_shared
 from ._panel import Job, Panel, figure_image, html_table, new_figure, show_figure
 
 UPLOADED = "uploaded file"
+FINETUNE_DEFAULTS = inspect.signature(finetune).parameters
 #: What the Epochs menu offers; "auto" is finetune's step budget with early stopping.
 EPOCH_CHOICES = ("auto", 1, 2, 3, 5, 10, 20, 30)
+#: What the Head menu offers: finetune's own choice (a new head reads the k-mer mean, a model's own head keeps its
+#: pooling), or either pooling asked for.
+HEAD_CHOICES = (
+    ("default", None),
+    ("mean of k-mers", "mean"),
+    ("[CLS] (DNABERT; for attention motifs)", "cls"),
+)
 #: Shares of the rows for train / valid / test when uploaded data has no ``split`` column.
 RANDOM_SPLIT = (0.8, 0.1, 0.1)
 
@@ -63,7 +73,8 @@ class TrainingPanel(Panel):
 
     Stop ends the run after the current step and keeps the best model so far. The result is ``panel.model``
     (also put in the shared slot for the other panels), its test scores ``panel.metrics``, the data it was trained
-    on ``panel.parts`` (``train``, ``valid``, ``test``).
+    on ``panel.parts`` (``train``, ``valid``, ``test``). The Head menu is finetune's ``pooling``: a model meant for
+    the Motifs panel wants a [CLS] head.
 
     Parameters
     ----------
@@ -93,7 +104,15 @@ class TrainingPanel(Panel):
             tooltip=f"auto: at least {AUTO_MIN_STEPS:,} steps on small data ({AUTO_EPOCHS[0]} to {AUTO_EPOCHS[1]} "
             f"epochs, stops early), {AUTO_EPOCHS[0]} epochs on large data",
         )
-        self.lr = widgets.BoundedFloatText(value=2e-4, min=1e-6, max=1e-2, step=1e-5, description="Learning rate")
+        self.pooling = widgets.Dropdown(
+            options=HEAD_CHOICES,
+            value=None,
+            description="Head",
+            tooltip="what the task head reads; default: the mean of the k-mer tokens for a new head",
+        )
+        self.lr = widgets.BoundedFloatText(
+            value=FINETUNE_DEFAULTS["lr"].default, min=1e-6, max=1e-2, step=1e-5, description="Learning rate"
+        )
         self.rows = widgets.BoundedIntText(
             value=0, min=0, max=10**7, description="Train rows", tooltip="use at most this many (0: all)"
         )
@@ -105,7 +124,7 @@ class TrainingPanel(Panel):
         super().__init__(
             [
                 widgets.HBox([self.data, self.upload]),
-                widgets.HBox([self.task, self.epochs]),
+                widgets.HBox([self.task, self.epochs, self.pooling]),
                 widgets.HBox([self.lr, self.rows]),
                 self.start_button,
                 self.curves,
@@ -138,6 +157,7 @@ class TrainingPanel(Panel):
                         task=self.task.value,
                         epochs=self.epochs.value,
                         lr=self.lr.value,
+                        pooling=self.pooling.value,
                         progress=False,
                         live_plot=False,
                         callbacks=[_PanelCallback(self, job)],

@@ -1,0 +1,118 @@
+"""token_contributions: what each k-mer adds to a mean-pooled task head's output, spread to nucleotides.
+
+A mean-pooled head reads ``pooled = mean_i h_i`` of the k-mer tokens' last hidden states. To first order
+around ``pooled`` its output ``z`` changes by ``g · (h_i / n)`` for token ``i``, with ``g = ∂z/∂pooled``
+(through the pooler's tanh and the classifier), so the tokens' contributions ``g · h_i / n`` add up to
+``g · pooled``. It is the mean head's counterpart of the [CLS] row of attention: where the pooled vector
+that the head reads comes from, per position and signed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from .._docs import shared_docs
+from ..core.encoder import kmer_token_weights
+from ..core.errors import ModelTaskError
+from ..core.inference import DEFAULT_BATCH_SIZE, run_windows, to_probabilities
+from ..core.model import DNABERTModel, head_pooling
+from ..io.sequences import SequencesLike
+from .attention import window_nucleotide_scores
+from .mutagenesis import target_column
+
+
+def _contribution_rows(width: int, task: str):
+    """A batch function: per input, the head's outputs, then every output's token contributions (``width`` each).
+
+    For a class, the contribution is to its logit minus the mean logit of all classes (softmax is blind to a
+    shift shared by every class); for a label or a regression output, to its own logit or value.
+    """
+
+    def contribute(network: torch.nn.Module, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        hidden = network.bert(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state.float()
+        weights = kmer_token_weights(attention_mask).float()
+        count = weights.sum(dim=1, keepdim=True).clamp(min=1)
+        pooled = (hidden * weights[..., None]).sum(dim=1) / count
+        dense, classifier = network.bert.pooler.dense, network.classifier
+        activated = torch.tanh(pooled @ dense.weight.float().T + dense.bias.float())
+        outputs = activated @ classifier.weight.float().T + classifier.bias.float()
+        directions = classifier.weight.float()  # (outputs, hidden): ∂z/∂activated
+        if task == "classification":
+            directions = directions - directions.mean(dim=0, keepdim=True)
+        # ∂z/∂pooled per input and output: (batch, outputs, hidden)
+        gradients = ((1 - activated**2)[:, None, :] * directions[None]) @ dense.weight.float()
+        contributions = torch.einsum("bth,boh->bot", hidden, gradients) * (weights / count)[:, None, :]
+        contributions = torch.nn.functional.pad(contributions, (0, width - contributions.shape[2]))
+        return torch.cat([outputs, contributions.flatten(start_dim=1)], dim=1)
+
+    return contribute
+
+
+@shared_docs
+def token_contributions(
+    model: DNABERTModel,
+    sequences: SequencesLike,
+    *,
+    target: str | int | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    precision: str | None = None,
+    window_overlap: int | None = None,
+    progress: bool = True,
+) -> list[np.ndarray]:
+    """How much each position adds to a mean-pooled head's output: the head's view of a sequence.
+
+    Each k-mer token's share of the pooled vector, ``h_i / n``, times the gradient of the target output
+    with respect to the pooled vector; each nucleotide gets the mean over the k-mers covering it, and
+    windows of a long sequence are averaged where they overlap. For a class the target output is its logit
+    minus the mean logit (so, for two classes, half the log-odds), and the contributions of one window
+    add up to it to first order. Positive: the position pushes towards the target.
+
+    Parameters
+    ----------
+    model
+        A :class:`DNABERTModel` with a mean-pooled task head (``finetune``'s default).
+    {sequences}
+    target
+        A class name or index (classification, multi-label) or output name (regression). None: the class
+        the model predicts for each sequence (regression: the first output).
+    {batch_size}
+    {precision}
+    {window_overlap}
+    {progress}
+
+    Returns
+    -------
+    list of ndarray
+        One float32 array per sequence, as long as the sequence (units of the target output).
+    """
+    if model.task is None:
+        raise ModelTaskError("token_contributions needs a model with a task head; fine-tune one first (dn.finetune).")
+    if head_pooling(model.network) != "mean":
+        raise ModelTaskError(
+            "token_contributions reads a mean-pooled task head (finetune's default); this model's head reads [CLS]: "
+            "use dn.attention_scores, which reads the [CLS] row."
+        )
+    column = target_column(model, target)
+    width = model.tokenizer.max_kmers + 2
+    n_outputs = len(model.labels)
+    result = run_windows(
+        model,
+        sequences,
+        _contribution_rows(width, model.task),
+        batch_size=batch_size,
+        precision=precision,
+        window_overlap=window_overlap,
+        progress=progress,
+        description="contributions",
+    )
+    outputs, per_output = result.values[:, :n_outputs], result.values[:, n_outputs:].reshape(-1, n_outputs, width)
+    if column is None:  # each sequence's predicted output, from its windows' averaged probabilities
+        probabilities = to_probabilities(model.task, outputs.astype(np.float64))
+        totals = np.zeros((len(result.lengths), n_outputs))
+        np.add.at(totals, result.windows.sequence_index, probabilities)
+        chosen = totals.argmax(axis=1)[result.windows.sequence_index]
+    else:
+        chosen = np.full(len(outputs), column)
+    token_scores = per_output[np.arange(len(per_output)), chosen]
+    return [score.astype(np.float32) for score in window_nucleotide_scores(result, token_scores, model.k)]
