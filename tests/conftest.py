@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,24 @@ from dnabert_nb.testing import TINY_SIZES, write_checkpoint
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 DNABERT_CONFIG = SHARED / "dnabert-config"
+
+
+def pytest_xdist_auto_num_workers(config):
+    """``--numprocesses=auto``: one worker per core this process may run on (a container's share, not the
+    host's count), at most 4."""
+    return min(4, len(os.sched_getaffinity(0)))
+
+
+def pytest_configure(config):
+    """Under pytest-xdist, share the cores among the workers: each worker's torch, and the notebook kernels and
+    servers it starts (they inherit OMP_NUM_THREADS), gets its part instead of every worker using them all."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0"))
+    if workers:
+        import torch
+
+        threads = max(1, len(os.sched_getaffinity(0)) // workers)
+        os.environ["OMP_NUM_THREADS"] = str(threads)
+        torch.set_num_threads(threads)
 
 
 def official_folder(k: int) -> Path:
