@@ -32,7 +32,7 @@ EPOCH_CHOICES = ("auto", 1, 2, 3, 5, 10, 20, 30)
 HEAD_CHOICES = (
     ("default", None),
     ("mean of k-mers", "mean"),
-    ("[CLS] (DNABERT; for attention motifs)", "cls"),
+    ("[CLS] (DNABERT)", "cls"),
 )
 #: Shares of the rows for train / valid / test when uploaded data has no ``split`` column.
 RANDOM_SPLIT = (0.8, 0.1, 0.1)
@@ -108,7 +108,8 @@ class TrainingPanel(Panel):
             options=HEAD_CHOICES,
             value=None,
             description="Head",
-            tooltip="what the task head reads; default: the mean of the k-mer tokens for a new head",
+            tooltip="what the task head reads; default: the mean of the k-mer tokens for a new head. "
+            "[CLS]: DNABERT's head, for attention motifs on few sequences",
         )
         self.lr = widgets.BoundedFloatText(
             value=FINETUNE_DEFAULTS["lr"].default, min=1e-6, max=1e-2, step=1e-5, description="Learning rate"

@@ -156,6 +156,9 @@ def test_design_panel_runs_and_marks_the_edits(voila, browser):
 
 def test_training_panel_starts_and_stops(voila, browser):
     page = open_page(browser, render(voila, "training"), ".dn-panel button:has-text('Start')")
+    head = page.get_by_label("Head")
+    head.select_option(label="[CLS] (DNABERT)")
+    assert head.evaluate("menu => menu.options[menu.selectedIndex].text").startswith("[CLS]")
     page.locator(".dn-panel button:has-text('Start')").click()
     stop = page.locator(".dn-panel button:has-text('Stop')")
     stop.wait_for(state="visible", timeout=60_000)
