@@ -167,6 +167,9 @@ def test_motif_plots_return_axes():
     stretch = dn.pl.attention(np.ones(200), "A" * 200, start=1000)
     assert stretch.get_xlim() == (999.5, 1199.5) and not stretch.texts  # long: no letters unless asked
     assert [int(tick) for tick in stretch.get_xticks()][:2] == [1000, 1010]
+    assert not stretch.lines  # no zero line for scores that are never negative
+    signed = dn.pl.attention(np.linspace(-1, 1, 30), "ACGT" * 7 + "AC", ylabel="contribution")
+    assert signed.get_ylabel() == "contribution" and signed.get_ylim()[0] < 0 and len(signed.lines) == 1
     top, bottom = dn.pl.motif_match(ctcf.iloc[2:12], ctcf, offset=2)
     assert top.get_xlim() == bottom.get_xlim()
     with pytest.raises(InputFormatError, match="kind"):

@@ -18,9 +18,13 @@ def attention(
     instances: pd.DataFrame | None = None,
     letters: bool | None = None,
     start: int = 0,
+    ylabel: str = "attention",
     ax: Axes | None = None,
 ) -> Axes:
     """Attention track of one sequence (e.g. from :func:`dnabert_nb.attention_scores`), bases underneath.
+
+    Any per-nucleotide score draws the same way; signed ones (e.g. :func:`dnabert_nb.token_contributions`) get a
+    line at zero.
 
     Parameters
     ----------
@@ -36,6 +40,8 @@ def attention(
         a wide figure, about 0.1 inch per nucleotide, to keep them readable).
     start
         The position of the first score: a stretch of a longer sequence keeps that sequence's coordinates.
+    ylabel
+        What the scores are, e.g. ``"contribution"``.
     ax
         Axes to draw on; None makes a new figure.
     """
@@ -46,6 +52,8 @@ def attention(
         _, ax = plt.subplots(figsize=(min(16, max(6, len(sequence) / 12)), 2))
     positions = np.arange(start, start + len(scores))
     ax.fill_between(positions, scores, step="mid", alpha=0.7)
+    if (scores < 0).any():
+        ax.axhline(0, color="0.3", linewidth=0.8)
     for row in instances.itertuples() if instances is not None else ():
         ax.axvspan(row.start - 0.5, row.end - 0.5, color="orange", alpha=0.25)
     letters = len(sequence) <= 120 if letters is None else letters
@@ -57,5 +65,5 @@ def attention(
         ax.tick_params(axis="x", pad=14, labelsize=7, length=0)
     step = max(1, int(np.ceil(len(scores) / 30 / 5)) * 5) if len(scores) > 30 else 1
     ax.set_xticks(positions[(positions - start) % step == 0] if step > 1 else positions)
-    ax.set(xlim=(start - 0.5, start + len(scores) - 0.5), ylabel="attention", xlabel="position")
+    ax.set(xlim=(start - 0.5, start + len(scores) - 0.5), ylabel=ylabel, xlabel="position")
     return ax
