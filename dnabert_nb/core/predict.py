@@ -36,6 +36,16 @@ def output_index(labels: list[str], name: object) -> int | None:
     return labels.index(str(name)) if str(name) in labels else None
 
 
+def target_column(model: DNABERTModel, target: str | int | None) -> int | None:
+    """The output index ``target`` names (a label or an index); None: chosen per sequence later."""
+    if target is None:
+        return 0 if model.task == "regression" else None
+    column = output_index(model.labels, target)
+    if column is not None:
+        return column
+    raise InputFormatError(f"target = {target!r} is not one of the model's outputs {model.labels} (or their index).")
+
+
 def result_frame(task: str, labels: list[str], values: np.ndarray, front: dict) -> pd.DataFrame:
     """Label, score and per-label columns from averaged outputs."""
     frame = pd.DataFrame(front)

@@ -15,11 +15,11 @@ import torch
 from .._docs import shared_docs
 from ..core.encoder import kmer_token_weights
 from ..core.errors import ModelTaskError
-from ..core.inference import DEFAULT_BATCH_SIZE, run_windows, to_probabilities
+from ..core.inference import DEFAULT_BATCH_SIZE, average_windows, run_windows, to_probabilities, token_mean
 from ..core.model import DNABERTModel, head_pooling
+from ..core.predict import target_column
 from ..io.sequences import SequencesLike
 from .attention import window_nucleotide_scores
-from .mutagenesis import target_column
 
 
 def _contribution_rows(width: int, task: str):
@@ -31,9 +31,9 @@ def _contribution_rows(width: int, task: str):
 
     def contribute(network: torch.nn.Module, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         hidden = network.bert(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state.float()
+        pooled = token_mean(hidden, attention_mask)
         weights = kmer_token_weights(attention_mask).float()
-        count = weights.sum(dim=1, keepdim=True).clamp(min=1)
-        pooled = (hidden * weights[..., None]).sum(dim=1) / count
+        shares = weights / weights.sum(dim=1, keepdim=True).clamp(min=1)  # each k-mer's share of the pooled vector
         dense, classifier = network.bert.pooler.dense, network.classifier
         activated = torch.tanh(pooled @ dense.weight.float().T + dense.bias.float())
         outputs = activated @ classifier.weight.float().T + classifier.bias.float()
@@ -42,7 +42,7 @@ def _contribution_rows(width: int, task: str):
             directions = directions - directions.mean(dim=0, keepdim=True)
         # ∂z/∂pooled per input and output: (batch, outputs, hidden)
         gradients = ((1 - activated**2)[:, None, :] * directions[None]) @ dense.weight.float()
-        contributions = torch.einsum("bth,boh->bot", hidden, gradients) * (weights / count)[:, None, :]
+        contributions = torch.einsum("bth,boh->bot", hidden, gradients) * shares[:, None, :]
         contributions = torch.nn.functional.pad(contributions, (0, width - contributions.shape[2]))
         return torch.cat([outputs, contributions.flatten(start_dim=1)], dim=1)
 
@@ -109,9 +109,8 @@ def token_contributions(
     outputs, per_output = result.values[:, :n_outputs], result.values[:, n_outputs:].reshape(-1, n_outputs, width)
     if column is None:  # each sequence's predicted output, from its windows' averaged probabilities
         probabilities = to_probabilities(model.task, outputs.astype(np.float64))
-        totals = np.zeros((len(result.lengths), n_outputs))
-        np.add.at(totals, result.windows.sequence_index, probabilities)
-        chosen = totals.argmax(axis=1)[result.windows.sequence_index]
+        averaged = average_windows(result.windows, probabilities, len(result.lengths))
+        chosen = averaged.argmax(axis=1)[result.windows.sequence_index]
     else:
         chosen = np.full(len(outputs), column)
     token_scores = per_output[np.arange(len(per_output)), chosen]

@@ -25,21 +25,11 @@ from ..core.inference import (
     to_probabilities,
 )
 from ..core.model import DNABERTModel
-from ..core.predict import output_index
+from ..core.predict import target_column
 from ..io.sequences import SequencesLike, as_sequence_table, looks_like_path
 from .pfm import BASES
 
 SCALES = ("probability", "log_odds")
-
-
-def target_column(model: DNABERTModel, target: str | int | None) -> int | None:
-    """The output index ``target`` names (a label or an index); None: chosen per sequence later."""
-    if target is None:
-        return 0 if model.task == "regression" else None
-    column = output_index(model.labels, target)
-    if column is not None:
-        return column
-    raise InputFormatError(f"target = {target!r} is not one of the model's outputs {model.labels} (or their index).")
 
 
 def _positions(positions: Iterable[int] | slice | None, length: int, name: str) -> np.ndarray:
