@@ -6,6 +6,7 @@ matplotlib.use("Agg")
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 import dnabert_nb as dn
 from dnabert_nb import InputFormatError
@@ -108,6 +109,15 @@ def test_attention_motifs_can_read_the_positive_contributions_of_a_mean_pooled_h
     for scores, contributions in zip(result.scores, expected):
         np.testing.assert_allclose(scores, np.clip(contributions, 0, None), rtol=1e-5, atol=1e-9)
     assert (contributions < 0).any()  # the clip did something
+    # without a target: the class the model predicts most often for the positives, for every positive
+    with torch.no_grad():
+        model.network.classifier.bias[1] += 5.0  # so that it is not the first class, which a wrong pick gives
+    majority = dn.predict(model, positives, progress=False)["label"].value_counts().idxmax()
+    assert majority == "1"
+    chosen = dn.attention_motifs(model, positives, shuffles=1, scores_from="contributions", progress=False)
+    expected = dn.token_contributions(model, positives, target=majority, progress=False)
+    for scores, contributions in zip(chosen.scores, expected):
+        np.testing.assert_allclose(scores, np.clip(contributions, 0, None), rtol=1e-5, atol=1e-9)
     with pytest.raises(InputFormatError, match="scores_from"):
         dn.attention_motifs(model, positives, scores_from="gradients")
 

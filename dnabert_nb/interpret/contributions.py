@@ -9,13 +9,22 @@ that the head reads comes from, per position and signed.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 
 from .._docs import shared_docs
 from ..core.encoder import kmer_token_weights
 from ..core.errors import ModelTaskError
-from ..core.inference import DEFAULT_BATCH_SIZE, average_windows, run_windows, to_probabilities, token_mean
+from ..core.inference import (
+    DEFAULT_BATCH_SIZE,
+    WindowOutputs,
+    average_windows,
+    run_windows,
+    to_probabilities,
+    token_mean,
+)
 from ..core.model import DNABERTModel, head_pooling
 from ..core.predict import target_column
 from ..io.sequences import SequencesLike
@@ -47,6 +56,67 @@ def _contribution_rows(width: int, task: str):
         return torch.cat([outputs, contributions.flatten(start_dim=1)], dim=1)
 
     return contribute
+
+
+def require_mean_head(model: DNABERTModel) -> None:
+    """Raise :class:`ModelTaskError` unless ``model`` has a mean-pooled task head."""
+    if model.task is None:
+        raise ModelTaskError("token_contributions needs a model with a task head; fine-tune one first (dn.finetune).")
+    if head_pooling(model.network) != "mean":
+        raise ModelTaskError(
+            "token_contributions reads a mean-pooled task head (finetune's default); this model's head reads [CLS]: "
+            "use dn.attention_scores, which reads the [CLS] row."
+        )
+
+
+@dataclass(frozen=True)
+class ContributionRun:
+    """One pass of a mean-pooled head over sequences: every output's token contributions, per window.
+
+    ``probabilities`` is each sequence's output averaged over its windows (what ``predict`` reports);
+    :meth:`nucleotide_scores` spreads the chosen output's contributions to nucleotides.
+    """
+
+    windows: WindowOutputs
+    per_output: np.ndarray  # (windows, outputs, tokens)
+    probabilities: np.ndarray  # (sequences, outputs)
+    k: int
+
+    def nucleotide_scores(self, chosen: np.ndarray) -> list[np.ndarray]:
+        """Per-nucleotide contributions to output ``chosen[i]`` of sequence ``i``."""
+        per_window = chosen[self.windows.windows.sequence_index]
+        token_scores = self.per_output[np.arange(len(self.per_output)), per_window]
+        return [s.astype(np.float32) for s in window_nucleotide_scores(self.windows, token_scores, self.k)]
+
+
+def contribution_run(
+    model: DNABERTModel,
+    sequences: SequencesLike,
+    *,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    precision: str | None = None,
+    window_overlap: int | None = None,
+    progress: bool = True,
+) -> ContributionRun:
+    """Run a mean-pooled head once over ``sequences``, keeping every output's contributions (see
+    :func:`token_contributions`)."""
+    require_mean_head(model)
+    width = model.tokenizer.max_kmers + 2
+    n_outputs = len(model.labels)
+    result = run_windows(
+        model,
+        sequences,
+        _contribution_rows(width, model.task),
+        batch_size=batch_size,
+        precision=precision,
+        window_overlap=window_overlap,
+        progress=progress,
+        description="contributions",
+    )
+    outputs, per_output = result.values[:, :n_outputs], result.values[:, n_outputs:].reshape(-1, n_outputs, width)
+    probabilities = to_probabilities(model.task, outputs.astype(np.float64))
+    averaged = average_windows(result.windows, probabilities, len(result.lengths))
+    return ContributionRun(result, per_output, averaged, model.k)
 
 
 @shared_docs
@@ -86,32 +156,11 @@ def token_contributions(
     list of ndarray
         One float32 array per sequence, as long as the sequence (units of the target output).
     """
-    if model.task is None:
-        raise ModelTaskError("token_contributions needs a model with a task head; fine-tune one first (dn.finetune).")
-    if head_pooling(model.network) != "mean":
-        raise ModelTaskError(
-            "token_contributions reads a mean-pooled task head (finetune's default); this model's head reads [CLS]: "
-            "use dn.attention_scores, which reads the [CLS] row."
-        )
+    require_mean_head(model)
     column = target_column(model, target)
-    width = model.tokenizer.max_kmers + 2
-    n_outputs = len(model.labels)
-    result = run_windows(
-        model,
-        sequences,
-        _contribution_rows(width, model.task),
-        batch_size=batch_size,
-        precision=precision,
-        window_overlap=window_overlap,
-        progress=progress,
-        description="contributions",
+    run = contribution_run(
+        model, sequences, batch_size=batch_size, precision=precision, window_overlap=window_overlap, progress=progress
     )
-    outputs, per_output = result.values[:, :n_outputs], result.values[:, n_outputs:].reshape(-1, n_outputs, width)
-    if column is None:  # each sequence's predicted output, from its windows' averaged probabilities
-        probabilities = to_probabilities(model.task, outputs.astype(np.float64))
-        averaged = average_windows(result.windows, probabilities, len(result.lengths))
-        chosen = averaged.argmax(axis=1)[result.windows.sequence_index]
-    else:
-        chosen = np.full(len(outputs), column)
-    token_scores = per_output[np.arange(len(per_output)), chosen]
-    return [score.astype(np.float32) for score in window_nucleotide_scores(result, token_scores, model.k)]
+    n_sequences = len(run.probabilities)
+    chosen = run.probabilities.argmax(axis=1) if column is None else np.full(n_sequences, column)
+    return run.nucleotide_scores(chosen)

@@ -15,12 +15,12 @@ from ..core.alphabet import encode_nucleotides, normalise, reverse_complement
 from ..core.errors import InputFormatError, require_positive_integers
 from ..core.inference import DEFAULT_BATCH_SIZE
 from ..core.model import DNABERTModel, head_pooling
-from ..core.predict import predict
+from ..core.predict import target_column
 from ..core.shuffle import dinucleotide_shuffle
 from ..io.sequences import SequencesLike, as_sequence_table
 from .attention import attention_scores
 from .compare import compare_motifs, prepare_database
-from .contributions import token_contributions
+from .contributions import contribution_run, require_mean_head
 from .pfm import BASES
 
 #: What attention_motifs can read the motif regions from.
@@ -386,6 +386,9 @@ def attention_motifs(
         raise InputFormatError(f"scores_from = {scores_from!r}; use one of {', '.join(map(repr, SCORE_SOURCES))}.")
     if scores_from == "attention" and reads_token_mean(model):
         warnings.warn(MEAN_HEAD_NOTE, UserWarning, stacklevel=2)
+    if scores_from == "contributions":
+        require_mean_head(model)
+        column = target_column(model, target)
     if negatives is None:
         rng = np.random.default_rng(seed)
         require_positive_integers(shuffles=shuffles)
@@ -397,9 +400,10 @@ def attention_motifs(
     if scores_from == "attention":
         scores = attention_scores(model, sequences, layer=layer, **options)
     else:
-        if target is None:
-            target = predict(model, sequences, **options)["label"].mode().iloc[0]
-        contributions = token_contributions(model, sequences, target=target, **options)
+        run = contribution_run(model, sequences, **options)
+        if column is None:  # the class the model predicts most often for the positives
+            column = int(np.bincount(run.probabilities.argmax(axis=1)).argmax())
+        contributions = run.nucleotide_scores(np.full(len(run.probabilities), column))
         scores = [np.clip(score, 0, None) for score in contributions]
     motifs, pfms, instances = find_motifs(
         sequences,
