@@ -8,6 +8,7 @@ Chromium, Voilà or Playwright is absent; ``.ci/run`` installs Chromium so that 
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -209,6 +210,33 @@ def lab(tmp_path_factory):
     handle.close()
 
 
+def wait_for_connected_kernel(base: str, token: str, seconds: float = RENDER_TIMEOUT / 1000) -> None:
+    """Wait until the server has an idle kernel with a client (the page) connected to it."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with urllib.request.urlopen(f"{base}/api/kernels?token={token}", timeout=5) as answer:
+            kernels = json.load(answer)
+        if any(k["connections"] > 0 and k["execution_state"] == "idle" for k in kernels):
+            return
+        time.sleep(0.5)
+    raise TimeoutError(f"no idle kernel with the page connected within {seconds} s: {kernels}")
+
+
+def dismiss_dialogs(page, seen: list[str]) -> None:
+    """Answer any JupyterLab dialog as a person would, with its default button, keeping its text.
+
+    On a loaded machine JupyterLab can raise a modal dialog (a slow server or kernel) over the menu bar; the
+    test then goes on, and its text goes into ``seen`` for the failure message and a screenshot is kept.
+    """
+    for dialog in page.locator(".jp-Dialog").all():
+        if not dialog.is_visible():
+            continue
+        seen.append(dialog.inner_text()[:500])
+        page.screenshot(path=SCREENSHOTS / f"jupyterlab-dialog-{len(seen)}.png", full_page=True)
+        dialog.get_by_role("button").last.click()  # JupyterLab puts the default answer last
+        dialog.wait_for(state="detached", timeout=10_000)
+
+
 def test_predict_panel_in_jupyterlab(lab, browser):
     base, token = lab
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
@@ -216,16 +244,26 @@ def test_predict_panel_in_jupyterlab(lab, browser):
     page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=RENDER_TIMEOUT)
     page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=RENDER_TIMEOUT)
     panel_button = ".jp-OutputArea .dn-panel button:has-text('Predict')"
-    for attempt in range(3):  # a Run All given while the fresh kernel is still connecting can be dropped
-        page.locator(".lm-MenuBar-itemLabel:text-is('Run')").click()
-        page.locator(".lm-Menu-itemLabel:text-is('Run All Cells')").click()
-        try:
+    wait_for_connected_kernel(base, token)
+    dialogs: list[str] = []
+    # A Run All given while the page is still connecting to its kernel is dropped (no cell gets a prompt number or
+    # "*") or raises the Select Kernel dialog: so answer any dialog and give it again until the panel shows.
+    started = "() => [...document.querySelectorAll('.jp-InputPrompt')].some(p => /[*0-9]/.test(p.textContent))"
+    for attempt in range(4):
+        dismiss_dialogs(page, dialogs)
+        try:  # a dialog raised meanwhile blocks the menu: answered at the next attempt
+            page.locator(".lm-MenuBar-itemLabel:text-is('Run')").click(timeout=10_000)
+            page.locator(".lm-Menu-itemLabel:text-is('Run All Cells')").click(timeout=10_000)
+            page.wait_for_function(started, timeout=15_000)
             page.wait_for_selector(panel_button, timeout=RENDER_TIMEOUT // 2)
             break
         except playwright_api.TimeoutError:
             page.screenshot(path=SCREENSHOTS / f"jupyterlab-no-panel-{attempt}.png", full_page=True)
     else:
-        raise AssertionError(f"no Predict panel after three Run All; the page said: {page.inner_text('body')[:2000]}")
+        raise AssertionError(
+            f"no Predict panel after four Run All; dialogs answered: {dialogs}; "
+            f"the page said: {page.inner_text('body')[:2000]}"
+        )
     assert "Error displaying widget" not in page.inner_text(".jp-Notebook")
     page.locator(".dn-panel textarea").fill(">pasted\nACGTACGTTTGACAGCTAGCTCAGTCCTAGG\n")
     page.locator(".dn-panel button:has-text('Predict')").click()
