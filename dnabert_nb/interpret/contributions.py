@@ -77,16 +77,16 @@ class ContributionRun:
     :meth:`nucleotide_scores` spreads the chosen output's contributions to nucleotides.
     """
 
-    windows: WindowOutputs
+    window_outputs: WindowOutputs
     per_output: np.ndarray  # (windows, outputs, tokens)
     probabilities: np.ndarray  # (sequences, outputs)
     k: int
 
     def nucleotide_scores(self, chosen: np.ndarray) -> list[np.ndarray]:
         """Per-nucleotide contributions to output ``chosen[i]`` of sequence ``i``."""
-        per_window = chosen[self.windows.windows.sequence_index]
+        per_window = chosen[self.window_outputs.windows.sequence_index]
         token_scores = self.per_output[np.arange(len(self.per_output)), per_window]
-        return [s.astype(np.float32) for s in window_nucleotide_scores(self.windows, token_scores, self.k)]
+        return [s.astype(np.float32) for s in window_nucleotide_scores(self.window_outputs, token_scores, self.k)]
 
 
 def contribution_run(
