@@ -37,15 +37,17 @@ from .io import read_dnabert_tsv, read_fasta, read_gue, read_labelled_fasta
 from .training.baseline import KmerBaseline, baseline
 from .training.callbacks import Callback
 from .training.evaluate import evaluate
-from .training.finetune import finetune
+from .training.finetune import BaselineWarning, CollapseWarning, finetune
 from .training.loop import TrainingState
 from .training.pretrain import pretrain
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "BaselineWarning",
     "Callback",
     "CheckpointError",
+    "CollapseWarning",
     "DNABERTError",
     "DNABERTModel",
     "DesignConstraints",

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import copy
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -154,3 +157,83 @@ def test_shipped_ecoli_promoters():
     assert scores["n"] == (df.split == "test").sum()
     assert all(np.isfinite(scores[name]) for name in ("loss", "accuracy", "mcc", "auroc"))
     assert len(base.predict(df[df.split == "test"])) == scores["n"]
+
+
+# finetune fits the baseline beside the model; evaluate(baseline=...) scores both
+UNTRAINED = dict(epochs=1, lr=1e-12, batch_size=32, restarts=0, log_every=5, live_plot=False)
+
+
+@pytest.fixture(scope="module")
+def untrained(encoder, motif_splits):
+    """A tiny model 'fine-tuned' at a learning rate too small to learn the motif the baseline finds."""
+    train, valid, _ = motif_splits
+    with pytest.warns(dn.BaselineWarning, match=r"beats the fine-tuned model .* 200 training sequences"):
+        return dn.finetune(encoder, train, valid, **UNTRAINED, progress=False)
+
+
+def test_finetune_fits_the_baseline_on_its_data_and_warns_when_it_is_better(untrained, fitted):
+    assert isinstance(untrained.baseline, dn.KmerBaseline)
+    assert untrained.baseline.k == fitted.k and untrained.baseline.valid_scores == fitted.valid_scores
+    assert untrained.baseline.valid_scores[fitted.k] > 0.8 > untrained.metrics["mcc"]
+
+
+def test_finetune_prints_both_valid_scores_with_progress(encoder, motif_splits, capsys):
+    train, valid, _ = motif_splits
+    with pytest.warns(dn.BaselineWarning):
+        model = dn.finetune(encoder, train.head(64), valid, **UNTRAINED, progress=True)
+    line = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("valid MCC"))
+    base = model.baseline
+    assert line == (
+        f"valid MCC: fine-tuned model {model.metrics['mcc']:.3f}, k-mer baseline (k={base.k}) "
+        f"{base.valid_scores[base.k]:.3f}"
+    )
+
+
+def test_no_warning_when_the_model_scores_higher(untrained):
+    from dnabert_nb.training.finetune import compare_with_baseline
+
+    better = copy.copy(untrained)
+    better.metrics = {**untrained.metrics, "mcc": 1.0}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        compare_with_baseline(better, untrained.baseline, 200, show=False)
+
+
+def test_evaluate_with_the_baseline_scores_both_on_the_same_data(untrained, motif_splits):
+    _, _, test = motif_splits
+    table = dn.evaluate(untrained, test, baseline=True, progress=False)
+    assert list(table.index) == ["model", "k-mer baseline"] and table.index.name == "scored"
+    alone = dn.evaluate(untrained, test, progress=False)
+    assert table.loc["model", list(alone)].to_dict() == pytest.approx(alone)
+    assert table.loc["k-mer baseline", list(alone)].to_dict() == pytest.approx(untrained.baseline.evaluate(test))
+    assert table.loc["k-mer baseline", "k"] == untrained.baseline.k
+    # a baseline fitted elsewhere, with the classes named in another order, is scored by name
+    reordered = dn.baseline(*(split.assign(label=split.label.map({0: "b", 1: "a"})) for split in motif_splits[:2]))
+    renamed = copy.copy(untrained)
+    renamed.labels = ["b", "a"]
+    relabelled = test.assign(label=test.label.map({0: "b", 1: "a"}))
+    table = dn.evaluate(renamed, relabelled, baseline=reordered, progress=False)
+    assert table.loc["k-mer baseline", "mcc"] == pytest.approx(reordered.evaluate(relabelled)["mcc"])
+    assert table.loc["k-mer baseline", "mcc"] > 0.8
+
+
+def test_evaluate_baseline_errors(untrained, encoder, motif_splits):
+    train, valid, test = motif_splits
+    without = copy.copy(untrained)
+    without.baseline = None
+    with pytest.raises(dn.ModelTaskError, match="carries no k-mer baseline"):
+        dn.evaluate(without, test, baseline=True)
+    with pytest.raises(dn.InputFormatError, match="KmerBaseline"):
+        dn.evaluate(untrained, test, baseline="yes")
+    other_classes = dn.baseline(train.assign(label=train.label + 5), valid.assign(label=valid.label + 5))
+    with pytest.raises(dn.ModelTaskError, match="fit the baseline on the data the model was fine-tuned on"):
+        dn.evaluate(untrained, test, baseline=other_classes)
+    assert dn.finetune(encoder, train.head(64), valid, **UNTRAINED, progress=False, baseline=False).baseline is None
+    regression = dn.finetune(
+        encoder,
+        train.head(64).assign(label=0.5 + train.label),
+        valid.assign(label=0.5 + valid.label),
+        **UNTRAINED,
+        progress=False,
+    )
+    assert regression.task == "regression" and regression.baseline is None

@@ -164,6 +164,7 @@ def test_training_panel_trains_tests_and_shares_the_model(encoder):
     assert set(panel.metrics) >= {"mcc", "auroc", "accuracy"} and panel.metrics["n"] == len(panel.parts["test"])
     assert is_png(panel.curves.value) and is_png(panel.plots.value)
     assert "mcc" in panel.scores.value
+    assert f"k-mer baseline (k={panel.model.baseline.k})" in panel.scores.value  # the bar to clear, beside
     assert head_pooling(panel.model.network) == "mean"  # finetune's default for a new head
 
 

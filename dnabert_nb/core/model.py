@@ -9,6 +9,7 @@ import re
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import torch
@@ -21,6 +22,9 @@ from .errors import CheckpointError, InputFormatError, ModelNotFoundError, requi
 from .folders import atomic_folder
 from .runtime import resolve_device, resolve_precision
 from .tokenizer import MAX_KMERS, SPECIAL_TOKENS, KmerTokenizer
+
+if TYPE_CHECKING:
+    from ..training.baseline import KmerBaseline
 
 TASKS = {
     "single_label_classification": "classification",
@@ -67,6 +71,9 @@ class DNABERTModel:
         The training history by step (``finetune``, ``pretrain``); None for a loaded model.
     metrics : dict or None
         The scores of the evaluation that picked this model (``finetune``); None otherwise.
+    baseline : KmerBaseline or None
+        The k-mer baseline ``finetune`` fitted on the same data, to compare with (``evaluate(...,
+        baseline=True)``); None otherwise. It is not saved with the model.
     """
 
     def __init__(
@@ -91,6 +98,7 @@ class DNABERTModel:
         self.source = source
         self.history: pd.DataFrame | None = None
         self.metrics: dict[str, float] | None = None
+        self.baseline: KmerBaseline | None = None
         self.network.to(self.device)
         self._low_precision: tuple[torch.dtype, torch.Tensor, PreTrainedModel] | None = None
 

@@ -120,7 +120,11 @@ class KmerBaseline:
         """
         labelled = as_labelled(data, "evaluation", split="test")
         targets = encode_targets(labelled.labels, self.task, self.labels, "evaluation")
-        probabilities = self._probabilities(labelled.sequences)
+        return self.scores(labelled.sequences, targets)
+
+    def scores(self, sequences: list[str], targets: np.ndarray) -> dict[str, float]:
+        """:meth:`evaluate`'s scores of read sequences and their class indices (in ``labels`` order)."""
+        probabilities = self._probabilities(sequences)
         log_probabilities = torch.from_numpy(np.log(np.clip(probabilities, 1e-12, None)))
         loss = float(task_loss(self.task, log_probabilities, torch.from_numpy(targets), None))
         return {"loss": loss, **classification_metrics(targets, probabilities), "n": len(targets)}
@@ -237,13 +241,46 @@ def baseline(
     if len(labels) < 2:
         raise InputFormatError(f"The training data has one class only ({labels}); classification needs two or more.")
     targets = encode_targets(train_data.labels, task, labels, "training")
-    sequences = normalise(train_data.sequences, min_length=min(ks))
-    seed = int(seed)
-
+    evaluation = None
     if valid is not None:
         valid_data = as_labelled(valid, "evaluation", split="valid")
-        valid_targets = encode_targets(valid_data.labels, task, labels, "evaluation")
-        valid_sequences = normalise(valid_data.sequences, min_length=min(ks))
+        evaluation = (valid_data.sequences, encode_targets(valid_data.labels, task, labels, "evaluation"))
+    return fit_baseline(train_data.sequences, targets, labels, evaluation, ks=ks, seed=int(seed))
+
+
+def fit_baseline(
+    sequences: list[str],
+    targets: np.ndarray,
+    labels: list[str],
+    evaluation: tuple[list[str], np.ndarray] | None,
+    *,
+    ks: Sequence[int] = DEFAULT_K,
+    seed: int = 0,
+) -> KmerBaseline:
+    """:func:`baseline` on data already read: sequences, class indices into ``labels``, and the same for valid.
+
+    Parameters
+    ----------
+    sequences, targets
+        The training sequences and their class indices.
+    labels
+        The class names, in index order.
+    evaluation
+        ``(sequences, class indices)`` that choose k, or None (cross-validation on the training data).
+    ks
+        Candidate k-mer lengths, ascending.
+    seed
+        The cross-validation folds, and the regression's random state.
+
+    Returns
+    -------
+    KmerBaseline
+        As :func:`baseline` returns it.
+    """
+    sequences = normalise(sequences, min_length=min(ks))
+    if evaluation is not None:
+        valid_sequences = normalise(evaluation[0], min_length=min(ks))
+        valid_targets = evaluation[1]
         fitted = {candidate: _fit(sequences, targets, candidate, seed) for candidate in ks}
         scores = {candidate: _mcc(valid_targets, fitted[candidate].predict(valid_sequences)) for candidate in fitted}
         selected_by = "valid" if len(ks) > 1 else "fixed"

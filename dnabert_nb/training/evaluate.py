@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import torch
 
 from .._docs import shared_docs
-from ..core.errors import ModelTaskError
+from ..core.errors import InputFormatError, ModelTaskError
 from ..core.inference import DEFAULT_BATCH_SIZE, average_windows, logits, run_windows, to_probabilities
 from ..core.model import DNABERTModel
 from ..io.labelled import as_labelled
+from .baseline import KmerBaseline
 from .metrics import classification_metrics, multilabel_metrics, regression_metrics
 from .targets import encode_targets, task_loss
 
@@ -22,8 +24,9 @@ def evaluate(
     batch_size: int = DEFAULT_BATCH_SIZE,
     precision: str | None = None,
     progress: bool = True,
-) -> dict[str, float]:
-    """Score a model with a task head on labelled data.
+    baseline: bool | KmerBaseline = False,
+) -> dict[str, float] | pd.DataFrame:
+    """Score a model with a task head on labelled data, alone or beside the k-mer baseline.
 
     Parameters
     ----------
@@ -34,22 +37,62 @@ def evaluate(
     {batch_size}
     {precision}
     {progress}
+    baseline
+        True: score the k-mer baseline ``finetune`` fitted beside the model (its ``.baseline``) on the same
+        data, and return both; or a :class:`~dnabert_nb.KmerBaseline` (``dn.baseline(train, valid)``) to use.
 
     Returns
     -------
-    dict
+    dict or DataFrame
         Classification: ``accuracy``, ``macro_f1``, ``mcc`` (-1..1), ``precision``, ``recall``
         (macro), ``auroc``, ``auprc`` (binary: of the second class; multi-class: macro
         one-vs-rest). Multi-label: ``micro_f1``, ``macro_f1``, ``mcc`` (macro), ``auroc``,
         ``auprc`` and per-label ``f1_<label>``, ``mcc_<label>``, ``auroc_<label>``. Regression:
         ``mse``, ``mae``, ``pearson``, ``spearman``, ``r2``. Plus ``loss`` (the training loss) and
-        ``n``, the number of sequences.
+        ``n``, the number of sequences. With ``baseline``: a DataFrame of these scores, one row for the
+        ``"model"`` and one for the ``"k-mer baseline"`` (its ``k`` in a column of its own).
+
+    Raises
+    ------
+    ModelTaskError
+        The model has no task head; or ``baseline=True`` and it carries no baseline (a loaded model, a
+        multi-label or regression task, or fine-tuning without ``valid``), or the baseline's classes differ.
     """
     if model.task is None:
         raise ModelTaskError("This model has no task head to evaluate; fine-tune it first (dn.finetune).")
+    base = chosen_baseline(model, baseline)
     labelled = as_labelled(data, "evaluation", split="test")
     targets = encode_targets(labelled.labels, model.task, model.labels, "evaluation")
-    return scores(model, labelled.sequences, targets, batch_size=batch_size, precision=precision, progress=progress)
+    result = scores(model, labelled.sequences, targets, batch_size=batch_size, precision=precision, progress=progress)
+    if base is None:
+        return result
+    base_targets = encode_targets(labelled.labels, base.task, base.labels, "evaluation")
+    rows = {"model": result, "k-mer baseline": {**base.scores(labelled.sequences, base_targets), "k": base.k}}
+    return pd.DataFrame.from_dict(rows, orient="index").astype({"k": "Int64"}).rename_axis("scored")
+
+
+def chosen_baseline(model: DNABERTModel, baseline: bool | KmerBaseline) -> KmerBaseline | None:
+    """The baseline ``evaluate(baseline=...)`` scores beside ``model``: None, the model's own, or the one given."""
+    if baseline is False:
+        return None
+    if baseline is True:
+        if model.baseline is None:
+            raise ModelTaskError(
+                "This model carries no k-mer baseline: finetune fits one only for classification with valid "
+                "data, and a saved model does not keep it. Fit one on the training data and pass it: "
+                "evaluate(model, test, baseline=dn.baseline(train, valid))."
+            )
+        baseline = model.baseline
+    if not isinstance(baseline, KmerBaseline):
+        raise InputFormatError(
+            f"baseline = {baseline!r}; give True (the model's own), False, or a KmerBaseline (dn.baseline)."
+        )
+    if model.task != baseline.task or set(baseline.labels) != set(model.labels):
+        raise ModelTaskError(
+            f"The baseline classifies {baseline.labels} and the model is a {model.task} model of {model.labels}; "
+            "fit the baseline on the data the model was fine-tuned on."
+        )
+    return baseline
 
 
 def scores(

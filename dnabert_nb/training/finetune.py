@@ -30,6 +30,7 @@ from ..core.model import HEAD_POOLINGS, NEW_HEAD_POOLING, DNABERTModel
 from ..core.runtime import resolve_precision
 from ..core.tokenizer import pack_inputs
 from . import loop
+from .baseline import KmerBaseline, fit_baseline
 from .callbacks import Callback
 from .distributed import Processes
 from .evaluate import scores
@@ -48,6 +49,10 @@ AUTO_PATIENCE = 4
 
 class CollapseWarning(UserWarning):
     """Fine-tuning collapsed to a constant predictor on valid and was restarted (``finetune(restarts=...)``)."""
+
+
+class BaselineWarning(UserWarning):
+    """The k-mer baseline scored higher on valid than the fine-tuned model (``finetune(baseline=True)``)."""
 
 
 class ClassifierObjective(torch.nn.Module):
@@ -231,6 +236,7 @@ def finetune(
     lora: bool | dict | None = None,
     pooling: str | None = None,
     restarts: int = 1,
+    baseline: bool = True,
     seed: int = 0,
     precision: str | None = None,
     output_dir: str | os.PathLike | None = None,
@@ -289,6 +295,11 @@ def finetune(
         train again with the next seed, up to this many times, and keep the best run; a
         :class:`CollapseWarning` says so. Costs a full run per restart, only when a run collapsed (0 turns the
         guard off). Restarts write to ``output_dir/restart-<n>``.
+    baseline
+        Classification with ``valid``: also fit the k-mer baseline (:func:`dnabert_nb.baseline` on the same
+        ``train`` and ``valid``; seconds against the minutes of fine-tuning), keep it as the result's
+        ``.baseline``, print both valid MCCs when ``progress`` is on, and warn (:class:`BaselineWarning`)
+        when the baseline scores higher: the transformer then adds nothing over k-mer counts on this data.
     {seed}
         Here: the head, the batch order and dropout.
     {precision}
@@ -308,7 +319,8 @@ def finetune(
     DNABERTModel
         The fine-tuned model (best evaluation restored) with ``.history`` (DataFrame by step:
         ``epoch``, ``loss``, ``lr``, ``samples_per_s``, and ``valid_loss`` / ``valid_<metric>``
-        at evaluations) and ``.metrics`` (the best evaluation, or None without ``valid``).
+        at evaluations), ``.metrics`` (the best evaluation, or None without ``valid``) and ``.baseline``
+        (the fitted :class:`~dnabert_nb.KmerBaseline`, or None).
     """
     require_positive_integers(batch_size=batch_size, log_every=log_every)
     if epochs != "auto" and not (isinstance(epochs, int) and not isinstance(epochs, bool) and epochs >= 1):
@@ -404,6 +416,7 @@ def finetune(
     while restarts and collapsed(tried[-1], data.task) and len(tried) <= restarts:
         folder = None if output_dir is None else output_dir / f"restart-{len(tried)}"
         tried.append(attempt(seed + len(tried), folder))
+    best = tried[0]
     if len(tried) > 1:
         best = max(tried, key=lambda ft: ft.metrics[metric] if maximize else -ft.metrics[metric])
         warnings.warn(
@@ -412,10 +425,28 @@ def finetune(
             + ", ".join(f"{ft.metrics[metric]:.3f}" for ft in tried)
             + ").",
             CollapseWarning,
-            stacklevel=2,
+            stacklevel=3,  # the caller of finetune's renamed_options wrapper
         )
-        return best
-    return tried[0]
+    if baseline and data.task == "classification" and data.evaluation is not None:
+        best.baseline = fit_baseline(data.sequences, data.targets, data.names, data.evaluation, seed=seed)
+        compare_with_baseline(best, best.baseline, len(data.sequences), show=progress and processes.is_main)
+    return best
+
+
+def compare_with_baseline(model: DNABERTModel, base: KmerBaseline, n_train: int, *, show: bool) -> None:
+    """Print the fine-tuned model's and the baseline's valid MCC (``show``); warn when the baseline is higher."""
+    model_mcc, base_mcc = model.metrics["mcc"], base.valid_scores[base.k]
+    if show:
+        print(f"valid MCC: fine-tuned model {model_mcc:.3f}, k-mer baseline (k={base.k}) {base_mcc:.3f}")
+    if base_mcc > model_mcc:
+        warnings.warn(
+            f"On valid, the k-mer baseline (k={base.k}, MCC {base_mcc:.3f}) beats the fine-tuned model (MCC "
+            f"{model_mcc:.3f}): on these {n_train:,} training sequences the transformer adds nothing over k-mer "
+            "counts. The model's .baseline is that classifier; dn.evaluate(model, test, baseline=True) compares "
+            "the two on test data.",
+            BaselineWarning,
+            stacklevel=4,  # the caller of finetune's renamed_options wrapper
+        )
 
 
 def collapsed(model: DNABERTModel, task: str) -> bool:

@@ -180,8 +180,12 @@ class TrainingPanel(Panel):
 
     def _test(self, test: pd.DataFrame) -> None:
         self.metrics = evaluate(self.model, test, progress=False)
-        shown = {key: value for key, value in self.metrics.items() if not key.startswith(("f1_", "mcc_", "auroc_"))}
-        self.scores.value = "<b>Test scores</b>" + html_table(pd.DataFrame([shown]))
+        rows = {"fine-tuned model": self.metrics}
+        if self.model.baseline is not None:  # the bar to clear, fitted by finetune on the same rows
+            rows[f"k-mer baseline (k={self.model.baseline.k})"] = self.model.baseline.evaluate(test)
+        table = pd.DataFrame.from_dict(rows, orient="index").rename_axis("model").reset_index()
+        shown = table[[column for column in table if not column.startswith(("f1_", "mcc_", "auroc_"))]]
+        self.scores.value = "<b>Test scores</b>" + html_table(shown)
         if self.model.task != "classification":
             return
         predictions = predict(self.model, test, progress=False)

@@ -167,6 +167,7 @@ def test_training_panel_starts_and_stops(voila, browser):
     page.wait_for_selector(".dn-panel :text('Test scores')", timeout=120_000)
     stop.wait_for(state="hidden", timeout=120_000)  # the run is over: curves, scores, confusion matrix and ROC
     assert page.locator(".dn-panel img").count() == 2
+    assert "k-mer baseline (k=" in page.inner_text(".dn-panel")  # the test scores' second row
     page.screenshot(path=SCREENSHOTS / "training.png", full_page=True)
 
 
