@@ -34,6 +34,7 @@ from transformers import BertForMaskedLM
 import dnabert_nb as dn
 from dnabert_nb.core.alphabet import AMBIGUOUS_CODE, NUCLEOTIDES, encode_nucleotides
 from dnabert_nb.training.corpus import Corpus
+from dnabert_nb.training.pretrain import FRESH_POSITIONS, sinusoid_positions
 
 PACKAGE_MODEL = Path(__file__).resolve().parents[1] / "dnabert_nb" / "models" / "dnabert-mini-6"
 VALIDATION_GENOME = "hg19_chr22"
@@ -57,7 +58,11 @@ TEN_GENOMES = {
 
 @dataclass(frozen=True)
 class Recipe:
-    """How one model is pre-trained: corpus, architecture, stages (``dn.pretrain`` arguments), positions kept."""
+    """How one model is pre-trained: corpus, architecture, stages, positions kept.
+
+    A stage is ``dn.pretrain``'s arguments, and optionally ``stop_at`` (end the stage at this step of its
+    schedule) and ``positions`` (first extend the model's position embeddings to this many, :func:`with_context`).
+    """
 
     corpus: dict[str, float | None]
     architecture: str | dict
@@ -125,8 +130,10 @@ RECIPES = {
         eval_windows=256,
         save_every=1000,
     ),
-    # The shipped model continued on ten genomes (CPU, resumable; not shipped until it fine-tunes better): the
-    # same 128-token windows and the [CLS] summary kept trained, so what fine-tunes well now is not lost.
+    # The shipped model continued on ten genomes (CPU, resumable; not shipped until it fine-tunes better): first
+    # on its 128-token windows, with the [CLS] summary kept trained so that what fine-tunes well now is not lost
+    # (planned for 8,000 steps, cut at 2,250: at 1,000 steps it fine-tuned level with the shipped model on
+    # ecoli_promoters and fly_core_promoters, BENCHMARKS.md), then on 256-token windows, its positions extended.
     "mini6-ten-genomes": Recipe(
         corpus=TEN_GENOMES,
         architecture="mini",
@@ -138,12 +145,23 @@ RECIPES = {
                 "lr": 3e-4,
                 "warmup": 0.02,
                 "steps": 8000,
+                "stop_at": 2250,
+                "cls_summary": 1.0,
+            },
+            {
+                "positions": 256,
+                "mask_span": 6,
+                "max_length": 256,
+                "batch_size": 16,
+                "lr": 3e-4,
+                "warmup": 0.05,
+                "steps": 3000,
                 "cls_summary": 1.0,
             },
         ],
         eval_windows=128,
         save_every=250,
-        context=128,
+        context=256,
         init=str(PACKAGE_MODEL),
     ),
 }
@@ -154,6 +172,10 @@ class StopAt(dn.Callback):
 
     def __init__(self, step: int):
         self.step = step
+
+    def on_start(self, state: dn.TrainingState) -> None:
+        if state.step >= self.step:  # resumed at or past the cut
+            state.request_stop()
 
     def on_step(self, state: dn.TrainingState, row: dict | None) -> None:
         if state.step >= self.step:
@@ -204,22 +226,38 @@ def unpack(path: Path, split: str) -> list[tuple[str, str]]:
 
 
 def with_context(model: dn.DNABERTModel, positions: int | None) -> dn.DNABERTModel:
-    """The same model with only its first ``positions`` position embeddings (None: all of them)."""
-    if positions is None or positions >= model.config.max_position_embeddings:
+    """The same model with ``positions`` position embeddings (None: as it is).
+
+    Fewer keeps the first ones. More appends the sinusoids a fresh network starts those positions with (the
+    embedded model was trained from them, its positions beyond 128 never reached): of the ways of extending a
+    trained model measured (BENCHMARKS.md), the one that loses least masked-LM accuracy before training.
+    """
+    current = model.config.max_position_embeddings
+    if positions is None or positions == current:
         return model
     config = copy.deepcopy(model.config)
     config.max_position_embeddings = positions
     network = BertForMaskedLM(config)
     state = model.network.state_dict()
     name = "bert.embeddings.position_embeddings.weight"
-    state[name] = state[name][:positions]
+    if positions < current:
+        state[name] = state[name][:positions]
+    else:
+        fresh = sinusoid_positions(max(FRESH_POSITIONS, positions), config.hidden_size, config.initializer_range)
+        state[name] = torch.cat([state[name].float(), fresh[current:positions]]).to(state[name].dtype)
     network.load_state_dict(state, strict=False)
     return dn.DNABERTModel(network, model.tokenizer, source=model.source)
 
 
 def export(model: dn.DNABERTModel, folder: Path, context: int | None) -> None:
-    """Save ``model`` in fp16 into ``folder`` with ``context`` positions, replacing the model files there only."""
-    with_context(model, context).save(folder, dtype=torch.float16, overwrite=True)
+    """Save ``model`` in fp16 into ``folder`` with at most ``context`` positions, replacing the model files there only.
+
+    A model with fewer positions (a stage before a longer context) keeps its own.
+    """
+    positions = (
+        model.config.max_position_embeddings if context is None else min(context, model.config.max_position_embeddings)
+    )
+    with_context(model, positions).save(folder, dtype=torch.float16, overwrite=True)
 
 
 def main() -> None:
@@ -255,8 +293,10 @@ def main() -> None:
     for number, stage in enumerate(recipe.stages, start=1):
         stage_began = time.time()
         output = args.output_dir / f"stage{number}"
-        settings = {name: value for name, value in stage.items() if name != "stop_at"}
+        settings = {name: value for name, value in stage.items() if name not in ("stop_at", "positions")}
         stops = [StopAt(stage["stop_at"])] if "stop_at" in stage else []
+        if "positions" in stage:  # a longer context than the model so far was trained for
+            init = with_context(dn.load(init, device="cpu"), stage["positions"])
         model = dn.pretrain(
             train,
             valid=valid,

@@ -225,3 +225,32 @@ def test_pretraining_with_cls_summary_makes_cls_a_summary(tmp_path):
     assert distance(summarised) < 0.5 * distance(plain)
     with pytest.raises(InputFormatError, match="cls_summary"):
         _run(tmp_path / "bad", 3, cls_summary=-1.0)
+
+
+def test_the_embedded_models_recipe_script_cuts_and_extends_the_context(encoder, monkeypatch):
+    """scripts/pretrain_embedded.py: fewer positions keep the first ones; more append a fresh network's sinusoids."""
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "pretrain_embedded.py"
+    spec = importlib.util.spec_from_file_location("pretrain_embedded", path)
+    script = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, script)  # its dataclasses look their module up there
+    spec.loader.exec_module(script)
+
+    def positions(model):
+        return model.network.bert.embeddings.position_embeddings.weight.detach()
+
+    short = script.with_context(encoder, 40)
+    assert short.config.max_position_embeddings == 40 and torch.equal(positions(short), positions(encoder)[:40])
+    longer = script.with_context(short, 100)
+    fresh = _pretrain.sinusoid_positions(
+        _pretrain.FRESH_POSITIONS, encoder.config.hidden_size, encoder.config.initializer_range
+    )
+    assert torch.equal(positions(longer)[:40], positions(encoder)[:40]) and torch.equal(
+        positions(longer)[40:], fresh[40:100]
+    )
+    assert longer.tokenizer.max_kmers == 98 and script.with_context(longer, None) is longer
+    vectors = dn.embed(longer, random_dna(98 + longer.k - 1), progress=False)  # one window of all 100 positions
+    assert vectors.shape == (1, encoder.config.hidden_size) and np.isfinite(vectors).all()

@@ -29,6 +29,9 @@ CONFIGS = {
     "base": {"hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12, "intermediate_size": 3072},
 }
 
+#: Position embeddings of a fresh network (DNABERT's 512): enough for any window pretrain trains on.
+FRESH_POSITIONS = 512
+
 
 def kmer_aware_init(network: BertForMaskedLM, tokenizer: KmerTokenizer, seed: int) -> None:
     """Give a fresh network k-mer embeddings built from their nucleotides and sinusoidal positions.
@@ -45,21 +48,29 @@ def kmer_aware_init(network: BertForMaskedLM, tokenizer: KmerTokenizer, seed: in
     parts = torch.randn(tokenizer.k, 4, width, generator=generator) * scale / tokenizer.k**0.5
     kmers = tokenizer.tokens[len(SPECIAL_TOKENS) :]
     codes = torch.tensor([["ACGT".index(base) for base in kmer] for kmer in kmers])
-    positions = torch.arange(network.config.max_position_embeddings, dtype=torch.float32)[:, None]
-    frequencies = torch.exp(-np.log(10000.0) * torch.arange(0, width, 2, dtype=torch.float32) / width)
-    sinusoids = torch.stack([torch.sin(positions * frequencies), torch.cos(positions * frequencies)], dim=-1)
-    sinusoids = sinusoids.reshape(len(positions), width)
     with torch.no_grad():
         network.bert.embeddings.word_embeddings.weight[len(SPECIAL_TOKENS) :] = parts[
             torch.arange(tokenizer.k), codes
         ].sum(1)
-        network.bert.embeddings.position_embeddings.weight.copy_(sinusoids * scale / sinusoids.std())
+        network.bert.embeddings.position_embeddings.weight.copy_(
+            sinusoid_positions(network.config.max_position_embeddings, width, scale)
+        )
+
+
+def sinusoid_positions(count: int, width: int, scale: float) -> torch.Tensor:
+    """The first ``count`` sinusoid position vectors of Vaswani et al., shape (count, width), of std ``scale``."""
+    positions = torch.arange(count, dtype=torch.float32)[:, None]
+    frequencies = torch.exp(-np.log(10000.0) * torch.arange(0, width, 2, dtype=torch.float32) / width)
+    sinusoids = torch.stack([torch.sin(positions * frequencies), torch.cos(positions * frequencies)], dim=-1)
+    sinusoids = sinusoids.reshape(count, width)
+    return sinusoids * scale / sinusoids.std()
 
 
 def starting_network(init: object, sizes: dict, tokenizer: KmerTokenizer, seed: int) -> BertForMaskedLM:
     """A fresh k-mer-aware network of ``sizes``, or a masked-LM copy of ``init``'s encoder."""
     if init is None:
-        network = BertForMaskedLM(BertConfig(vocab_size=tokenizer.vocab_size, max_position_embeddings=512, **sizes))
+        config = BertConfig(vocab_size=tokenizer.vocab_size, max_position_embeddings=FRESH_POSITIONS, **sizes)
+        network = BertForMaskedLM(config)
         kmer_aware_init(network, tokenizer, seed)
         return network
     start = init if isinstance(init, DNABERTModel) else load(init, device="cpu")
