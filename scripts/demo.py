@@ -45,7 +45,7 @@ def main(checkpoint: str | None) -> None:
     print(scores[["accuracy", "mcc", "auroc"]].round(3).to_string())
     predictions = dn.predict(tuned, test)
     fig, axes = plt.subplots(1, 4, figsize=(18, 3.8))
-    dn.pl.training_curves(tuned.history, ax=axes[:2])
+    dn.pl.training_curves(tuned.history, baseline=tuned.baseline, ax=axes[:2])
     dn.pl.confusion(predictions, test.label, ax=axes[2])
     dn.pl.roc(predictions, test.label, ax=axes[3])
     fig.tight_layout()

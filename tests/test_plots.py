@@ -36,6 +36,21 @@ def test_training_curves_draws_losses_and_metrics():
         dn.pl.training_curves(pd.DataFrame({"loss": [1.0]}))
 
 
+def test_training_curves_draw_the_baselines_valid_mcc_as_the_bar_to_clear():
+    rng = np.random.default_rng(0)
+    sequences = ["".join(rng.choice(list("ACGT"), 40)) for _ in range(60)]
+    labels = [int("TATA" in sequence) for sequence in sequences]
+    base = dn.baseline((sequences[:40], labels[:40]), (sequences[40:], labels[40:]))
+    history = pd.DataFrame({"step": [10, 20], "loss": [0.7, 0.6], "valid_mcc": [np.nan, 0.3]})
+    left, right = dn.pl.training_curves(history, baseline=base)
+    bar = right.lines[-1]
+    assert bar.get_label() == f"k-mer baseline mcc (k={base.k}, valid)" and right.get_ylabel() == "metric"
+    assert set(bar.get_ydata()) == {base.valid_scores[base.k]} and len(left.lines) == 1
+    assert bar.get_label() in [text.get_text() for text in right.get_legend().get_texts()]
+    with pytest.raises(dn.InputFormatError, match="no score to draw"):
+        dn.pl.training_curves(history, baseline=dn.baseline((sequences, labels), k=4))
+
+
 PREDICTIONS = pd.DataFrame(
     {
         "label": ["a", "b", "b", "a"],

@@ -8,11 +8,14 @@ import pandas as pd
 from matplotlib.axes import Axes
 
 from ..core.errors import InputFormatError
+from ..training.baseline import KmerBaseline
 from ..training.callbacks import Callback
 from ..training.loop import TrainingState
 
 
-def training_curves(history: pd.DataFrame, *, ax: tuple[Axes, Axes] | None = None) -> np.ndarray:
+def training_curves(
+    history: pd.DataFrame, *, baseline: KmerBaseline | None = None, ax: tuple[Axes, Axes] | None = None
+) -> np.ndarray:
     """Plot a training history: losses on the left, other metrics (accuracy, MCC...) on the right.
 
     Parameters
@@ -23,6 +26,9 @@ def training_curves(history: pd.DataFrame, *, ax: tuple[Axes, Axes] | None = Non
         column except ``step``, ``epoch``, ``lr`` and the throughput columns goes right. Training
         curves are solid, ``valid_*`` curves dashed with markers. Both panels span the same
         steps, so a metric evaluated once (one epoch) sits where it was measured.
+    baseline
+        A :class:`~dnabert_nb.KmerBaseline` (a fine-tuned model's ``.baseline``): its MCC on valid (or by
+        cross-validation, as it was chosen) is drawn across the metrics as a dotted line, the bar to clear.
     ax
         Two Axes to draw on; None makes a new figure.
 
@@ -36,6 +42,10 @@ def training_curves(history: pd.DataFrame, *, ax: tuple[Axes, Axes] | None = Non
     numeric = [c for c in history.columns if c not in skip and pd.api.types.is_numeric_dtype(history[c])]
     losses = [c for c in numeric if c.endswith("loss")]
     metrics = [c for c in numeric if c not in losses]
+    if baseline is not None and baseline.valid_scores.get(baseline.k) is None:
+        raise InputFormatError(
+            f"baseline = {baseline!r} has no score to draw: it was fitted with one k and no valid data."
+        )
     if ax is None:
         _, ax = plt.subplots(1, 2, figsize=(10, 3.2))
     axes = np.asarray(ax)
@@ -45,10 +55,13 @@ def training_curves(history: pd.DataFrame, *, ax: tuple[Axes, Axes] | None = Non
             points = history[["step", column]].dropna()
             style = {"ls": "--", "marker": "o", "ms": 3} if column.startswith("valid") else {"lw": 1}
             target.plot(points["step"], points[column], label=column, **style)
+        if baseline is not None and target is axes[1]:
+            bar = f"k-mer baseline mcc (k={baseline.k}, {baseline.selected_by})"
+            target.axhline(baseline.valid_scores[baseline.k], color="0.35", ls=":", lw=1.5, label=bar)
         target.set(xlabel="step", ylabel=label)
         if last > 0:
             target.set_xlim(0, last * 1.03)
-        if columns:
+        if columns or target.lines:
             target.legend(fontsize=8)
     return axes
 

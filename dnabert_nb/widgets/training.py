@@ -15,6 +15,7 @@ from ..datasets import list as list_datasets
 from ..datasets import load as load_dataset
 from ..pl.evaluation import confusion, roc
 from ..pl.training import training_curves
+from ..training.baseline import KmerBaseline
 from ..training.callbacks import Callback
 from ..training.evaluate import evaluate
 from ..training.finetune import AUTO_EPOCHS, AUTO_MIN_STEPS, finetune
@@ -166,16 +167,18 @@ class TrainingPanel(Panel):
                 finally:
                     self.start_button.disabled = False
                 self.shared.model = self.model
+                if self.model.baseline is not None:
+                    self.show_curves(self.model.history, self.model.baseline)
                 if len(parts["test"]):
                     self._test(parts["test"])
 
             return self.start(work, what="training")
         return None
 
-    def show_curves(self, history: pd.DataFrame) -> None:
-        """Draw the training curves so far."""
+    def show_curves(self, history: pd.DataFrame, baseline: KmerBaseline | None = None) -> None:
+        """Draw the training curves so far (with the k-mer baseline's valid MCC once there is one)."""
         figure = new_figure(10, 3.2)
-        training_curves(history, ax=figure.subplots(1, 2))
+        training_curves(history, baseline=baseline, ax=figure.subplots(1, 2))
         show_figure(self.curves, figure)
 
     def _test(self, test: pd.DataFrame) -> None:
