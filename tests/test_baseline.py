@@ -196,7 +196,7 @@ def test_no_warning_when_the_model_scores_higher(untrained):
     better.metrics = {**untrained.metrics, "mcc": 1.0}
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        compare_with_baseline(better, untrained.baseline, 200, show=False)
+        compare_with_baseline(better, 200, show=False)
 
 
 def test_evaluate_with_the_baseline_scores_both_on_the_same_data(untrained, motif_splits):

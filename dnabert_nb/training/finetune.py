@@ -30,7 +30,7 @@ from ..core.model import HEAD_POOLINGS, NEW_HEAD_POOLING, DNABERTModel
 from ..core.runtime import resolve_precision
 from ..core.tokenizer import pack_inputs
 from . import loop
-from .baseline import KmerBaseline, fit_baseline
+from .baseline import fit_baseline
 from .callbacks import Callback
 from .distributed import Processes
 from .evaluate import scores
@@ -429,12 +429,13 @@ def finetune(
         )
     if baseline and data.task == "classification" and data.evaluation is not None:
         best.baseline = fit_baseline(data.sequences, data.targets, data.names, data.evaluation, seed=seed)
-        compare_with_baseline(best, best.baseline, len(data.sequences), show=progress and processes.is_main)
+        compare_with_baseline(best, len(data.sequences), show=progress and processes.is_main)
     return best
 
 
-def compare_with_baseline(model: DNABERTModel, base: KmerBaseline, n_train: int, *, show: bool) -> None:
-    """Print the fine-tuned model's and the baseline's valid MCC (``show``); warn when the baseline is higher."""
+def compare_with_baseline(model: DNABERTModel, n_train: int, *, show: bool) -> None:
+    """Print the fine-tuned model's and its ``.baseline``'s valid MCC (``show``); warn when the baseline is higher."""
+    base = model.baseline
     model_mcc, base_mcc = model.metrics["mcc"], base.valid_scores[base.k]
     if show:
         print(f"valid MCC: fine-tuned model {model_mcc:.3f}, k-mer baseline (k={base.k}) {base_mcc:.3f}")
