@@ -7,7 +7,7 @@ training part of chr22 among those agreeing with every nucleotide that unmasked 
 k-mers reveal (an order-(k-1) Markov predictor using both sides); it does not see the masked
 positions' inputs, while the model sees them as [MASK], a random k-mer or (10%) the original.
 
-Usage: python benchmarks/bench_pretrain.py [--model PATH] [--windows 1024] [--max-length CONTEXT]
+Usage: python benchmarks/bench_pretrain.py [--model PATH] [--windows 1024] [--max-length CONTEXT] [--by-position 64]
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import torch
 import dnabert_nb as dn
 from dnabert_nb.core.tokenizer import SPECIAL_TOKENS, UNK_ID
 from dnabert_nb.training.corpus import Corpus
-from dnabert_nb.training.masking import mask_tokens, masked_lm_step
+from dnabert_nb.training.masking import mask_tokens
 
 
 def corpus(tokenizer: dn.KmerTokenizer, split: str) -> Corpus:
@@ -56,6 +56,9 @@ def main() -> None:
     parser.add_argument("--windows", type=int, default=1024)
     parser.add_argument("--max-length", type=int, default=None, help="tokens per window; default the model's context")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--by-position", type=int, default=0, help="also the model's accuracy in blocks of this many positions"
+    )
     args = parser.parse_args()
     model = dn.load(args.model)
     args.max_length = args.max_length or model.tokenizer.max_kmers + 2
@@ -66,14 +69,15 @@ def main() -> None:
     inputs, labels = mask_tokens(kmer_ids, rng, k, tokenizer.vocab_size)
     targets = labels[:, 1:-1] != -100
 
-    correct = total = 0
+    hits = np.zeros(args.max_length)  # by position, [CLS] and [SEP] included (never masked)
     network = model.network.eval()
     with torch.inference_mode():
         for first in range(0, args.windows, 16):
-            _, hits, count = masked_lm_step(
-                network, torch.from_numpy(inputs[first : first + 16]), torch.from_numpy(labels[first : first + 16])
-            )
-            correct, total = correct + int(hits), total + int(count)
+            batch = torch.from_numpy(inputs[first : first + 16])
+            predicted = network(input_ids=batch, attention_mask=torch.ones_like(batch)).logits.argmax(-1).numpy()
+            hits += ((predicted == labels[first : first + 16]) & (labels[first : first + 16] != -100)).sum(0)
+    masked_by_position = (labels != -100).sum(0)
+    correct, total = int(hits.sum()), int(masked_by_position.sum())
     model_accuracy = correct / total
 
     training = corpus(tokenizer, "train").token_ids
@@ -84,6 +88,14 @@ def main() -> None:
     print(f"held-out chr22: {args.windows} windows x {args.max_length} tokens, {total} masked targets")
     print(f"  {model.source}: masked-token accuracy {model_accuracy:.4f}")
     print(f"  k-mer-frequency predictor: masked-token accuracy {baseline_accuracy:.4f}")
+    if args.by_position:
+        print(f"  {model.source} by position (token index, [CLS] = 0):")
+        for start in range(0, args.max_length, args.by_position):
+            block = slice(start, start + args.by_position)
+            print(
+                f"    {start:4d}-{min(start + args.by_position, args.max_length) - 1:4d}: "
+                f"{hits[block].sum() / max(masked_by_position[block].sum(), 1):.4f}"
+            )
 
 
 if __name__ == "__main__":

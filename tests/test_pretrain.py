@@ -228,7 +228,8 @@ def test_pretraining_with_cls_summary_makes_cls_a_summary(tmp_path):
 
 
 def test_the_embedded_models_recipe_script_cuts_and_extends_the_context(encoder, monkeypatch):
-    """scripts/pretrain_embedded.py: fewer positions keep the first ones; more append a fresh network's sinusoids."""
+    """scripts/pretrain_embedded.py: fewer positions keep the first ones; more are fitted so that first-layer
+    attention scores their near pairs as the learnt positions score theirs at the same offset."""
     import importlib.util
     import sys
     from pathlib import Path
@@ -240,17 +241,27 @@ def test_the_embedded_models_recipe_script_cuts_and_extends_the_context(encoder,
     spec.loader.exec_module(script)
 
     def positions(model):
-        return model.network.bert.embeddings.position_embeddings.weight.detach()
+        return model.network.bert.embeddings.position_embeddings.weight.detach().float()
 
     short = script.with_context(encoder, 40)
     assert short.config.max_position_embeddings == 40 and torch.equal(positions(short), positions(encoder)[:40])
-    longer = script.with_context(short, 100)
+    longer = script.with_context(short, 100, iterations=300)
+    assert torch.equal(positions(longer)[:40], positions(short))
     fresh = _pretrain.sinusoid_positions(
         _pretrain.FRESH_POSITIONS, encoder.config.hidden_size, encoder.config.initializer_range
     )
-    assert torch.equal(positions(longer)[:40], positions(encoder)[:40]) and torch.equal(
-        positions(longer)[40:], fresh[40:100]
-    )
+
+    def offset_error(added: torch.Tensor) -> float:
+        """Squared gap, over offsets 1 to 3, between new pairs' scores and the learnt pairs' mean."""
+        scores = script.first_layer_scores(short.network, torch.cat([positions(short), added]))
+        gaps = [
+            scores[:, torch.arange(40, 100 - d), torch.arange(40 + d, 100)]
+            - scores[:, torch.arange(40 - d), torch.arange(d, 40)].mean(1, keepdim=True)
+            for d in (1, 2, 3)
+        ]
+        return float(torch.cat(gaps, dim=1).pow(2).mean())
+
+    assert offset_error(positions(longer)[40:]) < 0.5 * offset_error(fresh[40:100])
     assert longer.tokenizer.max_kmers == 98 and script.with_context(longer, None) is longer
     vectors = dn.embed(longer, random_dna(98 + longer.k - 1), progress=False)  # one window of all 100 positions
     assert vectors.shape == (1, encoder.config.hidden_size) and np.isfinite(vectors).all()
