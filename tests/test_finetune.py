@@ -238,9 +238,12 @@ def test_live_plot_updates_one_figure(encoder, data, monkeypatch):
 
     monkeypatch.setattr(IPython.display, "display", fake_display)
     train, valid = data
-    dn.finetune(encoder, train, valid, **{**FAST, "live_plot": True})
+    tuned = dn.finetune(encoder, train, valid, **{**FAST, "live_plot": True})
     assert len(handles) == 1 and handles[0].updates >= 4
     assert [line.get_label() for line in handles[0].figure.axes[0].lines] == ["loss", "valid_loss"]
+    # the k-mer baseline, fitted before training, is the bar drawn across the metrics while the model trains
+    bar = [line for line in handles[0].figure.axes[1].lines if line.get_label().startswith("k-mer baseline")]
+    assert len(bar) == 1 and bar[0].get_ydata()[0] == pytest.approx(tuned.baseline.valid_scores[tuned.baseline.k])
 
 
 def test_bad_training_data_fails_before_training(encoder, data):

@@ -70,10 +70,13 @@ class LiveTrainingCurves(Callback):
     """A training callback: one figure of the curves in a notebook, redrawn in place as the history grows.
 
     ``finetune(live_plot="auto")`` adds one in a notebook; pass one in ``callbacks=`` to show it elsewhere.
+    ``baseline``: a :class:`~dnabert_nb.KmerBaseline` drawn as in :func:`training_curves` (``finetune`` passes
+    the one it fits before training).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, baseline: KmerBaseline | None = None) -> None:
         self.figure = self.axes = self.handle = None
+        self.baseline = baseline
 
     def on_start(self, state: TrainingState) -> None:
         from IPython.display import display
@@ -93,6 +96,6 @@ class LiveTrainingCurves(Callback):
         """Redraw the curves from ``history`` into the same figure."""
         for axis in self.axes:
             axis.clear()
-        training_curves(history, ax=self.axes)
+        training_curves(history, baseline=self.baseline, ax=self.axes)
         self.figure.tight_layout()
         self.handle.update(self.figure)

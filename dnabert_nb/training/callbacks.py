@@ -71,11 +71,14 @@ class ProgressBar(Callback):
 
 
 #: Makes the live figure of the training curves shown in a notebook; set by :mod:`dnabert_nb.pl` on import.
-_live_figure: Callable[[], Callback] | None = None
+_live_figure: Callable[..., Callback] | None = None
 
 
-def register_live_figure(factory: Callable[[], Callback]) -> None:
-    """Set what ``live_plot=True`` (or ``"auto"`` in a notebook) adds to a training run's callbacks."""
+def register_live_figure(factory: Callable[..., Callback]) -> None:
+    """Set what ``live_plot=True`` (or ``"auto"`` in a notebook) adds to a training run's callbacks.
+
+    ``factory`` is called with a run's ``live_plot_options`` as keyword arguments.
+    """
     global _live_figure
     _live_figure = factory
 
@@ -98,8 +101,11 @@ def standard_callbacks(
     metric: str | None,
     is_main: bool,
     callbacks: list[Callback] | tuple = (),
+    live_plot_options: dict | None = None,
 ) -> list[Callback]:
     """The progress bar and the live figure a verb's options ask for, then the user's ``callbacks``.
+
+    ``live_plot_options`` go to the live figure (see :func:`register_live_figure`).
 
     Only the first process of a run shows anything; user callbacks run in every process.
     """
@@ -107,7 +113,7 @@ def standard_callbacks(
     if progress and is_main:
         chosen.append(ProgressBar(description, metric))
     if is_main and _live_figure is not None and (live_plot is True or (live_plot == "auto" and in_notebook())):
-        chosen.append(_live_figure())
+        chosen.append(_live_figure(**(live_plot_options or {})))
     for callback in callbacks:
         if not isinstance(callback, Callback):
             raise InputFormatError(

@@ -298,8 +298,9 @@ def finetune(
     baseline
         Classification with ``valid``: also fit the k-mer baseline (:func:`dnabert_nb.baseline` on the same
         ``train`` and ``valid``; seconds against the minutes of fine-tuning), keep it as the result's
-        ``.baseline``, print both valid MCCs when ``progress`` is on, and warn (:class:`BaselineWarning`)
-        when the baseline scores higher: the transformer then adds nothing over k-mer counts on this data.
+        ``.baseline``, draw its valid MCC in the live figure as training goes, print both valid MCCs when
+        ``progress`` is on, and warn (:class:`BaselineWarning`) when the baseline scores higher: the
+        transformer then adds nothing over k-mer counts on this data.
     {seed}
         Here: the head, the batch order and dropout.
     {precision}
@@ -339,6 +340,9 @@ def finetune(
     processes = Processes(model.device)
     dtype = resolve_precision(precision or model.precision, processes.device)
     weights = class_weight_tensor(class_weights, data.targets, data.task, len(data.names))
+    kmer_baseline = None  # fitted first, so that the live figure draws it while the model trains
+    if baseline and data.task == "classification" and data.evaluation is not None:
+        kmer_baseline = fit_baseline(data.sequences, data.targets, data.names, data.evaluation, seed=seed)
 
     def attempt(seed: int, folder: Path | None) -> DNABERTModel:
         network = task_network(model, data.task, data.names, seed)
@@ -403,6 +407,7 @@ def finetune(
             callbacks=callbacks,
             progress=progress,
             live_plot=live_plot,
+            live_plot_options={"baseline": kmer_baseline},
         )
         finished = job.model()
         if outcome.best_weights is not None:
@@ -427,8 +432,8 @@ def finetune(
             CollapseWarning,
             stacklevel=3,  # the caller of finetune's renamed_options wrapper
         )
-    if baseline and data.task == "classification" and data.evaluation is not None:
-        best.baseline = fit_baseline(data.sequences, data.targets, data.names, data.evaluation, seed=seed)
+    if kmer_baseline is not None:
+        best.baseline = kmer_baseline
         compare_with_baseline(best, len(data.sequences), show=progress and processes.is_main)
     return best
 

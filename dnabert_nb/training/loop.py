@@ -363,6 +363,7 @@ def run(
     callbacks: Sequence[Callback] = (),
     progress: bool = True,
     live_plot: bool | str = False,
+    live_plot_options: dict | None = None,
 ) -> TrainingResult:
     """Train ``job`` for ``total_steps`` optimizer steps (or until stopped) and return where it ended.
 
@@ -384,9 +385,9 @@ def run(
         Where ``last/`` and ``best/`` go; continue from ``output_dir/last`` when there is one.
     callbacks
         Told of the start, every step, every evaluation and the end (see :class:`Callback`).
-    progress, live_plot
-        Add a progress bar labelled ``job.description``, and the notebook figure of the curves (see
-        :func:`~.callbacks.standard_callbacks`), before ``callbacks``.
+    progress, live_plot, live_plot_options
+        Add a progress bar labelled ``job.description``, and the notebook figure of the curves drawn with
+        ``live_plot_options`` (see :func:`~.callbacks.standard_callbacks`), before ``callbacks``.
     """
     checkpoints = _Checkpoints(None if output_dir is None else Path(output_dir), processes)
     callbacks = standard_callbacks(
@@ -396,6 +397,7 @@ def run(
         metric=schedule.metric or job.shown_metric,
         is_main=processes.is_main,
         callbacks=callbacks,
+        live_plot_options=live_plot_options,
     )
     if resume and checkpoints.resumable() is not None:
         best_weights = checkpoints.best_weights()
