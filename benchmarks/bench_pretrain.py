@@ -73,8 +73,8 @@ def main() -> None:
     network = model.network.eval()
     with torch.inference_mode():
         for first in range(0, args.windows, 16):
-            batch = torch.from_numpy(inputs[first : first + 16])
-            predicted = network(input_ids=batch, attention_mask=torch.ones_like(batch)).logits.argmax(-1).numpy()
+            batch = torch.from_numpy(inputs[first : first + 16]).to(model.device)
+            predicted = network(input_ids=batch, attention_mask=torch.ones_like(batch)).logits.argmax(-1).cpu().numpy()
             hits += ((predicted == labels[first : first + 16]) & (labels[first : first + 16] != -100)).sum(0)
     masked_by_position = (labels != -100).sum(0)
     correct, total = int(hits.sum()), int(masked_by_position.sum())

@@ -136,7 +136,7 @@ RECIPES = {
     # on its 128-token windows, with the [CLS] summary kept trained so that what fine-tunes well now is not lost
     # (planned for 8,000 steps, cut at 2,250: at 1,000 steps it fine-tuned level with the shipped model on
     # ecoli_promoters and fly_core_promoters, BENCHMARKS.md), then on 256-token windows, its positions extended by
-    # offset_matched_positions (2,000 steps: at 200 its held-out accuracy at 256 tokens was 0.60 already).
+    # offset_matched_positions (2,000 steps: a chr22-only trial reached held-out accuracy 0.60 at 256 tokens in 200).
     "mini6-ten-genomes": Recipe(
         corpus=TEN_GENOMES,
         architecture="mini",
@@ -232,8 +232,8 @@ def with_context(model: dn.DNABERTModel, positions: int | None, iterations: int 
     """The same model with ``positions`` position embeddings (None: as it is).
 
     Fewer keeps the first ones. More appends :func:`offset_matched_positions`: of the ways of extending a trained
-    model measured (BENCHMARKS.md), the only one whose new positions the model then learns to read (``iterations``:
-    of that fit).
+    model measured (BENCHMARKS.md), the one whose new positions the model learns to read within a few hundred steps
+    (``iterations``: of that fit).
     """
     current = model.config.max_position_embeddings
     if positions is None or positions == current:
@@ -267,7 +267,7 @@ def offset_matched_positions(
     learnt = network.bert.embeddings.position_embeddings.weight.detach().float()
     heads, current, total = network.config.num_attention_heads, len(learnt), len(learnt) + count
     reach = min(reach, current // 2)  # leaves learnt pairs beyond it to average
-    index = torch.arange(total)
+    index = torch.arange(total, device=learnt.device)
     offset = index[None, :] - index[:, None]
     with torch.no_grad():
         learnt_scores, learnt_offset = first_layer_scores(network, learnt), offset[:current, :current]
@@ -280,7 +280,7 @@ def offset_matched_positions(
     weight = involves_new * torch.where(offset.abs() <= reach, 1.0, 0.05)
     norm = learnt.norm(dim=1).mean()
     added = sinusoid_positions(max(FRESH_POSITIONS, total), learnt.shape[1], network.config.initializer_range)
-    added = added[current:total].clone().requires_grad_(True)
+    added = added[current:total].to(learnt.device).requires_grad_(True)
     optimiser = torch.optim.Adam([added], lr=3e-3)
     for _ in range(iterations):
         mismatch = (
@@ -364,8 +364,9 @@ def main() -> None:
         output = args.output_dir / f"stage{number}"
         settings = {name: value for name, value in stage.items() if name not in ("stop_at", "positions")}
         stops = [StopAt(stage["stop_at"])] if "stop_at" in stage else []
-        if "positions" in stage:  # a longer context than the model so far was trained for
-            init = with_context(dn.load(init, device="cpu"), stage["positions"])
+        if "positions" in stage:  # a longer context than the model so far was trained for (resumed: only its shape)
+            fit = 0 if (output / "last").exists() else 3000
+            init = with_context(dn.load(init, device="cpu"), stage["positions"], iterations=fit)
         model = dn.pretrain(
             train,
             valid=valid,

@@ -1,5 +1,7 @@
 """pretrain: DNABERT k-span masking, masked-only loss, checkpoints and exact resume."""
 
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -252,16 +254,26 @@ def test_the_embedded_models_recipe_script_cuts_and_extends_the_context(encoder,
     )
 
     def offset_error(added: torch.Tensor) -> float:
-        """Squared gap, over offsets 1 to 3, between new pairs' scores and the learnt pairs' mean."""
+        """Squared gap between the scores of pairs that involve a new position (offsets -3 to 3, the boundary
+        included) and the learnt pairs' mean at the same offset."""
         scores = script.first_layer_scores(short.network, torch.cat([positions(short), added]))
-        gaps = [
-            scores[:, torch.arange(40, 100 - d), torch.arange(40 + d, 100)]
-            - scores[:, torch.arange(40 - d), torch.arange(d, 40)].mean(1, keepdim=True)
-            for d in (1, 2, 3)
-        ]
+        gaps = []
+        for d in (-3, -2, -1, 1, 2, 3):
+            first = torch.arange(max(0, -d), min(100, 100 - d))
+            new, old = first[torch.maximum(first, first + d) >= 40], first[torch.maximum(first, first + d) < 40]
+            gaps.append(scores[:, new, new + d] - scores[:, old, old + d].mean(1, keepdim=True))
         return float(torch.cat(gaps, dim=1).pow(2).mean())
 
     assert offset_error(positions(longer)[40:]) < 0.5 * offset_error(fresh[40:100])
+
+    # first_layer_scores are the first layer's attention logits when every token reads the mean k-mer embedding
+    network = copy.deepcopy(longer.network).float().eval()
+    network.config._attn_implementation = "eager"
+    words = network.bert.embeddings.word_embeddings.weight.detach()[5:].mean(0)
+    with torch.no_grad():
+        attention = network.bert(inputs_embeds=words.expand(1, 100, -1), output_attentions=True).attentions[0][0]
+        scores = script.first_layer_scores(network, positions(longer))
+    np.testing.assert_allclose(scores.softmax(-1).numpy(), attention.numpy(), atol=1e-6)
     assert longer.tokenizer.max_kmers == 98 and script.with_context(longer, None) is longer
     vectors = dn.embed(longer, random_dna(98 + longer.k - 1), progress=False)  # one window of all 100 positions
     assert vectors.shape == (1, encoder.config.hidden_size) and np.isfinite(vectors).all()
