@@ -40,6 +40,8 @@ from dnabert_nb.training.pretrain import FRESH_POSITIONS, sinusoid_positions
 
 PACKAGE_MODEL = Path(__file__).resolve().parents[1] / "dnabert_nb" / "models" / "dnabert-mini-6"
 VALIDATION_GENOME = "hg19_chr22"
+#: Adam iterations of :func:`offset_matched_positions` (its mismatch levels off by about 500).
+POSITION_FIT_ITERATIONS = 3000
 #: ``dn.pretrain`` arguments every recipe shares.
 COMMON = {"k": 6, "eval_every": 250, "seed": 0, "resume": True}
 #: Human, fly, worm, two AT-rich eukaryotes and three bacteria, with the most megabases each contributes (None:
@@ -228,7 +230,9 @@ def unpack(path: Path, split: str) -> list[tuple[str, str]]:
     return [(str(ids[i]), text[bounds[i] : bounds[i + 1]]) for i in range(len(lengths))]
 
 
-def with_context(model: dn.DNABERTModel, positions: int | None, iterations: int = 3000) -> dn.DNABERTModel:
+def with_context(
+    model: dn.DNABERTModel, positions: int | None, iterations: int = POSITION_FIT_ITERATIONS
+) -> dn.DNABERTModel:
     """The same model with ``positions`` position embeddings (None: as it is).
 
     Fewer keeps the first ones. More appends :func:`offset_matched_positions`: of the ways of extending a trained
@@ -253,7 +257,7 @@ def with_context(model: dn.DNABERTModel, positions: int | None, iterations: int 
 
 
 def offset_matched_positions(
-    network: BertForMaskedLM, count: int, reach: int = 40, iterations: int = 3000
+    network: BertForMaskedLM, count: int, reach: int = 40, iterations: int = POSITION_FIT_ITERATIONS
 ) -> torch.Tensor:
     """``count`` position embeddings to append to ``network``'s learnt ones, shape (count, hidden).
 
@@ -298,22 +302,20 @@ def offset_matched_positions(
 def first_layer_scores(network: BertForMaskedLM, positions: torch.Tensor) -> torch.Tensor:
     """Each first-layer head's attention scores between ``positions`` (n, hidden), every token's content replaced
     by the mean k-mer embedding; shape (heads, n, n). Only ``positions`` carries gradients."""
-    weights = {name: p.detach().float() for name, p in network.named_parameters()}
-    embeddings, layer = "bert.embeddings", "bert.encoder.layer.0.attention.self"
-    content = weights[f"{embeddings}.word_embeddings.weight"][len(SPECIAL_TOKENS) :].mean(0)
-    content = content + weights[f"{embeddings}.token_type_embeddings.weight"][0]
-    hidden = F.layer_norm(
-        positions + content,
-        (positions.shape[1],),
-        weights[f"{embeddings}.LayerNorm.weight"],
-        weights[f"{embeddings}.LayerNorm.bias"],
-        network.config.layer_norm_eps,
-    )
+    embeddings, attention = network.bert.embeddings, network.bert.encoder.layer[0].attention.self
+
+    def fixed(parameter: torch.Tensor) -> torch.Tensor:
+        return parameter.detach().float()
+
+    content = fixed(embeddings.word_embeddings.weight[len(SPECIAL_TOKENS) :]).mean(0)
+    content = content + fixed(embeddings.token_type_embeddings.weight[0])
+    norm = embeddings.LayerNorm
+    hidden = F.layer_norm(positions + content, (positions.shape[1],), fixed(norm.weight), fixed(norm.bias), norm.eps)
     query, key = (
-        F.linear(hidden, weights[f"{layer}.{name}.weight"], weights[f"{layer}.{name}.bias"])
+        F.linear(hidden, fixed(projection.weight), fixed(projection.bias))
         .view(len(positions), network.config.num_attention_heads, -1)
         .transpose(0, 1)
-        for name in ("query", "key")
+        for projection in (attention.query, attention.key)
     )
     return query @ key.transpose(1, 2) / query.shape[-1] ** 0.5
 
@@ -365,7 +367,7 @@ def main() -> None:
         settings = {name: value for name, value in stage.items() if name not in ("stop_at", "positions")}
         stops = [StopAt(stage["stop_at"])] if "stop_at" in stage else []
         if "positions" in stage:  # a longer context than the model so far was trained for (resumed: only its shape)
-            fit = 0 if (output / "last").exists() else 3000
+            fit = 0 if (output / "last").exists() else POSITION_FIT_ITERATIONS
             init = with_context(dn.load(init, device="cpu"), stage["positions"], iterations=fit)
         model = dn.pretrain(
             train,

@@ -9,7 +9,7 @@ from transformers import BertConfig, BertForMaskedLM
 
 import dnabert_nb as dn
 from dnabert_nb import InputFormatError
-from dnabert_nb.core.tokenizer import MASK_ID, UNK_ID
+from dnabert_nb.core.tokenizer import MASK_ID, SPECIAL_TOKENS, UNK_ID
 from dnabert_nb.testing import TINY_SIZES
 from dnabert_nb.training import masking
 from dnabert_nb.training import pretrain as _pretrain
@@ -269,7 +269,7 @@ def test_the_embedded_models_recipe_script_cuts_and_extends_the_context(encoder,
     # first_layer_scores are the first layer's attention logits when every token reads the mean k-mer embedding
     network = copy.deepcopy(longer.network).float().eval()
     network.config._attn_implementation = "eager"
-    words = network.bert.embeddings.word_embeddings.weight.detach()[5:].mean(0)
+    words = network.bert.embeddings.word_embeddings.weight.detach()[len(SPECIAL_TOKENS) :].mean(0)
     with torch.no_grad():
         attention = network.bert(inputs_embeds=words.expand(1, 100, -1), output_attentions=True).attentions[0][0]
         scores = script.first_layer_scores(network, positions(longer))
