@@ -295,17 +295,20 @@ def test_sequences_longer_than_a_short_context_go_through_windows(data):
 
 def test_auto_epochs_give_small_data_enough_steps_and_stop_early():
     assert [_finetune.auto_epochs(steps) for steps in (2, 40, 100, 1000)] == [30, 25, 10, 3]
+    # patience: 4 evaluations, but never fewer steps than 250 (800 rows at 25 steps an epoch: 10 epochs)
+    assert [_finetune.auto_patience(steps) for steps in (2, 25, 63, 1000)] == [125, 10, 4, 4]
 
 
-def test_epochs_auto_trains_longer_on_small_data_with_early_stopping(encoder, data):
+def test_epochs_auto_trains_longer_on_small_data_with_early_stopping(encoder, data, monkeypatch):
     train, valid = data
+    monkeypatch.setattr(_finetune, "AUTO_PATIENCE_STEPS", 8)  # patience 4 epochs here, as on larger data
     small = train.head(64)  # 4 steps an epoch: 30 epochs at the most
     model = dn.finetune(encoder, small, valid, **{**FAST, "epochs": "auto"})
     evaluated = model.history.dropna(subset=["valid_mcc"])
     assert len(evaluated) > 3  # more than the fixed default of 3 epochs
     best = evaluated["valid_mcc"].idxmax()
     stopped_early = len(evaluated) < 30
-    assert not stopped_early or len(evaluated.loc[best:]) - 1 == _finetune.AUTO_PATIENCE
+    assert not stopped_early or len(evaluated.loc[best:]) - 1 == _finetune.auto_patience(4)
     with pytest.raises(InputFormatError, match="'auto'"):
         dn.finetune(encoder, train, valid, **{**FAST, "epochs": "many"})
 

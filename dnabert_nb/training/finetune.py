@@ -43,8 +43,10 @@ BUCKET_BATCHES = 50
 AUTO_MIN_STEPS = 1000
 #: ... in this many epochs at the least and at the most ...
 AUTO_EPOCHS = (3, 30)
-#: ... and stop after this many evaluations (one per epoch) without improvement.
+#: ... and stop after this many evaluations (one per epoch) without improvement ...
 AUTO_PATIENCE = 4
+#: ... spanning at least this many steps: 4 epochs of 25 steps (800 rows) are too few to leave a constant predictor.
+AUTO_PATIENCE_STEPS = 250
 
 
 class CollapseWarning(UserWarning):
@@ -266,7 +268,8 @@ def finetune(
         ``"auto"`` (decided from the labels), ``"classification"``, ``"multilabel"`` or ``"regression"``.
     epochs
         Passes over ``train``; ``"auto"`` (the default): enough for 1,000 optimiser steps, within 3 to 30 epochs,
-        stopping after 4 evaluations without improvement (unless ``early_stopping_patience`` says otherwise).
+        stopping after 4 evaluations without improvement that span at least 250 steps (unless
+        ``early_stopping_patience`` says otherwise).
         Small data then trains for many more steps than 3 epochs would give it (2,000 rows: 16 epochs at the
         most); from about 10,700 rows up (at batch size 32) it is 3 epochs.
     lr, batch_size, warmup, weight_decay
@@ -372,7 +375,9 @@ def finetune(
             processes=processes,
         )
         n_epochs = auto_epochs(job.steps_per_epoch) if epochs == "auto" else epochs
-        patience = AUTO_PATIENCE if epochs == "auto" and early_stopping_patience is None else early_stopping_patience
+        patience = early_stopping_patience
+        if epochs == "auto" and early_stopping_patience is None:
+            patience = auto_patience(eval_every or job.steps_per_epoch)
         total_steps = job.steps_per_epoch * n_epochs
         optimizer = torch.optim.AdamW(parameter_groups(trainable, weight_decay), lr=lr)
         scheduler = loop.linear_schedule(optimizer, loop.warmup_steps(warmup, total_steps), total_steps)
@@ -461,6 +466,11 @@ def collapsed(model: DNABERTModel, task: str) -> bool:
         return False
     score = model.metrics.get("r2" if task == "regression" else "mcc")
     return score is not None and score <= 0
+
+
+def auto_patience(steps_between_evaluations: int) -> int:
+    """``epochs="auto"``: evaluations without improvement before stopping, spanning :data:`AUTO_PATIENCE_STEPS`."""
+    return max(AUTO_PATIENCE, math.ceil(AUTO_PATIENCE_STEPS / steps_between_evaluations))
 
 
 def auto_epochs(steps_per_epoch: int) -> int:
