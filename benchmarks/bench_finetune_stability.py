@@ -6,8 +6,8 @@ rows). ``dn.finetune(dn.load(), train, valid)`` at its defaults for seeds 0, 1 a
 on the same rows. Reported per task: test MCC per seed, their spread, whether a seed gave a constant predictor
 (one class for every test sequence), and the baseline's test MCC.
 
-``--epochs``, ``--restarts``, ``--pooling`` and ``--lr`` pass those finetune options (default: finetune's own
-defaults), to compare recipes.
+``--epochs``, ``--restarts``, ``--pooling``, ``--lr`` and ``--crop`` pass those finetune options (default:
+finetune's own defaults), to compare recipes.
 
 ``--cv K`` is for tasks whose test split is too small to rank anything (``ecoli_promoters``: 12 test rows): all of
 the task's rows are pooled and split into K stratified folds; each fold is predicted once by a baseline and, per seed,
@@ -15,7 +15,7 @@ a model fitted on the other folds (a stratified tenth of them held out as the va
 over all out-of-fold predictions.
 
 Usage: python benchmarks/bench_finetune_stability.py [--rows 2000] [--seeds 0 1 2] [--tasks splice ...]
-       [--epochs auto] [--restarts 2] [--pooling mean] [--lr 5e-5] [--model CHECKPOINT] [--cv 10]
+       [--epochs auto] [--restarts 2] [--pooling mean] [--lr 5e-5] [--crop 0.65] [--model CHECKPOINT] [--cv 10]
 """
 
 from __future__ import annotations
@@ -89,6 +89,7 @@ def main() -> None:
     parser.add_argument("--restarts", type=int)
     parser.add_argument("--pooling", choices=HEAD_POOLINGS)
     parser.add_argument("--lr", type=float)
+    parser.add_argument("--crop", type=float, help="train on random crops keeping at least this share of each window")
     parser.add_argument("--model", help="checkpoint folder to fine-tune (default: the embedded model)")
     parser.add_argument("--cv", type=int, help="K-fold cross-validation over all of a task's rows")
     args = parser.parse_args()
@@ -101,6 +102,8 @@ def main() -> None:
         recipe["pooling"] = args.pooling
     if args.lr is not None:
         recipe["lr"] = args.lr
+    if args.crop is not None:
+        recipe["crop"] = args.crop
     print(f"finetune options beyond the defaults: {recipe or 'none'}")
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; dnabert_nb {dn.__version__}")
     rows = []

@@ -12,6 +12,7 @@ from transformers import AutoModelForSequenceClassification
 import dnabert_nb as dn
 from dnabert_nb import InputFormatError, InvalidSequenceError, ModelTaskError
 from dnabert_nb.training import finetune as _finetune
+from dnabert_nb.training import loop as _loop
 
 MOTIF = "TATAAAAG"
 # restarts=0: a two-epoch run on a tiny model may end constant; restarting is tested on its own
@@ -311,6 +312,33 @@ def test_epochs_auto_trains_longer_on_small_data_with_early_stopping(encoder, da
     assert not stopped_early or len(evaluated.loc[best:]) - 1 == _finetune.auto_patience(4)
     with pytest.raises(InputFormatError, match="'auto'"):
         dn.finetune(encoder, train, valid, **{**FAST, "epochs": "many"})
+
+
+def test_random_crops_keep_a_random_run_of_at_least_the_share_asked_inside_each_window():
+    starts, n_kmers = np.array([0, 100, 300]), np.array([100, 200, 10])
+    rng = np.random.default_rng(0)
+    drawn = [_finetune.random_crops(starts, n_kmers, 0.65, rng) for _ in range(200)]
+    crop_starts, lengths = np.stack([d[0] for d in drawn]), np.stack([d[1] for d in drawn])
+    assert (lengths >= np.ceil(0.65 * n_kmers)).all() and (lengths <= n_kmers).all()
+    assert (crop_starts >= starts).all() and (crop_starts + lengths <= starts + n_kmers).all()
+    assert len(np.unique(crop_starts[:, 1])) > 20 and len(np.unique(lengths[:, 1])) > 20  # random, not one frame
+    whole = _finetune.random_crops(starts, n_kmers, 1.0, rng)
+    assert (whole[0] == starts).all() and (whole[1] == n_kmers).all()
+
+
+def test_finetune_with_crops_learns_and_checks_the_share(encoder, data, tmp_path):
+    train, valid = data
+    model = dn.finetune(encoder, train, valid, **{**FAST, "epochs": 4}, crop=0.65, output_dir=tmp_path / "run")
+    assert model.metrics["auroc"] > 0.75
+    with pytest.raises(InputFormatError, match=r"other settings \(crop\)"):
+        dn.finetune(encoder, train, valid, **{**FAST, "epochs": 4}, crop=0.8, output_dir=tmp_path / "run", resume=True)
+    # a checkpoint written before the crop option existed resumes when crop stays None
+    _loop.check_resumable({"lr": 1.0}, {"lr": 1.0, "crop": None}, "old")
+    with pytest.raises(InputFormatError, match=r"other settings \(crop\)"):
+        _loop.check_resumable({"lr": 1.0}, {"lr": 1.0, "crop": 0.5}, "old")
+    for wrong in (0, 1.5, True, "half"):
+        with pytest.raises(InputFormatError, match="crop"):
+            dn.finetune(encoder, train, valid, **{**FAST, "crop": wrong})
 
 
 def test_a_collapsed_run_is_restarted_with_the_next_seeds(encoder, data, tmp_path):

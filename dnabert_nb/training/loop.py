@@ -248,8 +248,8 @@ def check_resumable(saved: dict, current: dict, folder: object) -> None:
             f"The checkpoint in {str(folder)!r} was trained on other data (the training rows differ); resume with "
             "the same data, use another output_dir, or start afresh (resume=False)."
         )
-    if saved != current:
-        changed = sorted(key for key in {**saved, **current} if saved.get(key) != current.get(key))
+    changed = sorted(key for key in {**saved, **current} if saved.get(key) != current.get(key))
+    if changed:  # a setting added since the checkpoint was written counts as unchanged at None
         raise InputFormatError(
             f"The checkpoint in {str(folder)!r} was trained with other settings ({', '.join(changed)}); "
             "use the same settings, another output_dir, or start afresh (resume=False)."
