@@ -64,6 +64,7 @@ def _parser() -> argparse.ArgumentParser:
     for option, kind in (
         ("epochs", _epochs),
         ("restarts", int),
+        ("crop", float),
         ("lr", float),
         ("batch_size", int),
         ("warmup", float),
@@ -124,6 +125,7 @@ def _finetune(args: argparse.Namespace) -> dict:
         task=args.task,
         epochs=args.epochs,
         restarts=args.restarts,
+        crop=args.crop,
         pooling=args.pooling,
         lr=args.lr,
         batch_size=args.batch_size,

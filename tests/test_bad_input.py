@@ -122,6 +122,11 @@ def test_an_output_dir_that_cannot_be_made_is_refused_before_training(encoder, d
     assert a_file.read_text() == "mine"
 
 
+def test_finetune_refuses_evaluating_every_zero_steps_before_training(encoder, data, no_training):
+    with pytest.raises(InputFormatError, match="eval_every = 0"):
+        dn.finetune(encoder, *data, **FAST, eval_every=0)
+
+
 def test_pretrain_refuses_bad_options_before_training(no_training, tmp_path):
     (tmp_path / "file").write_text("x")
     corpus = ["".join(np.random.default_rng(0).choice(list("ACGT"), size=500))]

@@ -67,8 +67,9 @@ def test_finetune_options_default_to_the_library_s(capsys):
         return _parser().parse_args(["finetune", "data.tsv", "--output-dir", "run", *extra])
 
     defaults = parsed()
-    assert (defaults.epochs, defaults.restarts, defaults.pooling) == ("auto", 1, None)
+    assert (defaults.epochs, defaults.restarts, defaults.pooling, defaults.crop) == ("auto", 1, None, None)
     assert parsed("--epochs", "4", "--pooling", "mean").epochs == 4
+    assert parsed("--crop", "0.65").crop == 0.65
     with pytest.raises(SystemExit):
         parsed("--epochs", "many")
     assert "'many' is neither a whole number nor 'auto'" in capsys.readouterr().err

@@ -302,7 +302,7 @@ def test_auto_epochs_give_small_data_enough_steps_and_stop_early():
 
 def test_epochs_auto_trains_longer_on_small_data_with_early_stopping(encoder, data, monkeypatch):
     train, valid = data
-    monkeypatch.setattr(_finetune, "AUTO_PATIENCE_STEPS", 8)  # patience 4 epochs here, as on larger data
+    monkeypatch.setattr(_finetune, "AUTO_PATIENCE_STEPS", 24)  # 4 steps an epoch: patience 6 epochs, not 4
     small = train.head(64)  # 4 steps an epoch: 30 epochs at the most
     model = dn.finetune(encoder, small, valid, **{**FAST, "epochs": "auto"})
     evaluated = model.history.dropna(subset=["valid_mcc"])
@@ -324,6 +324,21 @@ def test_random_crops_keep_a_random_run_of_at_least_the_share_asked_inside_each_
     assert len(np.unique(crop_starts[:, 1])) > 20 and len(np.unique(lengths[:, 1])) > 20  # random, not one frame
     whole = _finetune.random_crops(starts, n_kmers, 1.0, rng)
     assert (whole[0] == starts).all() and (whole[1] == n_kmers).all()
+
+
+def test_crops_reach_the_training_steps_and_an_interrupted_run_resumes_them_exactly(
+    encoder, data, tmp_path, monkeypatch
+):
+    original, shortened = _finetune.random_crops, []
+
+    def spy(starts, n_kmers, keep, rng):
+        cropped = original(starts, n_kmers, keep, rng)
+        shortened.append(int((cropped[1] < n_kmers).sum()))
+        return cropped
+
+    monkeypatch.setattr(_finetune, "random_crops", spy)
+    interrupted_and_resumed(encoder, data, {**FAST, "epochs": 3, "crop": 0.65}, tmp_path, monkeypatch)
+    assert len(shortened) > 30 and sum(shortened) > 0  # every step drew crops, and many windows were cut
 
 
 def test_finetune_with_crops_learns_and_checks_the_share(encoder, data, tmp_path):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import math
+import numbers
 import os
 import warnings
 from collections.abc import Sequence
@@ -39,6 +40,8 @@ from .targets import DEFAULT_METRIC, PROBLEM_TYPES, class_weight_tensor, labelle
 
 #: Batches sorted together by length (length bucketing keeps padding low, order stays random).
 BUCKET_BATCHES = 50
+#: Tags the random draws of ``crop`` apart from the batch order's ((seed, epoch) would repeat them at step == epoch).
+CROP_STREAM = 1
 #: epochs="auto": train for at least this many optimiser steps (small data gets more epochs) ...
 AUTO_MIN_STEPS = 1000
 #: ... in this many epochs at the least and at the most ...
@@ -138,7 +141,8 @@ class FinetuneJob(loop.TrainingJob):
         w, device = self.windows, self.processes.device
         starts, n_kmers = w.starts[rows], w.n_kmers[rows]
         if self.crop is not None:
-            starts, n_kmers = random_crops(starts, n_kmers, self.crop, np.random.default_rng((self.seed, step)))
+            draw = np.random.default_rng((self.seed, step, self.processes.rank, CROP_STREAM))
+            starts, n_kmers = random_crops(starts, n_kmers, self.crop, draw)
         inputs = pack_inputs(w.token_ids, starts, n_kmers)
         batch = {name: torch.from_numpy(array).to(device) for name, array in inputs.items()}
         targets = torch.from_numpy(w.targets[rows]).to(device)
@@ -282,7 +286,8 @@ def finetune(
     eval_every
         Steps between evaluations on ``valid``; None evaluates at the end of every epoch.
     early_stopping_patience
-        Stop after this many evaluations without improvement of ``metric``; None trains all epochs.
+        Stop after this many evaluations without improvement of ``metric``; None trains all epochs of a fixed
+        ``epochs`` (with ``"auto"``, see ``epochs``).
     metric
         The :func:`dnabert_nb.evaluate` score that picks the best model; None means ``mcc`` for
         classification and multi-label, ``r2`` for regression.
@@ -303,8 +308,8 @@ def finetune(
         :class:`CollapseWarning` says so. Costs a full run per restart, only when a run collapsed (0 turns the
         guard off). Restarts write to ``output_dir/restart-<n>``.
     crop
-        Data augmentation: train each step on a random stretch of every window, keeping at least this fraction
-        (0 to 1) of its k-mers; None trains on whole windows. For few sequences that each fit one window: on
+        Data augmentation: train each step on a random stretch of every window, keeping at least this share
+        (above 0, at most 1) of its k-mers; None trains on whole windows. For few sequences that each fit one window: on
         800 CTCF peaks of 200 nt, a 256-token model overfitted whole peaks (test MCC 0.62) and matched the
         k-mer baseline, while ``crop=0.65`` gave 0.82 (BENCHMARKS.md). Evaluation always reads whole windows.
     baseline
@@ -336,10 +341,12 @@ def finetune(
         (the fitted :class:`~dnabert_nb.KmerBaseline`, or None).
     """
     require_positive_integers(batch_size=batch_size, log_every=log_every)
+    if eval_every is not None:
+        require_positive_integers(eval_every=eval_every)
     if epochs != "auto" and not (isinstance(epochs, int) and not isinstance(epochs, bool) and epochs >= 1):
         raise InputFormatError(f"epochs = {epochs!r}; give a positive whole number, or 'auto'.")
     require_non_negative_integers(restarts=restarts)
-    if crop is not None and (isinstance(crop, bool) or not isinstance(crop, (int, float)) or not 0 < crop <= 1):
+    if crop is not None and (isinstance(crop, bool) or not isinstance(crop, numbers.Real) or not 0 < crop <= 1):
         raise InputFormatError(f"crop = {crop!r}; give the share of each window to keep (above 0, at most 1), or None.")
     if pooling not in (None, *HEAD_POOLINGS):
         raise InputFormatError(f"pooling = {pooling!r}; use 'cls' (the [CLS] vector) or 'mean' (the token mean).")
