@@ -70,6 +70,11 @@ def require_positive_integers(**values: object) -> None:
             raise InputFormatError(f"{name} = {value!r}; give a positive whole number.")
 
 
+def require_positive_integers_or_none(**values: object) -> None:
+    """:func:`require_positive_integers` for options where None means "not set"."""
+    require_positive_integers(**{name: value for name, value in values.items() if value is not None})
+
+
 def require_non_negative_integers(**values: object) -> None:
     """Raise InputFormatError naming the first argument that is not a whole number of zero or more."""
     for name, value in values.items():

@@ -21,7 +21,12 @@ from tqdm.auto import tqdm
 
 from .._docs import shared_docs
 from ..core.alphabet import gc_content, normalise
-from ..core.errors import InputFormatError, ModelTaskError, require_positive_integers
+from ..core.errors import (
+    InputFormatError,
+    ModelTaskError,
+    require_positive_integers,
+    require_positive_integers_or_none,
+)
 from ..core.inference import (
     DEFAULT_BATCH_SIZE,
     WindowOutputs,
@@ -321,10 +326,6 @@ def _check_judge(judge: object, label: str) -> None:
         )
 
 
-def _positive_integer_or_none(**values: object) -> None:
-    require_positive_integers(**{name: value for name, value in values.items() if value is not None})
-
-
 @shared_docs
 def design(
     model: DNABERTModel,
@@ -421,7 +422,7 @@ def design(
     if method not in METHODS:
         raise InputFormatError(f"method = {method!r}; use one of {', '.join(map(repr, METHODS))}.")
     require_positive_integers(steps=steps, beam_width=beam_width, n=n, batch_size=batch_size)
-    _positive_integer_or_none(budget=budget)
+    require_positive_integers_or_none(budget=budget)
     if not isinstance(seed, numbers.Integral) or seed < 0:
         raise InputFormatError(f"seed = {seed!r}; give a whole number of 0 or more.")
     if judge is not None:

@@ -24,6 +24,7 @@ from ..core.errors import (
     ModelTaskError,
     require_non_negative_integers,
     require_positive_integers,
+    require_positive_integers_or_none,
     require_positive_numbers,
 )
 from ..core.inference import logits, window_runs
@@ -309,9 +310,9 @@ def finetune(
         guard off). Restarts write to ``output_dir/restart-<n>``.
     crop
         Data augmentation: train each step on a random stretch of every window, keeping at least this share
-        (above 0, at most 1) of its k-mers; None trains on whole windows. For few sequences that each fit one window: on
-        800 CTCF peaks of 200 nt, a 256-token model overfitted whole peaks (test MCC 0.62) and matched the
-        k-mer baseline, while ``crop=0.65`` gave 0.82 (BENCHMARKS.md). Evaluation always reads whole windows.
+        (above 0, at most 1) of its k-mers; None trains on whole windows. For few sequences that each fit one
+        window: on 800 CTCF peaks of 200 nt, a 256-token model overfitted whole peaks (test MCC 0.62) and matched
+        the k-mer baseline, while ``crop=0.65`` gave 0.82 (BENCHMARKS.md). Evaluation always reads whole windows.
     baseline
         Classification with ``valid``: also fit the k-mer baseline (:func:`dnabert_nb.baseline` on the same
         ``train`` and ``valid``; seconds against the minutes of fine-tuning), keep it as the result's
@@ -341,8 +342,7 @@ def finetune(
         (the fitted :class:`~dnabert_nb.KmerBaseline`, or None).
     """
     require_positive_integers(batch_size=batch_size, log_every=log_every)
-    if eval_every is not None:
-        require_positive_integers(eval_every=eval_every)
+    require_positive_integers_or_none(eval_every=eval_every)
     if epochs != "auto" and not (isinstance(epochs, int) and not isinstance(epochs, bool) and epochs >= 1):
         raise InputFormatError(f"epochs = {epochs!r}; give a positive whole number, or 'auto'.")
     require_non_negative_integers(restarts=restarts)
