@@ -314,6 +314,17 @@ def test_epochs_auto_trains_longer_on_small_data_with_early_stopping(encoder, da
         dn.finetune(encoder, train, valid, **{**FAST, "epochs": "many"})
 
 
+def test_a_run_that_stopped_early_resumes_as_stopped_instead_of_training_on(encoder, data, tmp_path):
+    train, valid = data
+    options = {**FAST, "epochs": 12, "early_stopping_patience": 1, "output_dir": tmp_path}
+    stopped = dn.finetune(encoder, train.head(64), valid, **options)
+    assert stopped.history["step"].max() < 12 * 4  # 4 steps an epoch: it did stop early
+    resumed = dn.finetune(encoder, train.head(64), valid, **options, resume=True)
+    pd.testing.assert_frame_equal(resumed.history, stopped.history)
+    for a, b in zip(stopped.network.parameters(), resumed.network.parameters()):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
 def test_random_crops_keep_a_random_run_of_at_least_the_share_asked_inside_each_window():
     starts, n_kmers = np.array([0, 100, 300]), np.array([100, 200, 10])
     rng = np.random.default_rng(0)

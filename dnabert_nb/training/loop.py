@@ -131,6 +131,10 @@ class Schedule:
     patience: int | None = None
     maximize: bool = True
 
+    def out_of_patience(self, state: TrainingState) -> bool:
+        """True once ``patience`` evaluations in a row did not improve (also for a run resumed after that)."""
+        return self.patience is not None and state.stale_evaluations >= self.patience
+
     def evaluates_at(self, state: TrainingState) -> bool:
         """True at a step that is evaluated."""
         if state.step == state.total_steps:
@@ -407,7 +411,7 @@ def run(
     for callback in callbacks:
         callback.on_start(state)
     started = time.perf_counter()
-    while state.step < state.total_steps and not state.stop_requested:
+    while state.step < state.total_steps and not state.stop_requested and not schedule.out_of_patience(state):
         job.trainable.train()  # evaluating and saving wrap the weights in a model, which switches to eval()
         loss, counts = job.loss(state.step)
         if processes.sum([float(not torch.isfinite(loss.detach()))])[0]:
@@ -426,8 +430,6 @@ def run(
         if schedule.evaluates_at(state) or state.stop_requested:
             best_weights = _evaluate(job, state, schedule, checkpoints, callbacks, best_weights)
             checkpoints.save_last(job, state, optimizer, scheduler, settings)
-            if schedule.patience is not None and state.stale_evaluations >= schedule.patience:
-                break
         elif schedule.save_every and state.step % schedule.save_every == 0:
             checkpoints.save_last(job, state, optimizer, scheduler, settings)
     job.trainable.eval()
