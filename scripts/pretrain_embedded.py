@@ -5,6 +5,10 @@ Usage:
     python scripts/pretrain_embedded.py --output-dir runs/dnabert-mini-6 --export          # fp16 copy into the package
     python scripts/pretrain_embedded.py --recipe candidate-512 --output-dir runs/cand      # another recipe
 
+    # stage 2 onwards from a kept export of stage 1 (what OUTPUT_DIR/model holds after it)
+    python scripts/pretrain_embedded.py --recipe mini6-ten-genomes --output-dir runs/mini6-ten \
+        --from-stage 2 --init scripts/checkpoints/mini6-ten-stage1
+
     # on a machine without the Debian genome packages (a GPU server, say):
     python scripts/pretrain_embedded.py --recipe candidate-512 --pack corpus.npz           # here: 2 bits per nt
     python scripts/pretrain_embedded.py --recipe candidate-512 --corpus corpus.npz --output-dir runs/cand --device cuda
@@ -339,6 +343,8 @@ def main() -> None:
     parser.add_argument("--pack", type=Path, help="write the corpus to this .npz and stop")
     parser.add_argument("--corpus", type=Path, help="read the corpus from a file written by --pack")
     parser.add_argument("--device", default=None, help="cpu, cuda, ... (default: a GPU when there is one)")
+    parser.add_argument("--from-stage", type=int, default=1, help="skip the stages before this one")
+    parser.add_argument("--init", help="the model the first stage run starts from (default: the recipe's)")
     args = parser.parse_args()
     recipe = RECIPES[args.recipe]
     if args.pack:
@@ -346,6 +352,8 @@ def main() -> None:
         return
     if args.output_dir is None:
         parser.error("give --output-dir (or --pack)")
+    if not 1 <= args.from_stage <= len(recipe.stages) or (args.from_stage > 1 and args.init is None):
+        parser.error(f"--from-stage takes 1 to {len(recipe.stages)}; from a later stage than 1 give --init")
     if args.export:
         export(dn.load(args.output_dir / "model"), PACKAGE_MODEL, recipe.context)  # MODEL_CARD.md stays
         print(f"exported {args.output_dir / 'model'} to {PACKAGE_MODEL}")
@@ -360,8 +368,8 @@ def main() -> None:
     train, valid = (Corpus(tokenizer, [s for _, s in part], [i for i, _ in part]) for part in (train, valid))
     print(f"{args.recipe}: corpus {len(train) / 1e6:.1f} M tokens, read in {time.time() - began:.0f} s", flush=True)
     args.output_dir.mkdir(parents=True, exist_ok=True)
-    histories, init, seconds = [], recipe.init, []
-    for number, stage in enumerate(recipe.stages, start=1):
+    histories, init, seconds = [], args.init or recipe.init, []
+    for number, stage in enumerate(recipe.stages[args.from_stage - 1 :], start=args.from_stage):
         stage_began = time.time()
         output = args.output_dir / f"stage{number}"
         settings = {name: value for name, value in stage.items() if name not in ("stop_at", "positions")}
@@ -392,6 +400,8 @@ def main() -> None:
             "recipe": args.recipe,
             **asdict(recipe),
             **COMMON,
+            "init": args.init or recipe.init,
+            "first_stage_run": args.from_stage,
             "stage_seconds": seconds,
             "tokens_seen": sum(
                 s.get("stop_at", s["steps"]) * s["batch_size"] * s["max_length"] for s in recipe.stages[:number]
