@@ -27,7 +27,7 @@ import copy
 import json
 import platform
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -354,6 +354,8 @@ def main() -> None:
         parser.error("give --output-dir (or --pack)")
     if not 1 <= args.from_stage <= len(recipe.stages) or (args.from_stage > 1 and args.init is None):
         parser.error(f"--from-stage takes 1 to {len(recipe.stages)}; from a later stage than 1 give --init")
+    if args.init:
+        recipe = replace(recipe, init=args.init)
     if args.export:
         export(dn.load(args.output_dir / "model"), PACKAGE_MODEL, recipe.context)  # MODEL_CARD.md stays
         print(f"exported {args.output_dir / 'model'} to {PACKAGE_MODEL}")
@@ -368,7 +370,7 @@ def main() -> None:
     train, valid = (Corpus(tokenizer, [s for _, s in part], [i for i, _ in part]) for part in (train, valid))
     print(f"{args.recipe}: corpus {len(train) / 1e6:.1f} M tokens, read in {time.time() - began:.0f} s", flush=True)
     args.output_dir.mkdir(parents=True, exist_ok=True)
-    histories, init, seconds = [], args.init or recipe.init, []
+    histories, init, seconds = [], recipe.init, []
     for number, stage in enumerate(recipe.stages[args.from_stage - 1 :], start=args.from_stage):
         stage_began = time.time()
         output = args.output_dir / f"stage{number}"
@@ -400,7 +402,6 @@ def main() -> None:
             "recipe": args.recipe,
             **asdict(recipe),
             **COMMON,
-            "init": args.init or recipe.init,
             "first_stage_run": args.from_stage,
             "stage_seconds": seconds,
             "tokens_seen": sum(
