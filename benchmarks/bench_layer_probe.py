@@ -20,7 +20,6 @@ import numpy as np
 import pandas as pd
 import torch
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.linear_model import LogisticRegressionCV
 from sklearn.metrics import matthews_corrcoef
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
@@ -28,6 +27,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 import dnabert_nb as dn
+from dnabert_nb.training.baseline import kmer_counter
 
 
 def out_of_fold_mcc(features: np.ndarray, labels: np.ndarray, folds: int) -> float:
@@ -55,18 +55,17 @@ def main() -> None:
     print(f"{args.task}: {len(data)} rows, {args.folds}-fold CV; torch {torch.__version__}, {threads} threads")
     rows = []
     for k in (3, 4, 5, 6):
-        counts = CountVectorizer(analyzer="char", ngram_range=(k, k), lowercase=False).fit_transform(data["sequence"])
+        counts = kmer_counter(k).fit_transform(data["sequence"])
         rows.append({"features": f"{k}-mer counts", "mcc": out_of_fold_mcc(counts.toarray(), labels, args.folds)})
         print(rows[-1], flush=True)
     for checkpoint in args.model:
         model = dn.load(None if checkpoint == "embedded" else checkpoint)
-        name = checkpoint
         for layer in range(model.config.num_hidden_layers + 1):
             for pooling in ("mean", "cls"):
                 began = time.perf_counter()
                 features = dn.embed(model, data["sequence"], pooling=pooling, layer=layer, progress=False)
                 mcc = out_of_fold_mcc(features, labels, args.folds)
-                rows.append({"features": f"{name}, layer {layer}, {pooling}", "mcc": mcc})
+                rows.append({"features": f"{checkpoint}, layer {layer}, {pooling}", "mcc": mcc})
                 print(rows[-1] | {"seconds": round(time.perf_counter() - began, 1)}, flush=True)
     print("\n" + pd.DataFrame(rows).round(3).to_string(index=False))
 

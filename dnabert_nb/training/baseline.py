@@ -142,10 +142,15 @@ def _candidate_ks(k: int | Sequence[int]) -> list[int]:
     return sorted({int(value) for value in candidates})
 
 
+def kmer_counter(k: int) -> CountVectorizer:
+    """An unfitted vectorizer of overlapping k-mer counts (the baseline's features; sequences already upper-case)."""
+    return CountVectorizer(analyzer="char", ngram_range=(k, k), lowercase=False)
+
+
 def _fit(sequences: list[str], targets: np.ndarray, k: int, seed: int) -> Pipeline:
     pipeline = Pipeline(
         [
-            ("counts", CountVectorizer(analyzer="char", ngram_range=(k, k), lowercase=False)),
+            ("counts", kmer_counter(k)),
             ("model", LogisticRegression(C=C, max_iter=MAX_ITER, random_state=seed)),
         ]
     )
@@ -159,7 +164,7 @@ def _mcc(targets: np.ndarray, predicted: np.ndarray) -> float:
 def _cv_mcc(sequences: list[str], targets: np.ndarray, k: int, seed: int) -> float:
     """Mean MCC over stratified folds of the training data (vectorised once; the folds refit the regression)."""
     folds = min(CV_FOLDS, int(np.bincount(targets).min()))
-    counts = CountVectorizer(analyzer="char", ngram_range=(k, k), lowercase=False).fit_transform(sequences)
+    counts = kmer_counter(k).fit_transform(sequences)
     scores = []
     for fit_rows, test_rows in StratifiedKFold(folds, shuffle=True, random_state=seed).split(counts, targets):
         model = LogisticRegression(C=C, max_iter=MAX_ITER, random_state=seed).fit(counts[fit_rows], targets[fit_rows])
