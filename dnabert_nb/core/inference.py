@@ -17,7 +17,7 @@ from tqdm.auto import tqdm
 from ..io.sequences import SequencesLike, as_sequence_table
 from .encoder import cls_pass, kmer_token_weights, supports_cls_pass
 from .errors import require_positive_integers
-from .model import DNABERTModel, head_pooling
+from .model import TOKEN_MEAN_POOLINGS, DNABERTModel, head_pooling
 from .runtime import resolve_precision
 from .tokenizer import KmerTokenizer, Windows, pack_inputs
 
@@ -162,11 +162,23 @@ def token_mean(hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tens
     return (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1)
 
 
+def layers_mean(hidden_states: tuple[torch.Tensor, ...]) -> torch.Tensor:
+    """The mean of every hidden state (embeddings and each layer's output), token by token."""
+    return torch.stack(hidden_states).mean(dim=0)
+
+
+def token_vectors(network: torch.nn.Module, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    """(batch, length, hidden): the vectors a token-mean head averages, the last layer's or (``"layers_mean"``)
+    every hidden state's mean."""
+    every_layer = head_pooling(network) == "layers_mean"
+    output = network.bert(input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=every_layer)
+    return layers_mean(output.hidden_states) if every_layer else output.last_hidden_state
+
+
 def logits(network: torch.nn.Module, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-    """Classifier/regressor outputs of the [CLS] head (last layer computed for [CLS] only) or the mean head."""
-    if head_pooling(network) == "mean":
-        hidden = network.bert(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-        pooled = token_mean(hidden, attention_mask)
+    """Classifier/regressor outputs of the [CLS] head (last layer computed for [CLS] only) or a token-mean head."""
+    if head_pooling(network) in TOKEN_MEAN_POOLINGS:
+        pooled = token_mean(token_vectors(network, input_ids, attention_mask), attention_mask)
     elif supports_cls_pass(network):
         pooled, _ = cls_pass(network.bert, input_ids, attention_mask)
     else:

@@ -37,15 +37,18 @@ class UntrainedHeadWarning(UserWarning):
     """A task head was added with random weights; fine-tune before trusting its predictions."""
 
 
-#: What the task head reads, as ``config.classifier_pooling``: the [CLS] vector (DNABERT's head) or the mean of
-#: the k-mer tokens' vectors.
-HEAD_POOLINGS = ("cls", "mean")
+#: What the task head reads, as ``config.classifier_pooling``: the [CLS] vector (DNABERT's head), the mean of the
+#: k-mer tokens' last-layer vectors, or the mean of their vectors averaged over every hidden state (embeddings and
+#: each layer; ``finetune``'s linear probe reads it, BENCHMARKS.md "Where ``ecoli_promoters``' signal sits").
+HEAD_POOLINGS = ("cls", "mean", "layers_mean")
+#: The heads that read a mean of k-mer token vectors (token contributions apply to them).
+TOKEN_MEAN_POOLINGS = ("mean", "layers_mean")
 #: What a new head reads when ``finetune`` adds one (BENCHMARKS.md "Mean-pooled heads": level or better on every task).
 NEW_HEAD_POOLING = "mean"
 
 
 def head_pooling(network: torch.nn.Module) -> str:
-    """``"cls"`` or ``"mean"``: what the network's task head reads (``config.classifier_pooling``, default cls)."""
+    """One of :data:`HEAD_POOLINGS`: what the network's task head reads (``config.classifier_pooling``, default cls)."""
     return getattr(network.config, "classifier_pooling", "cls")
 
 

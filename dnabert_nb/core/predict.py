@@ -13,6 +13,7 @@ from .inference import (
     DEFAULT_BATCH_SIZE,
     BatchFunction,
     average_windows,
+    layers_mean,
     logits,
     run_windows,
     to_probabilities,
@@ -130,14 +131,17 @@ def predict(
     return result_frame(model.task, model.labels, averaged, {"id": result.ids, "length": result.lengths})
 
 
-def _pooled(pooling: str, layer: int) -> BatchFunction:
-    """A batch function that pools one layer's hidden states to one vector per input."""
+def _pooled(pooling: str, layer: int | str) -> BatchFunction:
+    """A batch function that pools one layer's hidden states (or, ``"all"``, their mean) to one vector per input."""
 
     def pool(network: torch.nn.Module, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         encoder = network.base_model
         wants_all = layer != -1
         output = encoder(input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=wants_all)
-        hidden = output.hidden_states[layer] if wants_all else output.last_hidden_state
+        if layer == "all":
+            hidden = layers_mean(output.hidden_states)
+        else:
+            hidden = output.hidden_states[layer] if wants_all else output.last_hidden_state
         return hidden[:, 0] if pooling == "cls" else token_mean(hidden, attention_mask)
 
     return pool
@@ -149,7 +153,7 @@ def embed(
     sequences: SequencesLike,
     *,
     pooling: str = "cls",
-    layer: int = -1,
+    layer: int | str = -1,
     batch_size: int = DEFAULT_BATCH_SIZE,
     precision: str | None = None,
     window_overlap: int | None = None,
@@ -167,7 +171,8 @@ def embed(
         leaving out [CLS], [SEP] and padding.
     layer
         Which hidden state: -1 is the last layer, 0 the embedding layer, ``i`` the
-        output of transformer layer ``i``.
+        output of transformer layer ``i``; ``"all"`` the mean of every one of them (what
+        ``finetune``'s linear probe reads).
     {batch_size}
     {precision}
     {window_overlap}
@@ -181,14 +186,15 @@ def embed(
     if pooling not in ("cls", "mean"):
         raise InputFormatError(f"pooling = {pooling!r}; use 'cls' or 'mean'.")
     n_layers = model.config.num_hidden_layers
-    if not isinstance(layer, (int, np.integer)) or not -(n_layers + 1) <= layer <= n_layers:
+    if layer != "all" and (not isinstance(layer, (int, np.integer)) or not -(n_layers + 1) <= layer <= n_layers):
         raise InputFormatError(
-            f"layer = {layer!r} is out of range for a {n_layers}-layer model; use -1 (last) or 0 to {n_layers}."
+            f"layer = {layer!r} is out of range for a {n_layers}-layer model; use -1 (last), 0 to {n_layers}, "
+            "or 'all' (the mean of every hidden state)."
         )
     result = run_windows(
         model,
         sequences,
-        _pooled(pooling, int(layer)),
+        _pooled(pooling, layer if layer == "all" else int(layer)),
         batch_size=batch_size,
         precision=precision,
         window_overlap=window_overlap,

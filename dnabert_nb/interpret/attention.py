@@ -11,7 +11,7 @@ from .._docs import shared_docs
 from ..core.encoder import cls_pass, mean_query_attention
 from ..core.errors import InputFormatError
 from ..core.inference import DEFAULT_BATCH_SIZE, WindowOutputs, run_windows
-from ..core.model import DNABERTModel, head_pooling
+from ..core.model import TOKEN_MEAN_POOLINGS, DNABERTModel, head_pooling
 from ..io.sequences import SequencesLike
 
 
@@ -22,7 +22,7 @@ def _head_attention(layer: int, heads: Sequence[int] | None, width: int):
     """
 
     def attend(network: torch.nn.Module, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        if head_pooling(network) == "mean":
+        if head_pooling(network) in TOKEN_MEAN_POOLINGS:
             probabilities = mean_query_attention(network.base_model, input_ids, attention_mask, layer)
         else:
             _, probabilities = cls_pass(network.base_model, input_ids, attention_mask, layer)

@@ -1,6 +1,7 @@
 """token_contributions: what each k-mer adds to a mean-pooled task head's output, spread to nucleotides.
 
-A mean-pooled head reads ``pooled = mean_i h_i`` of the k-mer tokens' last hidden states. To first order
+A mean-pooled head reads ``pooled = mean_i h_i`` of the k-mer tokens' last hidden states (or, for a
+``"layers_mean"`` head, of each token's hidden states averaged over every layer). To first order
 around ``pooled`` its output ``z`` changes by ``g · (h_i / n)`` for token ``i``, with ``g = ∂z/∂pooled``
 (through the pooler's tanh and the classifier), so the tokens' contributions ``g · h_i / n`` add up to
 ``g · pooled``. It is the mean head's counterpart of the [CLS] row of attention: where the pooled vector
@@ -24,8 +25,9 @@ from ..core.inference import (
     run_windows,
     to_probabilities,
     token_mean,
+    token_vectors,
 )
-from ..core.model import DNABERTModel, head_pooling
+from ..core.model import TOKEN_MEAN_POOLINGS, DNABERTModel, head_pooling
 from ..core.predict import target_column
 from ..io.sequences import SequencesLike
 from .attention import window_nucleotide_scores
@@ -39,7 +41,7 @@ def _contribution_rows(width: int, task: str):
     """
 
     def contribute(network: torch.nn.Module, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        hidden = network.bert(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state.float()
+        hidden = token_vectors(network, input_ids, attention_mask).float()
         pooled = token_mean(hidden, attention_mask)
         weights = kmer_token_weights(attention_mask).float()
         shares = weights / weights.sum(dim=1, keepdim=True).clamp(min=1)  # each k-mer's share of the pooled vector
@@ -62,7 +64,7 @@ def require_mean_head(model: DNABERTModel) -> None:
     """Raise :class:`ModelTaskError` unless ``model`` has a mean-pooled task head."""
     if model.task is None:
         raise ModelTaskError("token_contributions needs a model with a task head; fine-tune one first (dn.finetune).")
-    if head_pooling(model.network) != "mean":
+    if head_pooling(model.network) not in TOKEN_MEAN_POOLINGS:
         raise ModelTaskError(
             "token_contributions reads a mean-pooled task head (finetune's default); this model's head reads [CLS]: "
             "use dn.attention_scores, which reads the [CLS] row."

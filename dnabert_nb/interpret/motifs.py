@@ -14,7 +14,7 @@ from .._docs import shared_docs
 from ..core.alphabet import encode_nucleotides, normalise, reverse_complement
 from ..core.errors import InputFormatError, require_positive_integers
 from ..core.inference import DEFAULT_BATCH_SIZE
-from ..core.model import DNABERTModel, head_pooling
+from ..core.model import TOKEN_MEAN_POOLINGS, DNABERTModel, head_pooling
 from ..core.predict import target_column
 from ..core.shuffle import dinucleotide_shuffle
 from ..io.sequences import SequencesLike, as_sequence_table
@@ -61,7 +61,7 @@ class MotifResult(NamedTuple):
 
 def reads_token_mean(model: DNABERTModel) -> bool:
     """Whether ``model`` has a task head that reads the mean of the k-mer tokens (see :data:`MEAN_HEAD_NOTE`)."""
-    return bool(model.task) and head_pooling(model.network) == "mean"
+    return bool(model.task) and head_pooling(model.network) in TOKEN_MEAN_POOLINGS
 
 
 def high_attention_regions(score: np.ndarray, *, min_len: int = 5) -> list[tuple[int, int]]:
