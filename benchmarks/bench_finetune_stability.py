@@ -7,7 +7,9 @@ on the same rows. Reported per task: test MCC per seed, their spread, whether a 
 (one class for every test sequence), and the baseline's test MCC.
 
 ``--epochs``, ``--restarts``, ``--pooling``, ``--lr`` and ``--crop`` pass those finetune options (default:
-finetune's own defaults), to compare recipes.
+finetune's own defaults), to compare recipes; ``--no-linear-probe`` turns finetune's linear probe off. Each run
+prints which model finetune kept (the fine-tuned network or the linear probe). ``--probe-only`` fits only that
+linear probe (frozen encoder, seconds) and reports its valid and test MCC per task, beside the baseline's.
 
 ``--cv K`` is for tasks whose test split is too small to rank anything (``ecoli_promoters``: 12 test rows): all of
 the task's rows are pooled and split into K stratified folds; each fold is predicted once by a baseline and, per seed,
@@ -15,7 +17,8 @@ a model fitted on the other folds (a stratified tenth of them held out as the va
 over all out-of-fold predictions.
 
 Usage: python benchmarks/bench_finetune_stability.py [--rows 2000] [--seeds 0 1 2] [--tasks splice ...]
-       [--epochs auto] [--restarts 2] [--pooling mean] [--lr 5e-5] [--crop 0.65] [--model CHECKPOINT] [--cv 10]
+       [--epochs auto] [--restarts 2] [--pooling mean] [--lr 5e-5] [--crop 0.65] [--no-linear-probe | --probe-only]
+       [--model CHECKPOINT] [--cv 10]
 """
 
 from __future__ import annotations
@@ -32,6 +35,8 @@ from sklearn.model_selection import StratifiedKFold, train_test_split
 
 import dnabert_nb as dn
 from dnabert_nb.core.model import HEAD_POOLINGS
+from dnabert_nb.training.finetune import is_linear_probe, probe_model
+from dnabert_nb.training.targets import labelled_task
 
 GUE = Path(__file__).resolve().parents[2] / "shared" / "gue" / "prom_core_tata"
 
@@ -54,17 +59,51 @@ def subset(data: pd.DataFrame, split: str, rows: int) -> pd.DataFrame:
 
 
 def fit_and_test(
-    train: pd.DataFrame, valid: pd.DataFrame, test: pd.DataFrame, seeds: list[int], model: str | None, recipe: dict
+    train: pd.DataFrame,
+    valid: pd.DataFrame,
+    test: pd.DataFrame,
+    seeds: list[int],
+    model: str | None,
+    recipe: dict,
+    probe_only: bool,
 ) -> dict[str, pd.Series]:
-    """Test-set predicted labels of the k-mer baseline and of the model fine-tuned with each seed."""
+    """Test-set predicted labels of the k-mer baseline and of the model fine-tuned with each seed (or the probe)."""
     labels = {"baseline": dn.baseline(train, valid).predict(test["sequence"])["label"]}
+    if probe_only:
+        labels["probe"] = dn.predict(linear_probe(dn.load(model), train, valid), test, progress=False)["label"]
+        return labels
     for seed in seeds:
         tuned = dn.finetune(dn.load(model), train, valid, seed=seed, progress=False, live_plot=False, **recipe)
         labels[f"seed{seed}"] = dn.predict(tuned, test, progress=False)["label"]
+        print(f"seed {seed}: kept the {kept(tuned)}", flush=True)
     return labels
 
 
-def cross_validate(data: pd.DataFrame, folds: int, seeds: list[int], model: str | None, recipe: dict) -> dict:
+def linear_probe(model: dn.DNABERTModel, train: pd.DataFrame, valid: pd.DataFrame) -> dn.DNABERTModel:
+    """finetune's linear probe alone (seed 0), its valid scores as ``.metrics``."""
+    task = labelled_task(model, train, valid, "auto")
+    return probe_model(model, task, seed=0, device=model.device, precision=None, progress=False)
+
+
+def probe_scores(model: dn.DNABERTModel, train: pd.DataFrame, valid: pd.DataFrame, test: pd.DataFrame) -> dict:
+    """Valid and test MCC of finetune's linear probe alone (seed 0), and its seconds."""
+    began = time.perf_counter()
+    probe = linear_probe(model, train, valid)
+    return {
+        "probe_valid_mcc": probe.metrics["mcc"],
+        "probe_test_mcc": dn.evaluate(probe, test, progress=False)["mcc"],
+        "probe_seconds": time.perf_counter() - began,
+    }
+
+
+def kept(model: dn.DNABERTModel) -> str:
+    """Which model finetune returned: its linear probe or the fine-tuned network."""
+    return "linear probe" if is_linear_probe(model) else "fine-tuned network"
+
+
+def cross_validate(
+    data: pd.DataFrame, folds: int, seeds: list[int], model: str | None, recipe: dict, probe_only: bool
+) -> dict:
     """Out-of-fold MCC of the baseline and of each seed over all of ``data``'s rows."""
     pooled = data.reset_index(drop=True)
     predicted: dict[str, pd.Series] = {}
@@ -73,7 +112,7 @@ def cross_validate(data: pd.DataFrame, folds: int, seeds: list[int], model: str 
         others = pooled.iloc[rest]
         train, valid = train_test_split(others, test_size=0.1, stratify=others["label"], random_state=fold)
         test = pooled.iloc[held_out]
-        for name, labels in fit_and_test(train, valid, test, seeds, model, recipe).items():
+        for name, labels in fit_and_test(train, valid, test, seeds, model, recipe, probe_only).items():
             predicted[name] = pd.concat([predicted.get(name, pd.Series(dtype=object)), labels.set_axis(test.index)])
         print(f"fold {fold + 1}/{folds} done", flush=True)
     truth = pooled["label"].astype(str)  # predictions carry class names
@@ -90,6 +129,8 @@ def main() -> None:
     parser.add_argument("--pooling", choices=HEAD_POOLINGS)
     parser.add_argument("--lr", type=float)
     parser.add_argument("--crop", type=float, help="train on random crops keeping at least this share of each window")
+    parser.add_argument("--no-linear-probe", action="store_true", help="finetune(linear_probe=False)")
+    parser.add_argument("--probe-only", action="store_true", help="fit only finetune's linear probe")
     parser.add_argument("--model", help="checkpoint folder to fine-tune (default: the embedded model)")
     parser.add_argument("--cv", type=int, help="K-fold cross-validation over all of a task's rows")
     args = parser.parse_args()
@@ -104,13 +145,15 @@ def main() -> None:
         recipe["lr"] = args.lr
     if args.crop is not None:
         recipe["crop"] = args.crop
+    if args.no_linear_probe:
+        recipe["linear_probe"] = False
     print(f"finetune options beyond the defaults: {recipe or 'none'}")
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; dnabert_nb {dn.__version__}")
     rows = []
     for name, data in tasks(args.tasks).items():
         if args.cv:
             began = time.perf_counter()
-            scores = cross_validate(data, args.cv, args.seeds, args.model, recipe)
+            scores = cross_validate(data, args.cv, args.seeds, args.model, recipe, args.probe_only)
             row = {"task": name, "rows": len(data), "folds": args.cv, "baseline_mcc": scores.pop("baseline")}
             row |= {f"mcc_{run}": mcc for run, mcc in scores.items()}
             row["spread"] = max(scores.values()) - min(scores.values())
@@ -121,6 +164,10 @@ def main() -> None:
         train, valid, test = subset(data, "train", args.rows), subset(data, "valid", 1000), subset(data, "test", 2000)
         base = dn.baseline(train, valid).evaluate(test)["mcc"]
         row = {"task": name, "train": len(train), "baseline_mcc": base}
+        if args.probe_only:
+            rows.append(row | probe_scores(dn.load(args.model), train, valid, test))
+            print(pd.DataFrame([rows[-1]]).round(3).to_string(index=False), flush=True)
+            continue
         for seed in args.seeds:
             began = time.perf_counter()
             model = dn.finetune(dn.load(args.model), train, valid, seed=seed, progress=False, live_plot=False, **recipe)
@@ -129,7 +176,11 @@ def main() -> None:
             row[f"mcc_seed{seed}"] = scores["mcc"]
             row[f"constant_seed{seed}"] = predictions["label"].nunique() == 1
             row[f"seconds_seed{seed}"] = time.perf_counter() - began
-            print(f"{name} seed {seed}: test MCC {scores['mcc']:.3f}, {row[f'seconds_seed{seed}']:.0f} s", flush=True)
+            print(
+                f"{name} seed {seed}: test MCC {scores['mcc']:.3f}, {row[f'seconds_seed{seed}']:.0f} s, "
+                f"kept the {kept(model)}",
+                flush=True,
+            )
         mccs = [row[f"mcc_seed{seed}"] for seed in args.seeds]
         row["spread"] = float(np.max(mccs) - np.min(mccs))
         rows.append(row)

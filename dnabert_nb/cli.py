@@ -24,7 +24,7 @@ from .core.model import HEAD_POOLINGS, load
 from .core.runtime import PRECISIONS
 from .io.labelled import as_labelled
 from .training.evaluate import evaluate
-from .training.finetune import finetune
+from .training.finetune import PROBE_FOLDER, finetune, is_linear_probe
 from .training.targets import TASK_TYPES
 
 FINETUNE_DEFAULTS = {
@@ -48,7 +48,7 @@ def _parser() -> argparse.ArgumentParser:
 
     tune = commands.add_parser(
         "finetune",
-        help="fine-tune a model; write best/, last/, history.csv, metrics.json",
+        help="fine-tune a model; write best/, last/ (linear-probe/ when kept), history.csv, metrics.json",
         description="Fine-tune a DNABERT model (dn.finetune) and evaluate it.",
     )
     tune.add_argument("train", help=f"training data: {data_help} (a GUE folder: its train split)")
@@ -84,6 +84,9 @@ def _parser() -> argparse.ArgumentParser:
     tune.add_argument("--metric", help="the evaluation metric that picks the best epoch (default: mcc; regression: r2)")
     tune.add_argument("--class-weights", choices=["balanced"], help="weight classes by their inverse frequency")
     tune.add_argument("--lora", action="store_true", help="train LoRA adapters (needs dnabert_nb[lora])")
+    tune.add_argument(
+        "--no-linear-probe", action="store_true", help="never keep the frozen encoder's linear probe instead"
+    )
     tune.add_argument(
         "--pooling", choices=HEAD_POOLINGS, help="what the task head reads (default: the model's own, else mean)"
     )
@@ -136,6 +139,7 @@ def _finetune(args: argparse.Namespace) -> dict:
         metric=args.metric,
         class_weights=args.class_weights,
         lora=args.lora or None,
+        linear_probe=not args.no_linear_probe,
         seed=args.seed,
         precision=args.precision,
         output_dir=args.output_dir,
@@ -144,7 +148,8 @@ def _finetune(args: argparse.Namespace) -> dict:
         progress=not args.no_progress,
         live_plot=False,
     )
-    results = {"valid": model.metrics}
+    kept = PROBE_FOLDER if is_linear_probe(model) else "best"
+    results = {"model": str(args.output_dir / kept), "valid": model.metrics}
     if not _is_main_process():  # the other processes' copies of the model are the same
         return results
     if test is not None:

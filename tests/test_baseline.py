@@ -160,7 +160,7 @@ def test_shipped_ecoli_promoters():
 
 
 # finetune fits the baseline beside the model; evaluate(baseline=...) scores both
-UNTRAINED = dict(epochs=1, lr=1e-12, batch_size=32, restarts=0, log_every=5, live_plot=False)
+UNTRAINED = dict(epochs=1, lr=1e-12, batch_size=32, restarts=0, linear_probe=False, log_every=5, live_plot=False)
 
 
 @pytest.fixture(scope="module")

@@ -48,9 +48,10 @@ def test_finetune_writes_checkpoints_history_and_test_metrics(checkpoints, tmp_p
     assert written["test"]["n"] == 80 and written["test"]["auroc"] > 0.85  # the motif was learned
     assert written["valid"]["n"] == 80  # the folder's dev split picked the best epoch
     assert pd.read_csv(run / "history.csv")["valid_mcc"].notna().sum() == 4
-    best = dn.load(run / "best")
-    assert dn.evaluate(best, folder)["mcc"] == written["test"]["mcc"]
-    assert main(["evaluate", str(run / "best"), str(folder)]) == 0
+    assert written["model"] in (str(run / "best"), str(run / "linear-probe"))  # the one finetune kept
+    kept = dn.load(written["model"])
+    assert dn.evaluate(kept, folder)["mcc"] == written["test"]["mcc"]
+    assert main(["evaluate", written["model"], str(folder)]) == 0
     assert json.loads(capsys.readouterr().out)["mcc"] == written["test"]["mcc"]
 
 

@@ -15,8 +15,11 @@ from dnabert_nb.training import finetune as _finetune
 from dnabert_nb.training import loop as _loop
 
 MOTIF = "TATAAAAG"
-# restarts=0: a two-epoch run on a tiny model may end constant; restarting is tested on its own
-FAST = dict(epochs=2, lr=2e-3, batch_size=16, restarts=0, progress=False, log_every=5, live_plot=False)
+# restarts=0: a two-epoch run on a tiny model may end constant; restarting is tested on its own. linear_probe=False:
+# these test the fine-tuned network; the probe that finetune may keep instead is tested in test_probe.py
+FAST = dict(
+    epochs=2, lr=2e-3, batch_size=16, restarts=0, linear_probe=False, progress=False, log_every=5, live_plot=False
+)
 
 
 def planted(n, seed, motif=MOTIF):

@@ -29,6 +29,7 @@ from ..core.errors import (
 )
 from ..core.inference import logits, window_runs
 from ..core.model import HEAD_POOLINGS, NEW_HEAD_POOLING, DNABERTModel
+from ..core.predict import embed
 from ..core.runtime import resolve_precision
 from ..core.tokenizer import pack_inputs
 from . import loop
@@ -37,7 +38,8 @@ from .callbacks import Callback
 from .distributed import Processes
 from .evaluate import scores
 from .metrics import LOWER_IS_BETTER, check_metric
-from .targets import DEFAULT_METRIC, PROBLEM_TYPES, class_weight_tensor, labelled_task, task_loss
+from .probe import fit_probe_head
+from .targets import DEFAULT_METRIC, PROBLEM_TYPES, LabelledTask, class_weight_tensor, labelled_task, task_loss
 
 #: Batches sorted together by length (length bucketing keeps padding low, order stays random).
 BUCKET_BATCHES = 50
@@ -51,6 +53,13 @@ AUTO_EPOCHS = (3, 30)
 AUTO_PATIENCE = 4
 #: ... spanning at least this many steps: 4 epochs of 25 steps (800 rows) are too few to leave a constant predictor.
 AUTO_PATIENCE_STEPS = 250
+#: The linear probe is fitted on at most this many training sequences (a random sample of larger sets): it matters
+#: for small data, and its cost stays seconds to a minute on large data.
+PROBE_MAX_ROWS = 5000
+#: Where a kept linear probe is saved under ``output_dir``.
+PROBE_FOLDER = "linear-probe"
+#: The start of a linear probe's ``source``.
+PROBE_SOURCE = "linear_probe("
 
 
 class CollapseWarning(UserWarning):
@@ -247,6 +256,7 @@ def finetune(
     pooling: str | None = None,
     restarts: int = 1,
     crop: float | None = None,
+    linear_probe: bool = True,
     baseline: bool = True,
     seed: int = 0,
     precision: str | None = None,
@@ -298,9 +308,10 @@ def finetune(
         True or a dict of ``peft.LoraConfig`` options: train low-rank adapters (on query, key,
         value) plus the head instead of every weight; merged into the returned model.
     pooling
-        What the task head reads: ``"cls"`` (the [CLS] vector, as DNABERT) or ``"mean"`` (the mean of the k-mer
-        tokens' vectors); None keeps the model's own head's choice, and a new head reads the mean (it fine-tunes level
-        with or better than [CLS] on every measured task, BENCHMARKS.md). Recorded in the checkpoint's
+        What the task head reads: ``"cls"`` (the [CLS] vector, as DNABERT), ``"mean"`` (the mean of the k-mer
+        tokens' vectors) or ``"layers_mean"`` (that mean over every hidden state, as the linear probe); None keeps
+        the model's own head's choice, and a new head reads the mean (it fine-tunes level with or better than [CLS]
+        on every measured task, BENCHMARKS.md). Recorded in the checkpoint's
         ``config.json`` as ``classifier_pooling``; a mean-pooled checkpoint loaded outside dnabert_nb (plain
         transformers) would read [CLS] instead: give ``pooling="cls"`` for a model meant for plain transformers.
     restarts
@@ -313,6 +324,14 @@ def finetune(
         (above 0, at most 1) of its k-mers; None trains on whole windows. For few sequences that each fit one
         window: on 800 CTCF peaks of 200 nt, a 256-token model overfitted whole peaks (test MCC 0.62) and matched
         the k-mer baseline, while ``crop=0.65`` gave 0.82 (BENCHMARKS.md). Evaluation always reads whole windows.
+    linear_probe
+        Classification with ``valid``: also fit a linear probe (the starting encoder frozen, a logistic regression
+        on the mean of every hidden state, :mod:`dnabert_nb.training.probe`; seconds to a minute, on at most
+        5,000 training sequences) and return it instead of the fine-tuned network when it scores higher on
+        ``valid``. On tiny data the probe keeps what fine-tuning loses (``ecoli_promoters``, BENCHMARKS.md); its
+        head reads ``"layers_mean"``, so it is left out when ``pooling`` asks for another head. When it is kept,
+        ``.history`` is still the fine-tuning run's and ``.metrics`` the probe's; with ``output_dir`` it is saved to
+        ``output_dir/linear-probe``.
     baseline
         Classification with ``valid``: also fit the k-mer baseline (:func:`dnabert_nb.baseline` on the same
         ``train`` and ``valid``; seconds against the minutes of fine-tuning), keep it as the result's
@@ -349,7 +368,10 @@ def finetune(
     if crop is not None and (isinstance(crop, bool) or not isinstance(crop, numbers.Real) or not 0 < crop <= 1):
         raise InputFormatError(f"crop = {crop!r}; give the share of each window to keep (above 0, at most 1), or None.")
     if pooling not in (None, *HEAD_POOLINGS):
-        raise InputFormatError(f"pooling = {pooling!r}; use 'cls' (the [CLS] vector) or 'mean' (the token mean).")
+        raise InputFormatError(
+            f"pooling = {pooling!r}; use 'cls' (the [CLS] vector), 'mean' (the token mean) or 'layers_mean' (the "
+            "token mean of every hidden state)."
+        )
     require_positive_numbers(lr=lr)
     output_dir = loop.check_output_dir(output_dir, resume)
     data = labelled_task(model, train, valid, task)
@@ -457,21 +479,90 @@ def finetune(
             CollapseWarning,
             stacklevel=3,  # the caller of finetune's renamed_options wrapper
         )
+    show, name = progress and processes.is_main, "fine-tuned model"
+    probe_wanted = linear_probe and pooling in (None, "layers_mean")  # an explicit other head is what was asked for
+    if probe_wanted and data.task == "classification" and best.metrics is not None:
+        probe = probe_model(model, data, seed=seed, device=processes.device, precision=precision, progress=show)
+        if probe is not None:
+            kept = scores_higher(probe.metrics, best.metrics, metric, maximize)
+            if show:
+                print(
+                    f"valid {metric}: fine-tuned model {best.metrics[metric]:.3f}, linear probe "
+                    f"{probe.metrics[metric]:.3f}; kept the {'linear probe' if kept else 'fine-tuned model'}"
+                )
+            if kept:
+                probe.history = best.history
+                best, name = probe, "linear probe"
+                if output_dir is not None and processes.is_main:
+                    best.save(output_dir / PROBE_FOLDER, overwrite=True)
     if kmer_baseline is not None:
         best.baseline = kmer_baseline
-        compare_with_baseline(best, len(data.sequences), show=progress and processes.is_main)
+        compare_with_baseline(best, len(data.sequences), show=show, name=name)
     return best
 
 
-def compare_with_baseline(model: DNABERTModel, n_train: int, *, show: bool) -> None:
-    """Print the fine-tuned model's and its ``.baseline``'s valid MCC (``show``); warn when the baseline is higher."""
+def is_linear_probe(model: DNABERTModel) -> bool:
+    """Whether ``model`` is a linear probe that ``finetune`` kept instead of the fine-tuned network."""
+    return model.source.startswith(PROBE_SOURCE)
+
+
+def scores_higher(scores: dict[str, float], than: dict[str, float], metric: str, maximize: bool) -> bool:
+    """Whether ``scores`` beat ``than`` on ``metric`` (to maximize, or minimize), a tie broken by the lower loss.
+
+    On a few dozen valid sequences MCC takes few values and ties are common; the loss still ranks the two.
+    """
+    if scores[metric] == than[metric]:
+        return scores["loss"] < than["loss"]
+    return scores[metric] > than[metric] if maximize else scores[metric] < than[metric]
+
+
+def probe_model(
+    model: DNABERTModel,
+    data: LabelledTask,
+    *,
+    seed: int,
+    device: torch.device,
+    precision: str | None,
+    progress: bool,
+) -> DNABERTModel | None:
+    """``model``'s encoder, frozen, under a linear-probe head fitted on ``data``'s training sequences and scored on
+    its evaluation data (``.metrics``); None when a class has fewer than 2 training sequences."""
+    targets = data.targets
+    if np.bincount(targets, minlength=len(data.names)).min() < 2:
+        return None
+    rows = np.arange(len(targets))
+    if len(rows) > PROBE_MAX_ROWS:
+        rows = np.sort(np.random.default_rng(seed).choice(rows, PROBE_MAX_ROWS, replace=False))
+        if np.bincount(targets[rows], minlength=len(data.names)).min() < 2:
+            return None
+    features = embed(
+        model, [data.sequences[i] for i in rows], pooling="mean", layer="all", precision=precision, progress=progress
+    )
+    network = task_network(model, data.task, data.names, seed)
+    network.config.classifier_pooling = "layers_mean"
+    fit_probe_head(network, features, targets[rows], seed)
+    probe = DNABERTModel(
+        network.to(device).eval(),
+        model.tokenizer,
+        labels=data.names,
+        device=device,
+        precision=model.precision,
+        source=f"{PROBE_SOURCE}{model.source})",
+    )
+    probe.metrics = scores(probe, *data.evaluation, precision=precision)
+    return probe
+
+
+def compare_with_baseline(model: DNABERTModel, n_train: int, *, show: bool, name: str = "fine-tuned model") -> None:
+    """Print the returned model's (``name``) and its ``.baseline``'s valid MCC (``show``); warn when the baseline is
+    higher."""
     base = model.baseline
     model_mcc, base_mcc = model.metrics["mcc"], base.valid_scores[base.k]
     if show:
-        print(f"valid MCC: fine-tuned model {model_mcc:.3f}, k-mer baseline (k={base.k}) {base_mcc:.3f}")
+        print(f"valid MCC: {name} {model_mcc:.3f}, k-mer baseline (k={base.k}) {base_mcc:.3f}")
     if base_mcc > model_mcc:
         warnings.warn(
-            f"On valid, the k-mer baseline (k={base.k}, MCC {base_mcc:.3f}) beats the fine-tuned model (MCC "
+            f"On valid, the k-mer baseline (k={base.k}, MCC {base_mcc:.3f}) beats the {name} (MCC "
             f"{model_mcc:.3f}): on these {n_train:,} training sequences the transformer adds nothing over k-mer "
             "counts. The model's .baseline is that classifier; dn.evaluate(model, test, baseline=True) compares "
             "the two on test data.",

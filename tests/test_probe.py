@@ -1,0 +1,109 @@
+"""The linear probe: a logistic regression on the frozen encoder's layer-averaged token means, as a task head."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from test_finetune import FAST, planted
+
+import dnabert_nb as dn
+from dnabert_nb.training import finetune as _finetune
+from dnabert_nb.training.finetune import task_network
+from dnabert_nb.training.probe import fit_probe_head, probe_inputs
+from dnabert_nb.training.targets import labelled_task
+
+PROBING = {**FAST, "linear_probe": True, "baseline": False}
+
+
+@pytest.fixture(scope="module")
+def data():
+    return planted(240, 5), planted(80, 6)
+
+
+def test_embedding_every_layer_is_the_mean_of_each_layer_s_embedding(encoder):
+    sequences = ["ACGTTGCAAGCTAGCTAGGATCCA", "TTTTGGGGCCCCAAAATATAAAAGG" * 3]
+    each = [dn.embed(encoder, sequences, pooling="mean", layer=i, progress=False) for i in range(3)]
+    every = dn.embed(encoder, sequences, pooling="mean", layer="all", progress=False)
+    np.testing.assert_allclose(every, np.mean(each, axis=0), rtol=1e-5, atol=1e-6)
+    with pytest.raises(dn.InputFormatError, match="'all'"):
+        dn.embed(encoder, sequences, layer="every")
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_the_probe_head_computes_the_logistic_regression_it_fitted(encoder, data, n_classes):
+    train = data[0]
+    if n_classes == 3:  # a third class carrying another motif
+        other = planted(120, 7, motif="GCGCGCGC")
+        train = pd.concat([train, other[other.label == 1].assign(label=2)], ignore_index=True)
+    names = [str(c) for c in range(n_classes)]
+    features = dn.embed(encoder, train, pooling="mean", layer="all", progress=False)
+    network = task_network(encoder, "classification", names, seed=0)
+    network.config.classifier_pooling = "layers_mean"
+    regression = fit_probe_head(network, features, train.label.to_numpy(), seed=0)
+    model = dn.DNABERTModel(network.eval(), encoder.tokenizer, labels=names, precision="fp32")
+    predicted = dn.predict(model, train, progress=False)[[f"prob_{name}" for name in names]].to_numpy()
+    expected = regression.predict_proba(probe_inputs(features.astype(np.float64))[0])
+    np.testing.assert_allclose(predicted, expected, atol=1e-5)
+    assert np.ptp(expected) > 0.1  # the fitted regression is not a constant
+
+
+def test_finetune_keeps_the_probe_when_it_scores_higher_on_valid(encoder, data, tmp_path, capsys):
+    train, valid = data
+    untrained = {
+        **PROBING,
+        "epochs": 1,
+        "lr": 1e-12,
+        "progress": True,
+        "baseline": True,
+    }  # the fine-tuned head learns nothing
+    with pytest.warns(dn.BaselineWarning, match="beats the linear probe"):  # the planted motif is 5-mer counts' game
+        model = dn.finetune(encoder, train, valid, **untrained, output_dir=tmp_path)
+    assert model.source.startswith("linear_probe(") and model.config.classifier_pooling == "layers_mean"
+    assert model.metrics == pytest.approx(dn.evaluate(model, valid, progress=False))
+    assert model.metrics["mcc"] > 0.3 and model.history["valid_mcc"].notna().any()  # the fine-tuning run's curves
+    for original, probed in zip(encoder.network.bert.encoder.parameters(), model.network.bert.encoder.parameters()):
+        torch.testing.assert_close(original, probed, rtol=0, atol=0)  # the encoder stayed frozen
+    lines = capsys.readouterr().out.splitlines()
+    line = next(line for line in lines if line.startswith("valid mcc: fine-tuned model "))
+    assert line.endswith(f"linear probe {model.metrics['mcc']:.3f}; kept the linear probe")
+    assert any(line.startswith(f"valid MCC: linear probe {model.metrics['mcc']:.3f}, k-mer baseline") for line in lines)
+    reloaded = dn.load(tmp_path / "linear-probe")
+    pd.testing.assert_frame_equal(dn.predict(reloaded, valid, progress=False), dn.predict(model, valid, progress=False))
+    contributions = dn.token_contributions(model, valid.sequence[:3].tolist(), progress=False)
+    assert all(np.isfinite(c).all() and np.abs(c).max() > 0 for c in contributions)
+
+
+def test_finetune_keeps_the_fine_tuned_network_when_the_probe_scores_lower(encoder, data, monkeypatch):
+    train, valid = data
+    fitted = _finetune.probe_model
+
+    def worse(*args, **options):
+        probe = fitted(*args, **options)
+        probe.metrics = {**probe.metrics, "mcc": -1.0}
+        return probe
+
+    monkeypatch.setattr(_finetune, "probe_model", worse)
+    kept = dn.finetune(encoder, train.head(96), valid, **PROBING)
+    without = dn.finetune(encoder, train.head(96), valid, **{**FAST, "baseline": False})
+    assert kept.source.startswith("finetune(") and kept.metrics == without.metrics
+
+
+def test_no_probe_without_two_rows_of_every_class_for_regression_or_for_an_explicit_other_head(
+    encoder, data, monkeypatch
+):
+    train, valid = data
+    lonely = pd.concat([train[train.label == 0].head(40), train[train.label == 1].head(1)])
+    task = labelled_task(encoder, lonely, valid, "auto")
+    assert _finetune.probe_model(encoder, task, seed=0, device=encoder.device, precision=None, progress=False) is None
+
+    def never(*args, **options):
+        raise AssertionError("the probe is for classification only")
+
+    monkeypatch.setattr(_finetune, "probe_model", never)
+    small = train.head(64)
+    regression = dn.finetune(
+        encoder, small.assign(label=small.label + 0.5), valid.assign(label=valid.label + 0.5), **PROBING
+    )
+    assert regression.task == "regression"
+    cls_head = dn.finetune(encoder, small, valid, **PROBING, pooling="cls")  # the [CLS] head asked for is kept
+    assert cls_head.config.classifier_pooling == "cls"
