@@ -54,7 +54,7 @@ AUTO_PATIENCE = 4
 #: ... spanning at least this many steps: 4 epochs of 25 steps (800 rows) are too few to leave a constant predictor.
 AUTO_PATIENCE_STEPS = 250
 #: The linear probe is fitted on at most this many training sequences (a random sample of larger sets): it matters
-#: for small data, and its cost stays seconds to a minute on large data.
+#: for small data, and on large data its cost stays one inference pass over this many sequences.
 PROBE_MAX_ROWS = 5000
 #: Where a kept linear probe is saved under ``output_dir``.
 PROBE_FOLDER = "linear-probe"
@@ -326,11 +326,13 @@ def finetune(
         the k-mer baseline, while ``crop=0.65`` gave 0.82 (BENCHMARKS.md). Evaluation always reads whole windows.
     linear_probe
         Classification with ``valid``: also fit a linear probe (the starting encoder frozen, a logistic regression
-        on the mean of every hidden state, :mod:`dnabert_nb.training.probe`; seconds to a minute, on at most
-        5,000 training sequences) and return it instead of the fine-tuned network when it scores higher on
-        ``valid``. On tiny data the probe keeps what fine-tuning loses (``ecoli_promoters``, BENCHMARKS.md); its
-        head reads ``"layers_mean"``, so it is left out when ``pooling`` asks for another head. When it is kept,
-        ``.history`` is still the fine-tuning run's and ``.metrics`` the probe's; with ``output_dir`` it is saved to
+        on the mean of every hidden state, :mod:`dnabert_nb.training.probe`; one inference pass over at most 5,000
+        training sequences and the valid ones, a fraction of one epoch) and return it instead of the fine-tuned
+        network when it scores higher on ``valid``. On tiny data the probe keeps what fine-tuning loses
+        (``ecoli_promoters``, BENCHMARKS.md); there the valid split is too small to pick reliably, and the
+        fine-tuned network's valid score, chosen as its best evaluation, is optimistic. Its head reads
+        ``"layers_mean"``, so it is left out when ``pooling`` asks for another head. When it is kept, ``.history``
+        is still the fine-tuning run's and ``.metrics`` the probe's; with ``output_dir`` it is saved to
         ``output_dir/linear-probe``.
     baseline
         Classification with ``valid``: also fit the k-mer baseline (:func:`dnabert_nb.baseline` on the same
