@@ -15,6 +15,7 @@ import pytest
 import dnabert_nb as dn
 from dnabert_nb.core.model import head_pooling
 from dnabert_nb.interpret.motifs import MotifResult
+from dnabert_nb.training.loop import TrainingState
 from dnabert_nb.widgets import (
     AttentionExplorer,
     DesignPanel,
@@ -25,6 +26,7 @@ from dnabert_nb.widgets import (
     TrainingPanel,
     app,
 )
+from dnabert_nb.widgets.training import REDRAW_SECONDS, _PanelCallback
 
 BASES = list("ACGT")
 NOW = datetime.datetime.now(datetime.timezone.utc)
@@ -166,6 +168,21 @@ def test_training_panel_trains_tests_and_shares_the_model(encoder):
     assert "mcc" in panel.scores.value
     assert f"k-mer baseline (k={panel.model.baseline.k})" in panel.scores.value  # the bar to clear, beside
     assert head_pooling(panel.model.network) == "mean"  # finetune's default for a new head
+
+
+def test_training_panel_redraws_the_curves_at_most_every_few_seconds(encoder):
+    panel = TrainingPanel(encoder, dataset="ecoli_promoters")
+    drawn = []
+    panel.show_curves = lambda history, baseline=None: drawn.append(len(history))
+    callback = _PanelCallback(panel, job=None)
+    state = TrainingState(history=[{"step": 1, "loss": 0.7}])
+    callback.on_evaluate(state, {})
+    state.history.append({"step": 2, "loss": 0.6})
+    callback.on_evaluate(state, {})  # at once: not redrawn
+    assert drawn == [1]
+    callback.drawn -= REDRAW_SECONDS
+    callback.on_evaluate(state, {})
+    assert drawn == [1, 2]
 
 
 def test_training_panel_head_menu_asks_finetune_for_a_cls_head(encoder):

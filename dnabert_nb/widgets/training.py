@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import time
 
 import ipywidgets as widgets
 import numpy as np
@@ -37,6 +38,9 @@ HEAD_CHOICES = (
 )
 #: Shares of the rows for train / valid / test when uploaded data has no ``split`` column.
 RANDOM_SPLIT = (0.8, 0.1, 0.1)
+#: The curves are redrawn at most this often while training (seconds): a redraw takes about half a second on a
+#: CPU core, as long as several steps of a small model, and runs between the steps.
+REDRAW_SECONDS = 2.0
 
 
 def split_table(table: pd.DataFrame, seed: int = 0) -> dict[str, pd.DataFrame]:
@@ -57,16 +61,23 @@ class _PanelCallback(Callback):
 
     def __init__(self, panel: TrainingPanel, job: Job):
         self.panel, self.job = panel, job
+        self.drawn = -np.inf
 
     def on_step(self, state: TrainingState, row: dict | None) -> None:
         self.job.progress(state.step, state.total_steps)
         if row is not None:
-            self.panel.show_curves(pd.DataFrame(state.history))
+            self.redraw(state)
         if self.job.stopped:
             state.request_stop()
 
     def on_evaluate(self, state: TrainingState, scores: dict[str, float]) -> None:
-        self.panel.show_curves(pd.DataFrame(state.history))
+        self.redraw(state)
+
+    def redraw(self, state: TrainingState) -> None:
+        """Draw the curves so far, unless they were drawn less than :data:`REDRAW_SECONDS` ago."""
+        if time.monotonic() - self.drawn >= REDRAW_SECONDS:
+            self.panel.show_curves(pd.DataFrame(state.history))
+            self.drawn = time.monotonic()
 
 
 class TrainingPanel(Panel):
@@ -167,8 +178,7 @@ class TrainingPanel(Panel):
                 finally:
                     self.start_button.disabled = False
                 self.shared.model = self.model
-                if self.model.baseline is not None:
-                    self.show_curves(self.model.history, self.model.baseline)
+                self.show_curves(self.model.history, self.model.baseline)  # every point, redraws were spaced out
                 if len(parts["test"]):
                     self._test(parts["test"])
 
