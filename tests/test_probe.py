@@ -9,6 +9,7 @@ from test_finetune import FAST, planted
 import dnabert_nb as dn
 from dnabert_nb.training import finetune as _finetune
 from dnabert_nb.training.finetune import task_network
+from dnabert_nb.training.metrics import bootstrap_wins
 from dnabert_nb.training.probe import fit_probe_head, probe_inputs
 from dnabert_nb.training.targets import labelled_task
 
@@ -65,7 +66,8 @@ def test_finetune_keeps_the_probe_when_it_scores_higher_on_valid(encoder, data, 
         torch.testing.assert_close(original, probed, rtol=0, atol=0)  # the encoder stayed frozen
     lines = capsys.readouterr().out.splitlines()
     line = next(line for line in lines if line.startswith("valid mcc: fine-tuned model "))
-    assert line.endswith(f"linear probe {model.metrics['mcc']:.3f}; kept the linear probe")
+    assert f"linear probe {model.metrics['mcc']:.3f}; the fine-tuned model scores higher on " in line
+    assert line.endswith("(95% needed): kept the linear probe")
     assert any(line.startswith(f"valid MCC: linear probe {model.metrics['mcc']:.3f}, k-mer baseline") for line in lines)
     reloaded = dn.load(tmp_path / "linear-probe")
     pd.testing.assert_frame_equal(dn.predict(reloaded, valid, progress=False), dn.predict(model, valid, progress=False))
@@ -73,19 +75,39 @@ def test_finetune_keeps_the_probe_when_it_scores_higher_on_valid(encoder, data, 
     assert all(np.isfinite(c).all() and np.abs(c).max() > 0 for c in contributions)
 
 
-def test_finetune_keeps_the_fine_tuned_network_when_the_probe_scores_lower(encoder, data, monkeypatch):
+def test_finetune_keeps_the_fine_tuned_network_when_it_scores_higher_on_most_resamples(encoder, data, monkeypatch):
     train, valid = data
-    fitted = _finetune.probe_model
+    seen = []
 
-    def worse(*args, **options):
-        probe = fitted(*args, **options)
-        probe.metrics = {**probe.metrics, "mcc": -1.0}
-        return probe
+    def network_wins(targets, network, probe, metric, **options):
+        seen.append((len(targets), network.shape, probe.shape, metric))
+        return 1.0
 
-    monkeypatch.setattr(_finetune, "probe_model", worse)
+    monkeypatch.setattr(_finetune, "bootstrap_wins", network_wins)
     kept = dn.finetune(encoder, train.head(96), valid, **PROBING)
     without = dn.finetune(encoder, train.head(96), valid, **{**FAST, "baseline": False})
     assert kept.source.startswith("finetune(") and kept.metrics == without.metrics
+    assert seen == [(len(valid), (len(valid), 2), (len(valid), 2), "mcc")]  # valid's probabilities of both
+
+
+def test_bootstrap_wins_counts_the_resamples_where_the_first_classifier_scores_higher():
+    rng = np.random.default_rng(0)
+    targets = rng.integers(0, 2, 400)
+
+    def right_on(share):  # probabilities that are right on about this share of the rows
+        right = rng.random(len(targets)) < share
+        predicted = np.where(right, targets, 1 - targets)
+        return np.stack([1 - predicted, predicted], axis=1) * 0.8 + 0.1
+
+    good, poor = right_on(0.9), right_on(0.6)
+    assert bootstrap_wins(targets, good, poor, "mcc") > 0.99 and bootstrap_wins(targets, poor, good, "mcc") < 0.01
+    assert bootstrap_wins(targets, good, poor, "loss") > 0.99  # lower is better for the loss
+    assert bootstrap_wins(targets, good, good, "mcc") == 0  # a tie is not a win
+    few = slice(0, 10)  # ten rows: one more right answer is no evidence
+    slightly = poor[few].copy()
+    wrong = np.flatnonzero(slightly.argmax(axis=1) != targets[few])[0]
+    slightly[wrong] = slightly[wrong][::-1]
+    assert 0.2 < bootstrap_wins(targets[few], slightly, poor[few], "accuracy") < 0.95
 
 
 def test_no_probe_without_two_rows_of_every_class_for_regression_or_for_an_explicit_other_head(

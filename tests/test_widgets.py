@@ -15,6 +15,7 @@ import pytest
 import dnabert_nb as dn
 from dnabert_nb.core.model import head_pooling
 from dnabert_nb.interpret.motifs import MotifResult
+from dnabert_nb.training.finetune import is_linear_probe
 from dnabert_nb.training.loop import TrainingState
 from dnabert_nb.widgets import (
     AttentionExplorer,
@@ -167,7 +168,8 @@ def test_training_panel_trains_tests_and_shares_the_model(encoder):
     assert is_png(panel.curves.value) and is_png(panel.plots.value)
     assert "mcc" in panel.scores.value
     assert f"k-mer baseline (k={panel.model.baseline.k})" in panel.scores.value  # the bar to clear, beside
-    assert head_pooling(panel.model.network) == "mean"  # finetune's default for a new head
+    expected = "layers_mean" if is_linear_probe(panel.model) else "mean"  # finetune's probe, or its new head's
+    assert head_pooling(panel.model.network) == expected
 
 
 def test_training_panel_redraws_the_curves_at_most_every_few_seconds(encoder):

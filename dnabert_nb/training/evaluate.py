@@ -109,6 +109,22 @@ def scores(
     Metrics use window-averaged probabilities (as :func:`dnabert_nb.predict` reports them), the
     loss the window-averaged logits (the training loss for one-window sequences).
     """
+    averaged_logits, outputs = window_outputs(
+        model, sequences, batch_size=batch_size, precision=precision, progress=progress
+    )
+    loss = float(task_loss(model.task, torch.from_numpy(averaged_logits), torch.from_numpy(targets), None))
+    return {"loss": loss, **_metrics(model.task, targets, outputs, model.labels), "n": len(targets)}
+
+
+def window_outputs(
+    model: DNABERTModel,
+    sequences: list,
+    *,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    precision: str | None = None,
+    progress: bool = False,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``model``'s window-averaged logits and window-averaged probabilities (or values) of each sequence."""
     result = run_windows(
         model,
         sequences,
@@ -121,8 +137,7 @@ def scores(
     )
     averaged_logits = average_windows(result.windows, result.values, len(result.ids))
     outputs = average_windows(result.windows, to_probabilities(model.task, result.values), len(result.ids))
-    loss = float(task_loss(model.task, torch.from_numpy(averaged_logits), torch.from_numpy(targets), None))
-    return {"loss": loss, **_metrics(model.task, targets, outputs, model.labels), "n": len(targets)}
+    return averaged_logits, outputs
 
 
 def _metrics(task: str, targets: np.ndarray, outputs: np.ndarray, names: list[str]) -> dict[str, float]:

@@ -36,8 +36,8 @@ from . import loop
 from .baseline import fit_baseline
 from .callbacks import Callback
 from .distributed import Processes
-from .evaluate import scores
-from .metrics import LOWER_IS_BETTER, check_metric
+from .evaluate import scores, window_outputs
+from .metrics import LOWER_IS_BETTER, bootstrap_wins, check_metric
 from .probe import fit_probe_head
 from .targets import DEFAULT_METRIC, PROBLEM_TYPES, LabelledTask, class_weight_tensor, labelled_task, task_loss
 
@@ -60,6 +60,9 @@ PROBE_MAX_ROWS = 5000
 PROBE_FOLDER = "linear-probe"
 #: The start of a linear probe's ``source``.
 PROBE_SOURCE = "linear_probe("
+#: The fine-tuned network is kept over the linear probe when it scores higher on at least this share of bootstrap
+#: resamples of valid (a one-sided test at 5 %): its valid score is the best of many evaluations, the probe's is not.
+NETWORK_WINS_NEEDED = 0.95
 
 
 class CollapseWarning(UserWarning):
@@ -327,10 +330,11 @@ def finetune(
     linear_probe
         Classification with ``valid``: also fit a linear probe (the starting encoder frozen, a logistic regression
         on the mean of every hidden state, :mod:`dnabert_nb.training.probe`; one inference pass over at most 5,000
-        training sequences and the valid ones, a fraction of one epoch) and return it instead of the fine-tuned
-        network when it scores higher on ``valid``. On tiny data the probe keeps what fine-tuning loses
-        (``ecoli_promoters``, BENCHMARKS.md); there the valid split is too small to pick reliably, and the
-        fine-tuned network's valid score, chosen as its best evaluation, is optimistic. Its head reads
+        training sequences and the valid ones, a fraction of one epoch) and return it unless the fine-tuned
+        network scores ``metric`` higher on 95 % of bootstrap resamples of ``valid`` (a one-sided paired test).
+        The probe is the default because its valid score is honest, while the network's, the best of its
+        evaluations, is optimistic, and on a few dozen valid rows the two differ by noise. On tiny data the probe
+        keeps what fine-tuning loses (``ecoli_promoters``, BENCHMARKS.md). Its head reads
         ``"layers_mean"``, so it is left out when ``pooling`` asks for another head. When it is kept, ``.history``
         is still the fine-tuning run's and ``.metrics`` the probe's; with ``output_dir`` it is saved to
         ``output_dir/linear-probe``.
@@ -486,12 +490,7 @@ def finetune(
     if probe_wanted and data.task == "classification" and best.metrics is not None:
         probe = probe_model(model, data, seed=seed, device=processes.device, precision=precision, progress=show)
         if probe is not None:
-            kept = scores_higher(probe.metrics, best.metrics, metric, maximize)
-            if show:
-                print(
-                    f"valid {metric}: fine-tuned model {best.metrics[metric]:.3f}, linear probe "
-                    f"{probe.metrics[metric]:.3f}; kept the {'linear probe' if kept else 'fine-tuned model'}"
-                )
+            kept = keeps_probe(best, probe, data, metric, seed=seed, precision=precision, show=show)
             if kept:
                 probe.history = best.history
                 best, name = probe, "linear probe"
@@ -508,14 +507,34 @@ def is_linear_probe(model: DNABERTModel) -> bool:
     return model.source.startswith(PROBE_SOURCE)
 
 
-def scores_higher(scores: dict[str, float], than: dict[str, float], metric: str, maximize: bool) -> bool:
-    """Whether ``scores`` beat ``than`` on ``metric`` (to maximize, or minimize), a tie broken by the lower loss.
-
-    On a few dozen valid sequences MCC takes few values and ties are common; the loss still ranks the two.
-    """
-    if scores[metric] == than[metric]:
-        return scores["loss"] < than["loss"]
-    return scores[metric] > than[metric] if maximize else scores[metric] < than[metric]
+def keeps_probe(
+    network: DNABERTModel,
+    probe: DNABERTModel,
+    data: LabelledTask,
+    metric: str,
+    *,
+    seed: int,
+    precision: str | None,
+    show: bool,
+) -> bool:
+    """Whether to keep the linear ``probe`` over the fine-tuned ``network``: unless the network scores higher on
+    :data:`NETWORK_WINS_NEEDED` of bootstrap resamples of ``data``'s valid rows (printed when ``show``)."""
+    sequences, targets = data.evaluation
+    wins = bootstrap_wins(
+        targets,
+        window_outputs(network, sequences, precision=precision)[1],
+        window_outputs(probe, sequences, precision=precision)[1],
+        metric,
+        seed=seed,
+    )
+    kept = wins < NETWORK_WINS_NEEDED
+    if show:
+        print(
+            f"valid {metric}: fine-tuned model {network.metrics[metric]:.3f}, linear probe {probe.metrics[metric]:.3f}"
+            f"; the fine-tuned model scores higher on {wins:.0%} of resamples of valid ({NETWORK_WINS_NEEDED:.0%} "
+            f"needed): kept the {'linear probe' if kept else 'fine-tuned model'}"
+        )
+    return kept
 
 
 def probe_model(

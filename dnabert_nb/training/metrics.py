@@ -39,32 +39,30 @@ def _safe(function, *args, **kwargs) -> float:
         return float("nan")
 
 
-def classification_metrics(targets: np.ndarray, probabilities: np.ndarray) -> dict[str, float]:
-    """Accuracy, macro F1, MCC (-1..1), macro precision and recall, AUROC and AUPRC.
+def classification_metrics(
+    targets: np.ndarray, probabilities: np.ndarray, names: tuple[str, ...] = METRIC_NAMES["classification"]
+) -> dict[str, float]:
+    """Accuracy, macro F1, MCC (-1..1), macro precision and recall, AUROC and AUPRC; or those of them in ``names``.
 
     Binary: AUROC/AUPRC of the second class; multi-class: macro one-vs-rest.
     """
     predicted = probabilities.argmax(axis=1)
     n_classes = probabilities.shape[1]
-    result = {
-        "accuracy": float(skm.accuracy_score(targets, predicted)),
-        "macro_f1": _safe(skm.f1_score, targets, predicted, average="macro", labels=range(n_classes), zero_division=0),
-        "mcc": _safe(skm.matthews_corrcoef, targets, predicted),
-        "precision": _safe(
-            skm.precision_score, targets, predicted, average="macro", labels=range(n_classes), zero_division=0
-        ),
-        "recall": _safe(
-            skm.recall_score, targets, predicted, average="macro", labels=range(n_classes), zero_division=0
-        ),
-    }
+    macro = {"average": "macro", "labels": range(n_classes), "zero_division": 0}
     if n_classes == 2:
-        result["auroc"] = _safe(skm.roc_auc_score, targets, probabilities[:, 1])
-        result["auprc"] = _safe(skm.average_precision_score, targets, probabilities[:, 1])
+        ranked = (targets, probabilities[:, 1])
     else:
-        one_hot = np.eye(n_classes)[targets]
-        result["auroc"] = _safe(skm.roc_auc_score, one_hot, probabilities, average="macro")
-        result["auprc"] = _safe(skm.average_precision_score, one_hot, probabilities, average="macro")
-    return result
+        ranked = (np.eye(n_classes)[targets], probabilities)
+    scorers = {
+        "accuracy": lambda: float(skm.accuracy_score(targets, predicted)),
+        "macro_f1": lambda: _safe(skm.f1_score, targets, predicted, **macro),
+        "mcc": lambda: _safe(skm.matthews_corrcoef, targets, predicted),
+        "precision": lambda: _safe(skm.precision_score, targets, predicted, **macro),
+        "recall": lambda: _safe(skm.recall_score, targets, predicted, **macro),
+        "auroc": lambda: _safe(skm.roc_auc_score, *ranked, average="macro"),
+        "auprc": lambda: _safe(skm.average_precision_score, *ranked, average="macro"),
+    }
+    return {name: scorers[name]() for name in names}
 
 
 def multilabel_metrics(targets: np.ndarray, probabilities: np.ndarray, labels: list[str]) -> dict[str, float]:
@@ -99,3 +97,50 @@ def regression_metrics(targets: np.ndarray, values: np.ndarray) -> dict[str, flo
         "spearman": float(np.mean([c[1] for c in correlations])),
         "r2": _safe(skm.r2_score, targets, values),
     }
+
+
+def classification_score(metric: str, targets: np.ndarray, probabilities: np.ndarray) -> float:
+    """One classification score of ``probabilities``: ``"loss"`` (cross-entropy) or a
+    :func:`classification_metrics` name."""
+    if metric == "loss":
+        return float(-np.log(np.clip(probabilities[np.arange(len(targets)), targets], 1e-12, None)).mean())
+    return classification_metrics(targets, probabilities, (metric,))[metric]
+
+
+def bootstrap_wins(
+    targets: np.ndarray,
+    first: np.ndarray,
+    second: np.ndarray,
+    metric: str,
+    *,
+    resamples: int = 200,
+    seed: int = 0,
+) -> float:
+    """The share of bootstrap resamples of the rows on which ``first`` scores better than ``second``.
+
+    Parameters
+    ----------
+    targets
+        (n,) class indices.
+    first, second
+        (n, classes) probabilities of two classifiers for the same rows (paired: each resample draws the same rows
+        for both).
+    metric
+        ``"loss"`` or a :func:`classification_metrics` name; lower is better for the names in
+        :data:`LOWER_IS_BETTER`. A tie, or a score undefined on a resample (NaN), is not a win.
+    resamples, seed
+        The number of resamples and their random draw.
+
+    Returns
+    -------
+    float
+        Between 0 and 1; 1 minus it is the one-sided bootstrap p-value of "``first`` is better".
+    """
+    rng = np.random.default_rng(seed)
+    sign = -1 if metric in LOWER_IS_BETTER else 1
+    wins = 0
+    for _ in range(resamples):
+        rows = rng.integers(0, len(targets), len(targets))
+        a, b = (classification_score(metric, targets[rows], p[rows]) for p in (first, second))
+        wins += bool(sign * (a - b) > 0)
+    return wins / resamples

@@ -5,7 +5,8 @@ On a few hundred sequences, fine-tuning every weight can lose what pre-training 
 5-mer counts, every transformer layer loses a third of that, and fine-tuned heads stay far below the k-mer
 baseline (BENCHMARKS.md, "Where ``ecoli_promoters``' signal sits"). The probe keeps the encoder frozen and fits
 only a head on the mean of every hidden state, in closed form (seconds): ``finetune`` fits it beside the
-fine-tuned network and keeps whichever scores higher on valid.
+fine-tuned network and keeps the probe unless the network scores higher on most bootstrap resamples of valid
+(``finetune.NETWORK_WINS_NEEDED``).
 
 The head it writes is an ordinary ``"layers_mean"`` head, so predict, evaluate, token contributions and saving
 work on it unchanged: the pooler standardises each feature ``x`` to ``z = (x - mean) / sd`` over the training
