@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from conftest import official_folder, official_vocab
+from official import official_folder, official_vocab
 
 from dnabert_nb import InputFormatError, InvalidSequenceError, KmerTokenizer
 from dnabert_nb.testing import reference_kmer_text, reference_tokenizer
