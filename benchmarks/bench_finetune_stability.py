@@ -82,7 +82,7 @@ def fit_and_test(
 def linear_probe(model: dn.DNABERTModel, train: pd.DataFrame, valid: pd.DataFrame) -> dn.DNABERTModel:
     """finetune's linear probe alone (seed 0), its valid scores as ``.metrics``."""
     task = labelled_task(model, train, valid, "auto")
-    return probe_model(model, task, seed=0, device=model.device, precision=None, progress=False)
+    return probe_model(model, task, seed=0, device=model.device, precision=None, progress=False)[0]
 
 
 def probe_scores(model: dn.DNABERTModel, train: pd.DataFrame, valid: pd.DataFrame, test: pd.DataFrame) -> dict:

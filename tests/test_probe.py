@@ -8,8 +8,8 @@ from test_finetune import FAST, planted
 
 import dnabert_nb as dn
 from dnabert_nb.training import finetune as _finetune
+from dnabert_nb.training.evaluate import EvaluationOutputs, bootstrap_wins, window_outputs
 from dnabert_nb.training.finetune import task_network
-from dnabert_nb.training.metrics import bootstrap_wins
 from dnabert_nb.training.probe import fit_probe_head, probe_inputs
 from dnabert_nb.training.targets import labelled_task
 
@@ -77,17 +77,21 @@ def test_finetune_keeps_the_probe_when_it_scores_higher_on_valid(encoder, data, 
 
 def test_finetune_keeps_the_fine_tuned_network_when_it_scores_higher_on_most_resamples(encoder, data, monkeypatch):
     train, valid = data
-    seen = []
+    seen, given = [], []
 
-    def network_wins(targets, network, probe, metric, **options):
-        seen.append((len(targets), network.shape, probe.shape, metric))
+    def network_wins(task, targets, network, probe, metric, labels, **options):
+        seen.append((task, len(targets), network.outputs.shape, probe.outputs.shape, metric))
+        given.append(network)
         return 1.0
 
     monkeypatch.setattr(_finetune, "bootstrap_wins", network_wins)
     kept = dn.finetune(encoder, train.head(96), valid, **PROBING)
     without = dn.finetune(encoder, train.head(96), valid, **{**FAST, "baseline": False})
     assert kept.source.startswith("finetune(") and kept.metrics == without.metrics
-    assert seen == [(len(valid), (len(valid), 2), (len(valid), 2), "mcc")]  # valid's probabilities of both
+    assert seen == [("classification", len(valid), (len(valid), 2), (len(valid), 2), "mcc")]  # valid's outputs of both
+    kept_outputs = window_outputs(kept, valid.sequence.tolist())  # the best evaluation's, not recomputed
+    np.testing.assert_allclose(given[0].outputs, kept_outputs.outputs, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(given[0].logits, kept_outputs.logits, rtol=1e-5, atol=1e-5)
 
 
 def test_bootstrap_wins_counts_the_resamples_where_the_first_classifier_scores_higher():
@@ -100,14 +104,19 @@ def test_bootstrap_wins_counts_the_resamples_where_the_first_classifier_scores_h
         return np.stack([1 - predicted, predicted], axis=1) * 0.8 + 0.1
 
     good, poor = right_on(0.9), right_on(0.6)
-    assert bootstrap_wins(targets, good, poor, "mcc") > 0.99 and bootstrap_wins(targets, poor, good, "mcc") < 0.01
-    assert bootstrap_wins(targets, good, poor, "loss") > 0.99  # lower is better for the loss
-    assert bootstrap_wins(targets, good, good, "mcc") == 0  # a tie is not a win
+
+    def wins(first, second, metric, rows=slice(None)):
+        first, second = (EvaluationOutputs(np.log(p[rows]), p[rows]) for p in (first, second))
+        return bootstrap_wins("classification", targets[rows], first, second, metric, ["a", "b"])
+
+    assert wins(good, poor, "mcc") > 0.99 and wins(poor, good, "mcc") < 0.01
+    assert wins(good, poor, "loss") > 0.99  # lower is better for the loss
+    assert wins(good, good, "mcc") == 0  # a tie is not a win
     few = slice(0, 10)  # ten rows: one more right answer is no evidence
-    slightly = poor[few].copy()
-    wrong = np.flatnonzero(slightly.argmax(axis=1) != targets[few])[0]
+    slightly = poor.copy()
+    wrong = np.flatnonzero(slightly[few].argmax(axis=1) != targets[few])[0]
     slightly[wrong] = slightly[wrong][::-1]
-    assert 0.2 < bootstrap_wins(targets[few], slightly, poor[few], "accuracy") < 0.95
+    assert 0.2 < wins(slightly, poor, "accuracy", few) < 0.95
 
 
 def test_no_probe_without_two_rows_of_every_class_for_regression_or_for_an_explicit_other_head(

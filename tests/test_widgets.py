@@ -15,6 +15,7 @@ import pytest
 import dnabert_nb as dn
 from dnabert_nb.core.model import head_pooling
 from dnabert_nb.interpret.motifs import MotifResult
+from dnabert_nb.training.callbacks import REDRAW_SECONDS
 from dnabert_nb.training.finetune import is_linear_probe
 from dnabert_nb.training.loop import TrainingState
 from dnabert_nb.widgets import (
@@ -27,7 +28,7 @@ from dnabert_nb.widgets import (
     TrainingPanel,
     app,
 )
-from dnabert_nb.widgets.training import REDRAW_SECONDS, _PanelCallback
+from dnabert_nb.widgets.training import _PanelCallback
 
 BASES = list("ACGT")
 NOW = datetime.datetime.now(datetime.timezone.utc)

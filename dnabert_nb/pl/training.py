@@ -9,7 +9,7 @@ from matplotlib.axes import Axes
 
 from ..core.errors import InputFormatError
 from ..training.baseline import KmerBaseline
-from ..training.callbacks import Callback
+from ..training.callbacks import CurvesCallback
 from ..training.loop import TrainingState
 
 
@@ -66,12 +66,12 @@ def training_curves(
     return axes
 
 
-class LiveTrainingCurves(Callback):
+class LiveTrainingCurves(CurvesCallback):
     """A training callback: one figure of the curves in a notebook, redrawn in place as the history grows.
 
     ``finetune(live_plot="auto")`` adds one in a notebook; pass one in ``callbacks=`` to show it elsewhere.
     ``baseline``: a :class:`~dnabert_nb.KmerBaseline` drawn as in :func:`training_curves` (``finetune`` passes
-    the one it fits before training).
+    the one it fits before training). Redrawn at most every two seconds, and at the end with every point.
     """
 
     def __init__(self, baseline: KmerBaseline | None = None) -> None:
@@ -85,14 +85,7 @@ class LiveTrainingCurves(Callback):
         self.handle = display(self.figure, display_id=True)
         plt.close(self.figure)  # shown through the handle only, not again at the end of the cell
 
-    def on_step(self, state: TrainingState, row: dict | None) -> None:
-        if row is not None:
-            self.update(pd.DataFrame(state.history))
-
-    def on_evaluate(self, state: TrainingState, scores: dict[str, float]) -> None:
-        self.update(pd.DataFrame(state.history))
-
-    def update(self, history: pd.DataFrame) -> None:
+    def draw(self, history: pd.DataFrame) -> None:
         """Redraw the curves from ``history`` into the same figure."""
         for axis in self.axes:
             axis.clear()

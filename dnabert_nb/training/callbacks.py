@@ -9,15 +9,21 @@ are others.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+import pandas as pd
 from tqdm.auto import tqdm
 
 from ..core.errors import InputFormatError
 
 if TYPE_CHECKING:
     from .loop import TrainingState
+
+#: Curves shown while training are redrawn at most this often (seconds): a matplotlib redraw takes about half a
+#: second on a CPU core, as long as several steps of a small model, and runs between the steps.
+REDRAW_SECONDS = 2.0
 
 
 class Callback:
@@ -68,6 +74,36 @@ class ProgressBar(Callback):
 
     def on_end(self, state: TrainingState) -> None:
         self.bar.close()
+
+
+class CurvesCallback(Callback):
+    """Base class of callbacks that draw the training curves as the history grows (the live figure, the panel).
+
+    :meth:`draw` runs at logged steps and evaluations, at most every :data:`REDRAW_SECONDS`, and once more at the
+    end with every point.
+    """
+
+    drawn = float("-inf")  # when the curves were last drawn (time.monotonic)
+
+    def draw(self, history: pd.DataFrame) -> None:
+        """Draw the curves of ``history`` (the loop's rows so far)."""
+        raise NotImplementedError
+
+    def on_step(self, state: TrainingState, row: dict | None) -> None:
+        if row is not None:
+            self.redraw(state)
+
+    def on_evaluate(self, state: TrainingState, scores: dict[str, float]) -> None:
+        self.redraw(state)
+
+    def on_end(self, state: TrainingState) -> None:
+        self.draw(pd.DataFrame(state.history))
+
+    def redraw(self, state: TrainingState) -> None:
+        """Draw the curves so far, unless they were drawn less than :data:`REDRAW_SECONDS` ago."""
+        if time.monotonic() - self.drawn >= REDRAW_SECONDS:
+            self.draw(pd.DataFrame(state.history))
+            self.drawn = time.monotonic()
 
 
 #: Makes the live figure of the training curves shown in a notebook; set by :mod:`dnabert_nb.pl` on import.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 import pandas as pd
 import torch
@@ -12,7 +14,7 @@ from ..core.inference import DEFAULT_BATCH_SIZE, average_windows, logits, run_wi
 from ..core.model import DNABERTModel
 from ..io.labelled import as_labelled
 from .baseline import KmerBaseline
-from .metrics import classification_metrics, multilabel_metrics, regression_metrics
+from .metrics import LOWER_IS_BETTER, classification_metrics, multilabel_metrics, regression_metrics
 from .targets import encode_targets, task_loss
 
 
@@ -95,6 +97,19 @@ def chosen_baseline(model: DNABERTModel, baseline: bool | KmerBaseline) -> KmerB
     return baseline
 
 
+class EvaluationOutputs(NamedTuple):
+    """A model's outputs for each evaluated sequence, its windows averaged."""
+
+    logits: np.ndarray
+    """Window-averaged logits (the loss reads these: the training loss for one-window sequences)."""
+    outputs: np.ndarray
+    """Window-averaged probabilities, or values for regression (the metrics read these, as ``predict`` reports)."""
+
+    def take(self, rows: np.ndarray) -> EvaluationOutputs:
+        """The outputs of ``rows`` alone."""
+        return EvaluationOutputs(self.logits[rows], self.outputs[rows])
+
+
 def scores(
     model: DNABERTModel,
     sequences: list,
@@ -104,16 +119,9 @@ def scores(
     precision: str | None = None,
     progress: bool = False,
 ) -> dict[str, float]:
-    """Loss and metrics of ``model`` on encoded targets; long sequences average their windows.
-
-    Metrics use window-averaged probabilities (as :func:`dnabert_nb.predict` reports them), the
-    loss the window-averaged logits (the training loss for one-window sequences).
-    """
-    averaged_logits, outputs = window_outputs(
-        model, sequences, batch_size=batch_size, precision=precision, progress=progress
-    )
-    loss = float(task_loss(model.task, torch.from_numpy(averaged_logits), torch.from_numpy(targets), None))
-    return {"loss": loss, **_metrics(model.task, targets, outputs, model.labels), "n": len(targets)}
+    """Loss and metrics of ``model`` on encoded targets; long sequences average their windows."""
+    outputs = window_outputs(model, sequences, batch_size=batch_size, precision=precision, progress=progress)
+    return output_scores(model.task, targets, outputs, model.labels)
 
 
 def window_outputs(
@@ -123,8 +131,8 @@ def window_outputs(
     batch_size: int = DEFAULT_BATCH_SIZE,
     precision: str | None = None,
     progress: bool = False,
-) -> tuple[np.ndarray, np.ndarray]:
-    """``model``'s window-averaged logits and window-averaged probabilities (or values) of each sequence."""
+) -> EvaluationOutputs:
+    """``model``'s window-averaged logits and probabilities (or values) of each sequence."""
     result = run_windows(
         model,
         sequences,
@@ -135,14 +143,74 @@ def window_outputs(
         progress=progress,
         description="evaluate",
     )
-    averaged_logits = average_windows(result.windows, result.values, len(result.ids))
-    outputs = average_windows(result.windows, to_probabilities(model.task, result.values), len(result.ids))
-    return averaged_logits, outputs
+    return EvaluationOutputs(
+        average_windows(result.windows, result.values, len(result.ids)),
+        average_windows(result.windows, to_probabilities(model.task, result.values), len(result.ids)),
+    )
 
 
-def _metrics(task: str, targets: np.ndarray, outputs: np.ndarray, names: list[str]) -> dict[str, float]:
+def output_scores(
+    task: str, targets: np.ndarray, outputs: EvaluationOutputs, labels: list[str], names: tuple[str, ...] | None = None
+) -> dict[str, float]:
+    """The loss, the metrics and ``n`` of ``outputs`` for encoded ``targets``; or only the scores in ``names``."""
+    result = {}
+    if names is None or "loss" in names:
+        result["loss"] = float(task_loss(task, torch.from_numpy(outputs.logits), torch.from_numpy(targets), None))
+    metric_names = None if names is None else tuple(name for name in names if name != "loss")
+    if metric_names != ():
+        result.update(_metrics(task, targets, outputs.outputs, labels, metric_names))
+    if names is None:
+        result["n"] = len(targets)
+    return result
+
+
+def bootstrap_wins(
+    task: str,
+    targets: np.ndarray,
+    first: EvaluationOutputs,
+    second: EvaluationOutputs,
+    metric: str,
+    labels: list[str],
+    *,
+    resamples: int = 200,
+    seed: int = 0,
+) -> float:
+    """The share of bootstrap resamples of the rows on which ``first`` scores better than ``second``.
+
+    Parameters
+    ----------
+    task, targets, labels
+        The task, its encoded targets and its label names, as for :func:`output_scores`.
+    first, second
+        Two models' outputs for the same rows (paired: each resample draws the same rows for both).
+    metric
+        A score :func:`output_scores` reports; lower is better for those in :data:`LOWER_IS_BETTER`. A tie, or
+        a score undefined on a resample (NaN), is not a win.
+    resamples, seed
+        The number of resamples and their random draw.
+
+    Returns
+    -------
+    float
+        Between 0 and 1; 1 minus it is the one-sided bootstrap p-value of "``first`` is better".
+    """
+    rng = np.random.default_rng(seed)
+    sign = -1 if metric in LOWER_IS_BETTER else 1
+    wins = 0
+    for _ in range(resamples):
+        rows = rng.integers(0, len(targets), len(targets))
+        a, b = (output_scores(task, targets[rows], o.take(rows), labels, (metric,))[metric] for o in (first, second))
+        wins += bool(sign * (a - b) > 0)
+    return wins / resamples
+
+
+def _metrics(
+    task: str, targets: np.ndarray, outputs: np.ndarray, labels: list[str], names: tuple[str, ...] | None
+) -> dict[str, float]:
     if task == "classification":
-        return classification_metrics(targets, outputs)
+        return classification_metrics(targets, outputs, names)
     if task == "multilabel":
-        return multilabel_metrics(targets, outputs, names)
-    return regression_metrics(targets, outputs)
+        every = multilabel_metrics(targets, outputs, labels)
+    else:
+        every = regression_metrics(targets, outputs)
+    return every if names is None else {name: every[name] for name in names}

@@ -10,6 +10,7 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -36,8 +37,8 @@ from . import loop
 from .baseline import fit_baseline
 from .callbacks import Callback
 from .distributed import Processes
-from .evaluate import scores, window_outputs
-from .metrics import LOWER_IS_BETTER, bootstrap_wins, check_metric
+from .evaluate import EvaluationOutputs, bootstrap_wins, output_scores, window_outputs
+from .metrics import LOWER_IS_BETTER, check_metric
 from .probe import fit_probe_head
 from .targets import DEFAULT_METRIC, PROBLEM_TYPES, LabelledTask, class_weight_tensor, labelled_task, task_loss
 
@@ -111,6 +112,13 @@ class TrainingWindows:
     targets: np.ndarray
 
 
+class FineTuned(NamedTuple):
+    """A model ``finetune`` may return, and its outputs on the valid rows (those of ``.metrics``)."""
+
+    model: DNABERTModel
+    valid_outputs: EvaluationOutputs | None
+
+
 class FinetuneJob(loop.TrainingJob):
     """Supervised fine-tuning as the loop sees it: length-bucketed batches of windows, the task loss, evaluation."""
 
@@ -137,6 +145,8 @@ class FinetuneJob(loop.TrainingJob):
         self.crop = crop
         self.weights, self.dtype, self.precision, self.processes = weights, dtype, precision, processes
         self.objective = processes.wrap(ClassifierObjective(trainable))
+        self.latest_outputs: EvaluationOutputs | None = None  # of the last evaluation ...
+        self.best_outputs: EvaluationOutputs | None = None  # ... and of the best one (None: before a resume)
         self._epoch: tuple[int, list[np.ndarray]] | None = None
         self.steps_per_epoch = len(self._batches(0))
 
@@ -171,7 +181,12 @@ class FinetuneJob(loop.TrainingJob):
     def evaluate(self) -> dict[str, float] | None:
         if self.evaluation is None:
             return None
-        return scores(self.model(), *self.evaluation, precision=self.precision)
+        sequences, targets = self.evaluation
+        self.latest_outputs = window_outputs(self.model(), sequences, precision=self.precision)
+        return output_scores(self.result.task, targets, self.latest_outputs, self.result.labels)
+
+    def keep_as_best(self) -> None:
+        self.best_outputs = self.latest_outputs
 
     def model(self) -> DNABERTModel:
         if not self.lora:  # the result wraps the very network being trained
@@ -393,7 +408,7 @@ def finetune(
     if baseline and data.task == "classification" and data.evaluation is not None:
         kmer_baseline = fit_baseline(data.sequences, data.targets, data.names, data.evaluation, seed=seed)
 
-    def attempt(seed: int, folder: Path | None) -> DNABERTModel:
+    def attempt(seed: int, folder: Path | None) -> FineTuned:
         network = task_network(model, data.task, data.names, seed)
         if pooling is not None:
             network.config.classifier_pooling = pooling
@@ -468,19 +483,19 @@ def finetune(
         finished.network.eval()
         finished.history = pd.DataFrame(outcome.state.history)
         finished.metrics = outcome.state.best_metrics
-        return finished
+        return FineTuned(finished, job.best_outputs)
 
     tried = [attempt(seed, output_dir)]
-    while restarts and collapsed(tried[-1], data.task) and len(tried) <= restarts:
+    while restarts and collapsed(tried[-1].model, data.task) and len(tried) <= restarts:
         folder = None if output_dir is None else output_dir / f"restart-{len(tried)}"
         tried.append(attempt(seed + len(tried), folder))
-    best = tried[0]
+    best, best_outputs = tried[0]
     if len(tried) > 1:
-        best = max(tried, key=lambda ft: ft.metrics[metric] if maximize else -ft.metrics[metric])
+        best, best_outputs = max(tried, key=lambda ft: ft.model.metrics[metric] * (1 if maximize else -1))
         warnings.warn(
             f"Fine-tuning collapsed to a constant predictor on valid with seed {seed}; restarted {len(tried) - 1} "
             f"time(s) with the next seeds and kept the best (valid {metric} "
-            + ", ".join(f"{ft.metrics[metric]:.3f}" for ft in tried)
+            + ", ".join(f"{ft.model.metrics[metric]:.3f}" for ft in tried)
             + ").",
             CollapseWarning,
             stacklevel=3,  # the caller of finetune's renamed_options wrapper
@@ -488,10 +503,12 @@ def finetune(
     show, name = progress and processes.is_main, "fine-tuned model"
     probe_wanted = linear_probe and pooling in (None, "layers_mean")  # an explicit other head is what was asked for
     if probe_wanted and data.task == "classification" and best.metrics is not None:
-        probe = probe_model(model, data, seed=seed, device=processes.device, precision=precision, progress=show)
-        if probe is not None:
-            kept = keeps_probe(best, probe, data, metric, seed=seed, precision=precision, show=show)
-            if kept:
+        probed = probe_model(model, data, seed=seed, device=processes.device, precision=precision, progress=show)
+        if probed is not None:
+            probe, probe_outputs = probed
+            if best_outputs is None:  # resumed after its best evaluation
+                best_outputs = window_outputs(best, data.evaluation[0], precision=precision)
+            if keeps_probe(FineTuned(best, best_outputs), FineTuned(probe, probe_outputs), data, metric, seed, show):
                 probe.history = best.history
                 best, name = probe, "linear probe"
                 if output_dir is not None and processes.is_main:
@@ -507,30 +524,17 @@ def is_linear_probe(model: DNABERTModel) -> bool:
     return model.source.startswith(PROBE_SOURCE)
 
 
-def keeps_probe(
-    network: DNABERTModel,
-    probe: DNABERTModel,
-    data: LabelledTask,
-    metric: str,
-    *,
-    seed: int,
-    precision: str | None,
-    show: bool,
-) -> bool:
+def keeps_probe(network: FineTuned, probe: FineTuned, data: LabelledTask, metric: str, seed: int, show: bool) -> bool:
     """Whether to keep the linear ``probe`` over the fine-tuned ``network``: unless the network scores higher on
     :data:`NETWORK_WINS_NEEDED` of bootstrap resamples of ``data``'s valid rows (printed when ``show``)."""
-    sequences, targets = data.evaluation
     wins = bootstrap_wins(
-        targets,
-        window_outputs(network, sequences, precision=precision)[1],
-        window_outputs(probe, sequences, precision=precision)[1],
-        metric,
-        seed=seed,
+        data.task, data.evaluation[1], network.valid_outputs, probe.valid_outputs, metric, data.names, seed=seed
     )
     kept = wins < NETWORK_WINS_NEEDED
     if show:
+        valid = f"fine-tuned model {network.model.metrics[metric]:.3f}, linear probe {probe.model.metrics[metric]:.3f}"
         print(
-            f"valid {metric}: fine-tuned model {network.metrics[metric]:.3f}, linear probe {probe.metrics[metric]:.3f}"
+            f"valid {metric}: {valid}"
             f"; the fine-tuned model scores higher on {wins:.0%} of resamples of valid ({NETWORK_WINS_NEEDED:.0%} "
             f"needed): kept the {'linear probe' if kept else 'fine-tuned model'}"
         )
@@ -545,9 +549,10 @@ def probe_model(
     device: torch.device,
     precision: str | None,
     progress: bool,
-) -> DNABERTModel | None:
+) -> tuple[DNABERTModel, EvaluationOutputs] | None:
     """``model``'s encoder, frozen, under a linear-probe head fitted on ``data``'s training sequences and scored on
-    its evaluation data (``.metrics``); None when a class has fewer than 2 training sequences."""
+    its evaluation data (``.metrics``), and its outputs there; None when a class has fewer than 2 training
+    sequences."""
     targets = data.targets
     if np.bincount(targets, minlength=len(data.names)).min() < 2:
         return None
@@ -570,8 +575,10 @@ def probe_model(
         precision=model.precision,
         source=f"{PROBE_SOURCE}{model.source})",
     )
-    probe.metrics = scores(probe, *data.evaluation, precision=precision)
-    return probe
+    sequences, targets = data.evaluation
+    outputs = window_outputs(probe, sequences, precision=precision)
+    probe.metrics = output_scores(data.task, targets, outputs, data.names)
+    return probe, outputs
 
 
 def compare_with_baseline(model: DNABERTModel, n_train: int, *, show: bool, name: str = "fine-tuned model") -> None:

@@ -185,6 +185,9 @@ class TrainingJob(ABC):
         """What resuming needs besides the saved model and the optimizer (e.g. a sampler's random state)."""
         return {}
 
+    def keep_as_best(self) -> None:  # noqa: B027 - a hook: most jobs keep nothing beyond the weights
+        """Called when the evaluation just made scored best so far, as its weights are kept."""
+
 
 def linear_schedule(
     optimizer: torch.optim.Optimizer, warmup_steps: int, total_steps: int
@@ -475,6 +478,7 @@ def _evaluate(
     improved = state.best_score is None or (score > state.best_score if schedule.maximize else score < state.best_score)
     if np.isfinite(score) and improved:
         state.best_score, state.best_step, state.best_metrics, state.stale_evaluations = score, state.step, scores, 0
+        job.keep_as_best()
         current = job.model()
         checkpoints.save_best(current)
         return {name: value.detach().clone() for name, value in current.network.state_dict().items()}

@@ -40,7 +40,7 @@ def _safe(function, *args, **kwargs) -> float:
 
 
 def classification_metrics(
-    targets: np.ndarray, probabilities: np.ndarray, names: tuple[str, ...] = METRIC_NAMES["classification"]
+    targets: np.ndarray, probabilities: np.ndarray, names: tuple[str, ...] | None = None
 ) -> dict[str, float]:
     """Accuracy, macro F1, MCC (-1..1), macro precision and recall, AUROC and AUPRC; or those of them in ``names``.
 
@@ -62,7 +62,7 @@ def classification_metrics(
         "auroc": lambda: _safe(skm.roc_auc_score, *ranked, average="macro"),
         "auprc": lambda: _safe(skm.average_precision_score, *ranked, average="macro"),
     }
-    return {name: scorers[name]() for name in names}
+    return {name: scorers[name]() for name in names or METRIC_NAMES["classification"]}
 
 
 def multilabel_metrics(targets: np.ndarray, probabilities: np.ndarray, labels: list[str]) -> dict[str, float]:
@@ -97,50 +97,3 @@ def regression_metrics(targets: np.ndarray, values: np.ndarray) -> dict[str, flo
         "spearman": float(np.mean([c[1] for c in correlations])),
         "r2": _safe(skm.r2_score, targets, values),
     }
-
-
-def classification_score(metric: str, targets: np.ndarray, probabilities: np.ndarray) -> float:
-    """One classification score of ``probabilities``: ``"loss"`` (cross-entropy) or a
-    :func:`classification_metrics` name."""
-    if metric == "loss":
-        return float(-np.log(np.clip(probabilities[np.arange(len(targets)), targets], 1e-12, None)).mean())
-    return classification_metrics(targets, probabilities, (metric,))[metric]
-
-
-def bootstrap_wins(
-    targets: np.ndarray,
-    first: np.ndarray,
-    second: np.ndarray,
-    metric: str,
-    *,
-    resamples: int = 200,
-    seed: int = 0,
-) -> float:
-    """The share of bootstrap resamples of the rows on which ``first`` scores better than ``second``.
-
-    Parameters
-    ----------
-    targets
-        (n,) class indices.
-    first, second
-        (n, classes) probabilities of two classifiers for the same rows (paired: each resample draws the same rows
-        for both).
-    metric
-        ``"loss"`` or a :func:`classification_metrics` name; lower is better for the names in
-        :data:`LOWER_IS_BETTER`. A tie, or a score undefined on a resample (NaN), is not a win.
-    resamples, seed
-        The number of resamples and their random draw.
-
-    Returns
-    -------
-    float
-        Between 0 and 1; 1 minus it is the one-sided bootstrap p-value of "``first`` is better".
-    """
-    rng = np.random.default_rng(seed)
-    sign = -1 if metric in LOWER_IS_BETTER else 1
-    wins = 0
-    for _ in range(resamples):
-        rows = rng.integers(0, len(targets), len(targets))
-        a, b = (classification_score(metric, targets[rows], p[rows]) for p in (first, second))
-        wins += bool(sign * (a - b) > 0)
-    return wins / resamples

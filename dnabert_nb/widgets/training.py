@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import inspect
-import time
 
 import ipywidgets as widgets
 import numpy as np
@@ -17,7 +16,7 @@ from ..datasets import load as load_dataset
 from ..pl.evaluation import confusion, roc
 from ..pl.training import training_curves
 from ..training.baseline import KmerBaseline
-from ..training.callbacks import Callback
+from ..training.callbacks import CurvesCallback
 from ..training.evaluate import evaluate
 from ..training.finetune import AUTO_EPOCHS, AUTO_MIN_STEPS, finetune
 from ..training.loop import TrainingState
@@ -38,9 +37,6 @@ HEAD_CHOICES = (
 )
 #: Shares of the rows for train / valid / test when uploaded data has no ``split`` column.
 RANDOM_SPLIT = (0.8, 0.1, 0.1)
-#: The curves are redrawn at most this often while training (seconds): a redraw takes about half a second on a
-#: CPU core, as long as several steps of a small model, and runs between the steps.
-REDRAW_SECONDS = 2.0
 
 
 def split_table(table: pd.DataFrame, seed: int = 0) -> dict[str, pd.DataFrame]:
@@ -56,28 +52,23 @@ def split_table(table: pd.DataFrame, seed: int = 0) -> dict[str, pd.DataFrame]:
     return parts
 
 
-class _PanelCallback(Callback):
+class _PanelCallback(CurvesCallback):
     """Tells the panel of each step and evaluation, and stops the loop when the panel's job is stopped."""
 
     def __init__(self, panel: TrainingPanel, job: Job):
         self.panel, self.job = panel, job
-        self.drawn = -np.inf
 
     def on_step(self, state: TrainingState, row: dict | None) -> None:
         self.job.progress(state.step, state.total_steps)
-        if row is not None:
-            self.redraw(state)
+        super().on_step(state, row)
         if self.job.stopped:
             state.request_stop()
 
-    def on_evaluate(self, state: TrainingState, scores: dict[str, float]) -> None:
-        self.redraw(state)
+    def on_end(self, state: TrainingState) -> None:
+        """Nothing: the panel draws the final curves, with the k-mer baseline, when ``finetune`` returns."""
 
-    def redraw(self, state: TrainingState) -> None:
-        """Draw the curves so far, unless they were drawn less than :data:`REDRAW_SECONDS` ago."""
-        if time.monotonic() - self.drawn >= REDRAW_SECONDS:
-            self.panel.show_curves(pd.DataFrame(state.history))
-            self.drawn = time.monotonic()
+    def draw(self, history: pd.DataFrame) -> None:
+        self.panel.show_curves(history)
 
 
 class TrainingPanel(Panel):
