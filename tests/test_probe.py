@@ -8,9 +8,10 @@ from test_finetune import FAST, planted
 
 import dnabert_nb as dn
 from dnabert_nb.training import finetune as _finetune
+from dnabert_nb.training import probe as _probe
 from dnabert_nb.training.evaluate import EvaluationOutputs, bootstrap_wins, window_outputs
 from dnabert_nb.training.finetune import task_network
-from dnabert_nb.training.probe import fit_probe_head, probe_inputs
+from dnabert_nb.training.probe import fit_probe_head, probe_inputs, probe_layers
 from dnabert_nb.training.targets import labelled_task
 
 PROBING = {**FAST, "linear_probe": True, "baseline": False}
@@ -26,26 +27,51 @@ def test_embedding_every_layer_is_the_mean_of_each_layer_s_embedding(encoder):
     each = [dn.embed(encoder, sequences, pooling="mean", layer=i, progress=False) for i in range(3)]
     every = dn.embed(encoder, sequences, pooling="mean", layer="all", progress=False)
     np.testing.assert_allclose(every, np.mean(each, axis=0), rtol=1e-5, atol=1e-6)
+    side_by_side = dn.embed(encoder, sequences, pooling="mean", layer="each", progress=False)
+    np.testing.assert_allclose(side_by_side, np.stack(each, axis=1), rtol=1e-5, atol=1e-6)
     with pytest.raises(dn.InputFormatError, match="'all'"):
         dn.embed(encoder, sequences, layer="every")
 
 
-@pytest.mark.parametrize("n_classes", [2, 3])
-def test_the_probe_head_computes_the_logistic_regression_it_fitted(encoder, data, n_classes):
+@pytest.mark.parametrize(("n_classes", "layers"), [(2, None), (3, None), (2, [1])])
+def test_the_probe_head_computes_the_logistic_regression_it_fitted(
+    encoder, data, n_classes, layers, monkeypatch, tmp_path
+):
     train = data[0]
     if n_classes == 3:  # a third class carrying another motif
         other = planted(120, 7, motif="GCGCGCGC")
         train = pd.concat([train, other[other.label == 1].assign(label=2)], ignore_index=True)
     names = [str(c) for c in range(n_classes)]
-    features = dn.embed(encoder, train, pooling="mean", layer="all", progress=False)
+    features = dn.embed(encoder, train, pooling="mean", layer="each", progress=False)
+    read = features.mean(axis=1) if layers is None else features[:, layers].mean(axis=1)
+    monkeypatch.setattr(_probe, "probe_candidates", lambda _: [(layers, read.astype(np.float64))])
     network = task_network(encoder, "classification", names, seed=0)
     network.config.classifier_pooling = "layers_mean"
     regression = fit_probe_head(network, features, train.label.to_numpy(), seed=0)
+    assert network.config.classifier_layers == layers
     model = dn.DNABERTModel(network.eval(), encoder.tokenizer, labels=names, precision="fp32")
-    predicted = dn.predict(model, train, progress=False)[[f"prob_{name}" for name in names]].to_numpy()
-    expected = regression.predict_proba(probe_inputs(features.astype(np.float64))[0])
-    np.testing.assert_allclose(predicted, expected, atol=1e-5)
+    model.save(tmp_path / "probe")
+    for head in (model, dn.load(tmp_path / "probe")):  # the hidden states it reads are saved with it
+        predicted = dn.predict(head, train, progress=False)[[f"prob_{name}" for name in names]].to_numpy()
+        expected = regression.predict_proba(probe_inputs(read.astype(np.float64))[0])
+        np.testing.assert_allclose(predicted, expected, atol=1e-5)
     assert np.ptp(expected) > 0.1  # the fitted regression is not a constant
+
+
+def test_the_probe_reads_the_hidden_state_that_fits_the_training_rows_best(encoder):
+    rng = np.random.default_rng(0)
+    targets = rng.integers(0, 2, 300)
+    hidden = encoder.config.hidden_size
+    features = rng.normal(size=(300, 3, hidden))
+    features[:, 2, :4] += 1.5 * targets[:, None]  # the signal sits in hidden state 2 alone
+    network = task_network(encoder, "classification", ["0", "1"], seed=0)
+    network.config.classifier_pooling = "layers_mean"
+    fit_probe_head(network, features, targets, seed=0)
+    assert network.config.classifier_layers == [2]
+    features = rng.normal(size=(300, 3, hidden))
+    features[:, :, :4] += 0.6 * targets[:, None, None]  # the same signal in each, the noise of each its own
+    fit_probe_head(network, features, targets, seed=0)
+    assert network.config.classifier_layers is None
 
 
 def test_finetune_keeps_the_probe_when_it_scores_higher_on_valid(encoder, data, tmp_path, capsys):
@@ -66,7 +92,8 @@ def test_finetune_keeps_the_probe_when_it_scores_higher_on_valid(encoder, data, 
         torch.testing.assert_close(original, probed, rtol=0, atol=0)  # the encoder stayed frozen
     lines = capsys.readouterr().out.splitlines()
     line = next(line for line in lines if line.startswith("valid mcc: fine-tuned model "))
-    assert f"linear probe {model.metrics['mcc']:.3f}; the fine-tuned model scores higher on " in line
+    probe_text = f"linear probe ({probe_layers(model.config)}) {model.metrics['mcc']:.3f}"
+    assert f"{probe_text}; the fine-tuned model scores higher on " in line
     assert line.endswith("(95% needed): kept the linear probe")
     assert any(line.startswith(f"valid MCC: linear probe {model.metrics['mcc']:.3f}, k-mer baseline") for line in lines)
     reloaded = dn.load(tmp_path / "linear-probe")

@@ -162,17 +162,21 @@ def token_mean(hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tens
     return (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1)
 
 
-def layers_mean(hidden_states: tuple[torch.Tensor, ...]) -> torch.Tensor:
-    """The mean of every hidden state (embeddings and each layer's output), token by token."""
-    return torch.stack(hidden_states).mean(dim=0)
+def layers_mean(hidden_states: tuple[torch.Tensor, ...], layers: list[int] | None = None) -> torch.Tensor:
+    """The mean of the hidden states ``layers`` (0: the embeddings, ``i``: layer ``i``'s output; None: every one),
+    token by token."""
+    chosen = hidden_states if layers is None else [hidden_states[i] for i in layers]
+    return torch.stack(chosen).mean(dim=0)
 
 
 def token_vectors(network: torch.nn.Module, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
     """(batch, length, hidden): the vectors a token-mean head averages, the last layer's or (``"layers_mean"``)
-    every hidden state's mean."""
+    the mean of the hidden states its config's ``classifier_layers`` lists (None or absent: every one)."""
     every_layer = head_pooling(network) == "layers_mean"
     output = network.bert(input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=every_layer)
-    return layers_mean(output.hidden_states) if every_layer else output.last_hidden_state
+    if not every_layer:
+        return output.last_hidden_state
+    return layers_mean(output.hidden_states, getattr(network.config, "classifier_layers", None))
 
 
 def logits(network: torch.nn.Module, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:

@@ -132,17 +132,23 @@ def predict(
 
 
 def _pooled(pooling: str, layer: int | str) -> BatchFunction:
-    """A batch function that pools one layer's hidden states (or, ``"all"``, their mean) to one vector per input."""
+    """A batch function that pools one layer's hidden states (``"all"``: their mean; ``"each"``: every one, side by
+    side) to one vector per input."""
+
+    def pool_one(hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        return hidden[:, 0] if pooling == "cls" else token_mean(hidden, attention_mask)
 
     def pool(network: torch.nn.Module, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         encoder = network.base_model
         wants_all = layer != -1
         output = encoder(input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=wants_all)
+        if layer == "each":
+            return torch.cat([pool_one(hidden, attention_mask) for hidden in output.hidden_states], dim=1)
         if layer == "all":
             hidden = layers_mean(output.hidden_states)
         else:
             hidden = output.hidden_states[layer] if wants_all else output.last_hidden_state
-        return hidden[:, 0] if pooling == "cls" else token_mean(hidden, attention_mask)
+        return pool_one(hidden, attention_mask)
 
     return pool
 
@@ -171,8 +177,8 @@ def embed(
         leaving out [CLS], [SEP] and padding.
     layer
         Which hidden state: -1 is the last layer, 0 the embedding layer, ``i`` the
-        output of transformer layer ``i``; ``"all"`` the mean of every one of them (what
-        ``finetune``'s linear probe reads).
+        output of transformer layer ``i``; ``"all"`` the mean of every one of them; ``"each"``
+        every one of them, side by side (what ``finetune``'s linear probe chooses from).
     {batch_size}
     {precision}
     {window_overlap}
@@ -181,24 +187,27 @@ def embed(
 
     Returns
     -------
-    ndarray of float32, shape (n_sequences, hidden_size)
+    ndarray of float32
+        Shape (n_sequences, hidden_size); with ``layer="each"``, (n_sequences, n_layers + 1, hidden_size).
     """
     if pooling not in ("cls", "mean"):
         raise InputFormatError(f"pooling = {pooling!r}; use 'cls' or 'mean'.")
     n_layers = model.config.num_hidden_layers
-    if layer != "all" and (not isinstance(layer, (int, np.integer)) or not -(n_layers + 1) <= layer <= n_layers):
+    named = isinstance(layer, str) and layer in ("all", "each")
+    if not named and (not isinstance(layer, (int, np.integer)) or not -(n_layers + 1) <= layer <= n_layers):
         raise InputFormatError(
             f"layer = {layer!r} is out of range for a {n_layers}-layer model; use -1 (last), 0 to {n_layers}, "
-            "or 'all' (the mean of every hidden state)."
+            "'all' (the mean of every hidden state) or 'each' (every one, side by side)."
         )
     result = run_windows(
         model,
         sequences,
-        _pooled(pooling, layer if layer == "all" else int(layer)),
+        _pooled(pooling, layer if named else int(layer)),
         batch_size=batch_size,
         precision=precision,
         window_overlap=window_overlap,
         progress=progress,
         description="embed",
     )
-    return average_windows(result.windows, result.values, len(result.ids))
+    vectors = average_windows(result.windows, result.values, len(result.ids))
+    return vectors.reshape(len(vectors), n_layers + 1, -1) if layer == "each" else vectors

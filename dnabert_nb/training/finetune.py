@@ -39,7 +39,7 @@ from .callbacks import Callback
 from .distributed import Processes
 from .evaluate import EvaluationOutputs, bootstrap_wins, output_scores, window_outputs
 from .metrics import LOWER_IS_BETTER, check_metric
-from .probe import fit_probe_head
+from .probe import fit_probe_head, probe_layers
 from .targets import DEFAULT_METRIC, PROBLEM_TYPES, LabelledTask, class_weight_tensor, labelled_task, task_loss
 
 #: Batches sorted together by length (length bucketing keeps padding low, order stays random).
@@ -344,7 +344,8 @@ def finetune(
         the k-mer baseline, while ``crop=0.65`` gave 0.82 (BENCHMARKS.md). Evaluation always reads whole windows.
     linear_probe
         Classification with ``valid``: also fit a linear probe (the starting encoder frozen, a logistic regression
-        on the mean of every hidden state, :mod:`dnabert_nb.training.probe`; one inference pass over at most 5,000
+        on the token mean of every hidden state together or of the one hidden state that fits the training rows
+        best by cross-validated log-loss, :mod:`dnabert_nb.training.probe`; one inference pass over at most 5,000
         training sequences and the valid ones, a fraction of one epoch) and return it unless the fine-tuned
         network scores ``metric`` higher on 95 % of bootstrap resamples of ``valid`` (a one-sided paired test).
         The probe is the default because its valid score is honest, while the network's, the best of its
@@ -532,7 +533,8 @@ def keeps_probe(network: FineTuned, probe: FineTuned, data: LabelledTask, metric
     )
     kept = wins < NETWORK_WINS_NEEDED
     if show:
-        valid = f"fine-tuned model {network.model.metrics[metric]:.3f}, linear probe {probe.model.metrics[metric]:.3f}"
+        probe_text = f"linear probe ({probe_layers(probe.model.config)}) {probe.model.metrics[metric]:.3f}"
+        valid = f"fine-tuned model {network.model.metrics[metric]:.3f}, {probe_text}"
         print(
             f"valid {metric}: {valid}"
             f"; the fine-tuned model scores higher on {wins:.0%} of resamples of valid ({NETWORK_WINS_NEEDED:.0%} "
@@ -562,7 +564,7 @@ def probe_model(
         if np.bincount(targets[rows], minlength=len(data.names)).min() < 2:
             return None
     features = embed(
-        model, [data.sequences[i] for i in rows], pooling="mean", layer="all", precision=precision, progress=progress
+        model, [data.sequences[i] for i in rows], pooling="mean", layer="each", precision=precision, progress=progress
     )
     network = task_network(model, data.task, data.names, seed)
     network.config.classifier_pooling = "layers_mean"

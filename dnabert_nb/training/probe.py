@@ -4,9 +4,10 @@ On a few hundred sequences, fine-tuning every weight can lose what pre-training 
 ``ecoli_promoters`` (86 training rows a fold) the embedding layer's token mean separates the classes as well as
 5-mer counts, every transformer layer loses a third of that, and fine-tuned heads stay far below the k-mer
 baseline (BENCHMARKS.md, "Where ``ecoli_promoters``' signal sits"). The probe keeps the encoder frozen and fits
-only a head on the mean of every hidden state, in closed form (seconds): ``finetune`` fits it beside the
-fine-tuned network and keeps the probe unless the network scores higher on most bootstrap resamples of valid
-(``finetune.NETWORK_WINS_NEEDED``).
+only a head, in closed form: on the mean of every hidden state or on one hidden state alone, whichever fits the
+training rows best by cross-validated log-loss (on ``ecoli_promoters`` the embedding layer). ``finetune`` fits it
+beside the fine-tuned network and keeps the probe unless the network scores higher on most bootstrap resamples of
+valid (``finetune.NETWORK_WINS_NEEDED``).
 
 The head it writes is an ordinary ``"layers_mean"`` head, so predict, evaluate, token contributions and saving
 work on it unchanged: the pooler standardises each feature ``x`` to ``z = (x - mean) / sd`` over the training
@@ -38,19 +39,29 @@ def probe_inputs(features: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarr
     return np.tanh(PROBE_SCALE * (features - mean) / sd), mean, sd
 
 
+def probe_candidates(features: np.ndarray) -> list[tuple[list[int] | None, np.ndarray]]:
+    """The pooled vectors a probe may read, from ``(n, n_layers + 1, hidden)`` features of every hidden state: their
+    mean (``None``: every layer), then each hidden state alone (``[i]``), as ``(classifier_layers, vectors)``."""
+    return [(None, features.mean(axis=1)), *(([i], features[:, i]) for i in range(features.shape[1]))]
+
+
 def fit_probe_head(
     network: torch.nn.Module, features: np.ndarray, targets: np.ndarray, seed: int
 ) -> LogisticRegression:
-    """Fit a logistic regression on ``features`` and write it into ``network``'s pooler and classifier.
+    """Fit a logistic regression on the best-fitting hidden states of ``features``; write it into ``network``'s head.
+
+    The regression's inputs (the mean of every hidden state, or one hidden state alone) and its C are chosen
+    together by cross-validated log-loss on these training rows; the choice goes into the network's config as
+    ``classifier_layers`` (None: every hidden state).
 
     Parameters
     ----------
     network
-        A ``BertForSequenceClassification`` whose head reads the same pooled vectors as ``features``
-        (``classifier_pooling="layers_mean"`` for ``embed(..., pooling="mean", layer="all")``); its pooler and
-        classifier are overwritten in place.
+        A ``BertForSequenceClassification`` with ``classifier_pooling="layers_mean"``; its pooler, classifier and
+        ``config.classifier_layers`` are overwritten in place.
     features
-        (n, hidden) pooled vectors of the training sequences from the frozen encoder.
+        (n, n_layers + 1, hidden) token means of every hidden state of the training sequences from the frozen
+        encoder (``embed(..., pooling="mean", layer="each")``).
     targets
         (n,) class indices, 0 to ``num_labels - 1``; every class needs 2 rows at the least.
     seed
@@ -59,21 +70,22 @@ def fit_probe_head(
     Returns
     -------
     LogisticRegression
-        The fitted regression, on :func:`probe_inputs` of ``features``: the head's probabilities are its
+        The fitted regression, on :func:`probe_inputs` of the chosen vectors: the head's probabilities are its
         ``predict_proba``.
     """
-    inputs, mean, sd = probe_inputs(features.astype(np.float64))
     n_classes = network.config.num_labels
     folds = StratifiedKFold(
         int(min(PROBE_FOLDS, np.bincount(targets, minlength=n_classes).min())), shuffle=True, random_state=seed
     )
-    fit_scores = [
-        cross_val_score(
-            LogisticRegression(C=c, max_iter=PROBE_MAX_ITER), inputs, targets, cv=folds, scoring="neg_log_loss"
-        ).mean()
-        for c in PROBE_CS
-    ]
-    regression = LogisticRegression(C=PROBE_CS[int(np.argmax(fit_scores))], max_iter=PROBE_MAX_ITER)
+    fits = []  # (cross-validated log-likelihood, C, classifier_layers, probe inputs, mean, sd)
+    for layers, vectors in probe_candidates(features.astype(np.float64)):
+        inputs, mean, sd = probe_inputs(vectors)
+        for c in PROBE_CS:
+            regression = LogisticRegression(C=c, max_iter=PROBE_MAX_ITER)
+            score = cross_val_score(regression, inputs, targets, cv=folds, scoring="neg_log_loss").mean()
+            fits.append((score, c, layers, inputs, mean, sd))
+    _, c, layers, inputs, mean, sd = max(fits, key=lambda fit: fit[0])  # ties: the first, the mean of every layer
+    regression = LogisticRegression(C=c, max_iter=PROBE_MAX_ITER)
     regression.fit(inputs, targets)
     weight, bias = regression.coef_, regression.intercept_
     if n_classes == 2:  # one logit for the second class; softmax over (-z/2, z/2) gives the same probabilities
@@ -84,4 +96,11 @@ def fit_probe_head(
         dense.bias.copy_(torch.as_tensor(-PROBE_SCALE * mean / sd))
         classifier.weight.copy_(torch.as_tensor(weight))
         classifier.bias.copy_(torch.as_tensor(bias))
+    network.config.classifier_layers = layers
     return regression
+
+
+def probe_layers(config: object) -> str:
+    """The hidden states a probe head reads, in words: ``"every hidden state"`` or ``"hidden state 0"``."""
+    layers = getattr(config, "classifier_layers", None)
+    return "every hidden state" if layers is None else "hidden state " + ", ".join(map(str, layers))
