@@ -3,6 +3,7 @@
 import json
 import os
 import pickle
+import re
 import shutil
 import warnings
 
@@ -113,6 +114,10 @@ def test_inconsistent_checkpoints_fail_clearly(checkpoints, tmp_path):
     (folder / "config.json").write_text(json.dumps({**fields, "hidden_size": 64}))
     with pytest.raises(CheckpointError, match="do not fit"):
         dn.load(folder)
+    for field, value in (("classifier_pooling", "max"), ("classifier_layers", [7]), ("classifier_layers", "0")):
+        (folder / "config.json").write_text(json.dumps({**fields, field: value}))
+        with pytest.raises(CheckpointError, match=re.escape(f"has {field} {value!r}")):
+            dn.load(folder)
     (folder / "config.json").write_text(json.dumps({**fields, "vocab_size": 4000}))
     with pytest.raises(CheckpointError, match="69, 261, 1029 or 4101"):
         dn.load(folder)

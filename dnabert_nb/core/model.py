@@ -39,12 +39,32 @@ class UntrainedHeadWarning(UserWarning):
 
 #: What the task head reads, as ``config.classifier_pooling``: the [CLS] vector (DNABERT's head), the mean of the
 #: k-mer tokens' last-layer vectors, or the mean of their vectors averaged over every hidden state (embeddings and
-#: each layer; ``finetune``'s linear probe reads it, BENCHMARKS.md "Where ``ecoli_promoters``' signal sits").
+#: each layer) or over those ``config.classifier_layers`` lists (``finetune``'s linear probe reads it,
+#: BENCHMARKS.md "Where ``ecoli_promoters``' signal sits").
 HEAD_POOLINGS = ("cls", "mean", "layers_mean")
 #: The heads that read a mean of k-mer token vectors (token contributions apply to them).
 TOKEN_MEAN_POOLINGS = ("mean", "layers_mean")
 #: What a new head reads when ``finetune`` adds one (BENCHMARKS.md "Mean-pooled heads": level or better on every task).
 NEW_HEAD_POOLING = "mean"
+
+
+def check_head_config(config: object, folder: Path) -> None:
+    """Refuse a ``config.json`` whose head fields (``classifier_pooling``, ``classifier_layers``) this package cannot
+    compute, before any weights are read."""
+    pooling = getattr(config, "classifier_pooling", "cls")
+    if pooling not in HEAD_POOLINGS:
+        raise CheckpointError(
+            f"config.json in {str(folder)!r} has classifier_pooling {pooling!r}; this package computes "
+            f"{', '.join(map(repr, HEAD_POOLINGS))}. Check that the checkpoint was written by dnabert_nb or DNABERT."
+        )
+    layers = getattr(config, "classifier_layers", None)
+    n_states = config.num_hidden_layers + 1
+    valid = isinstance(layers, list) and layers and all(type(i) is int and 0 <= i < n_states for i in layers)
+    if layers is not None and not valid:
+        raise CheckpointError(
+            f"config.json in {str(folder)!r} has classifier_layers {layers!r}; give null (every hidden state) or "
+            f"a list of hidden-state numbers from 0 to {n_states - 1}."
+        )
 
 
 def head_pooling(network: torch.nn.Module) -> str:
@@ -290,6 +310,7 @@ def load(
         path_or_id = EMBEDDED_MODEL
     folder = resolve_folder(path_or_id)
     config = read_config(folder)
+    check_head_config(config, folder)
     tokenizer = read_tokenizer(folder, config)
     state = read_weights(folder)
 
