@@ -13,6 +13,8 @@ import dnabert_nb as dn
 from dnabert_nb import InputFormatError, InvalidSequenceError, ModelTaskError
 from dnabert_nb.training import finetune as _finetune
 from dnabert_nb.training import loop as _loop
+from dnabert_nb.training.callbacks import CurvesCallback
+from dnabert_nb.training.loop import TrainingState
 
 MOTIF = "TATAAAAG"
 # restarts=0: a two-epoch run on a tiny model may end constant; restarting is tested on its own. linear_probe=False:
@@ -255,6 +257,20 @@ def test_live_plot_updates_one_figure(encoder, data, monkeypatch):
     assert all(len(bars) == 1 for bars in drawn)
     bar = [line for line in handles[0].figure.axes[1].lines if line.get_label().startswith("k-mer baseline")]
     assert bar[0].get_ydata()[0] == pytest.approx(tuned.baseline.valid_scores[tuned.baseline.k])
+
+
+def test_live_curves_draw_nothing_for_a_run_stopped_before_its_first_row():
+    drawn = []
+
+    class Curves(CurvesCallback):
+        def draw(self, history):
+            drawn.append(len(history))
+
+    curves = Curves()
+    curves.on_end(TrainingState())
+    assert drawn == []
+    curves.on_end(TrainingState(history=[{"step": 1, "loss": 0.5}]))
+    assert drawn == [1]
 
 
 def test_bad_training_data_fails_before_training(encoder, data):

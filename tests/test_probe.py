@@ -111,14 +111,35 @@ def test_finetune_keeps_the_fine_tuned_network_when_it_scores_higher_on_most_res
         given.append(network)
         return 1.0
 
+    passes = []
+
+    def counted_window_outputs(model, sequences, **options):
+        passes.append(len(sequences))
+        return window_outputs(model, sequences, **options)
+
     monkeypatch.setattr(_finetune, "bootstrap_wins", network_wins)
+    monkeypatch.setattr(_finetune, "window_outputs", counted_window_outputs)
     kept = dn.finetune(encoder, train.head(96), valid, **PROBING)
+    evaluations = kept.history["valid_mcc"].notna().sum()
+    assert passes == [len(valid)] * (evaluations + 1)  # each evaluation and the probe's: valid is not run again
     without = dn.finetune(encoder, train.head(96), valid, **{**FAST, "baseline": False})
     assert kept.source.startswith("finetune(") and kept.metrics == without.metrics
     assert seen == [("classification", len(valid), (len(valid), 2), (len(valid), 2), "mcc")]  # valid's outputs of both
-    kept_outputs = window_outputs(kept, valid.sequence.tolist())  # the best evaluation's, not recomputed
+    kept_outputs = window_outputs(kept, valid.sequence.tolist())  # the best evaluation's outputs were given
     np.testing.assert_allclose(given[0].outputs, kept_outputs.outputs, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(given[0].logits, kept_outputs.logits, rtol=1e-5, atol=1e-5)
+
+
+def test_a_new_or_re_chosen_head_reads_every_hidden_state_not_a_former_probe_s_choice(encoder, data):
+    train, valid = data
+    network = task_network(encoder, "classification", ["0", "1"], seed=0)
+    network.config.classifier_pooling, network.config.classifier_layers = "layers_mean", [1]
+    probe = dn.DNABERTModel(network, encoder.tokenizer, labels=["0", "1"], precision="fp32")
+    assert "classifier_layers=[1]" in repr(probe)
+    again = dn.finetune(probe, train.head(64), valid, **{**FAST, "epochs": 1, "pooling": "layers_mean"})
+    assert again.config.classifier_pooling == "layers_mean" and again.config.classifier_layers is None
+    relabelled = task_network(probe, "classification", ["no", "yes"], seed=0)
+    assert relabelled.config.classifier_pooling == "mean" and relabelled.config.classifier_layers is None
 
 
 def test_bootstrap_wins_counts_the_resamples_where_the_first_classifier_scores_higher():

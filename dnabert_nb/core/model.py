@@ -130,6 +130,8 @@ class DNABERTModel:
         head = f"task={self.task!r}, labels={self.labels}" if self.task else "no task head"
         if self.task and head_pooling(self.network) != "cls":
             head += f", pooling={head_pooling(self.network)!r}"
+            if getattr(c, "classifier_layers", None) is not None:
+                head += f", classifier_layers={c.classifier_layers}"
         return (
             f"DNABERTModel(k={self.k}, hidden={c.hidden_size}, layers={c.num_hidden_layers}, "
             f"heads={c.num_attention_heads}, {head}, device={str(self.device)!r}, source={self.source!r})"

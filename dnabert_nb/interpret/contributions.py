@@ -1,7 +1,8 @@
 """token_contributions: what each k-mer adds to a mean-pooled task head's output, spread to nucleotides.
 
 A mean-pooled head reads ``pooled = mean_i h_i`` of the k-mer tokens' last hidden states (or, for a
-``"layers_mean"`` head, of each token's hidden states averaged over every layer). To first order
+``"layers_mean"`` head, of each token's hidden states averaged over every layer or over those its config's
+``classifier_layers`` lists). To first order
 around ``pooled`` its output ``z`` changes by ``g · (h_i / n)`` for token ``i``, with ``g = ∂z/∂pooled``
 (through the pooler's tanh and the classifier), so the tokens' contributions ``g · h_i / n`` add up to
 ``g · pooled``. It is the mean head's counterpart of the [CLS] row of attention: where the pooled vector

@@ -97,7 +97,8 @@ class CurvesCallback(Callback):
         self.redraw(state)
 
     def on_end(self, state: TrainingState) -> None:
-        self.draw(pd.DataFrame(state.history))
+        if state.history:  # a run stopped before its first logged row has nothing to draw
+            self.draw(pd.DataFrame(state.history))
 
     def redraw(self, state: TrainingState) -> None:
         """Draw the curves so far, unless they were drawn less than :data:`REDRAW_SECONDS` ago."""

@@ -157,7 +157,7 @@ def output_scores(
     if names is None or "loss" in names:
         result["loss"] = float(task_loss(task, torch.from_numpy(outputs.logits), torch.from_numpy(targets), None))
     metric_names = None if names is None else tuple(name for name in names if name != "loss")
-    if metric_names != ():
+    if metric_names is None or metric_names:
         result.update(_metrics(task, targets, outputs.outputs, labels, metric_names))
     if names is None:
         result["n"] = len(targets)

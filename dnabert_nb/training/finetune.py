@@ -112,8 +112,9 @@ class TrainingWindows:
     targets: np.ndarray
 
 
-class FineTuned(NamedTuple):
-    """A model ``finetune`` may return, and its outputs on the valid rows (those of ``.metrics``)."""
+class ScoredModel(NamedTuple):
+    """A model ``finetune`` may return (the fine-tuned network, the linear probe) and its outputs on the valid rows,
+    those its ``.metrics`` were computed from."""
 
     model: DNABERTModel
     valid_outputs: EvaluationOutputs | None
@@ -220,6 +221,7 @@ def task_network(model: DNABERTModel, task: str, names: list[str], seed: int) ->
         return copy.deepcopy(model.network)
     config = copy.deepcopy(model.config)
     config.classifier_pooling = NEW_HEAD_POOLING
+    config.classifier_layers = None  # not a probe's choice of hidden states
     config.num_labels = len(names)
     config.id2label = dict(enumerate(names))
     config.label2id = {name: i for i, name in enumerate(names)}
@@ -327,7 +329,7 @@ def finetune(
         value) plus the head instead of every weight; merged into the returned model.
     pooling
         What the task head reads: ``"cls"`` (the [CLS] vector, as DNABERT), ``"mean"`` (the mean of the k-mer
-        tokens' vectors) or ``"layers_mean"`` (that mean over every hidden state, as the linear probe); None keeps
+        tokens' vectors) or ``"layers_mean"`` (that mean over every hidden state, as a linear probe may); None keeps
         the model's own head's choice, and a new head reads the mean (it fine-tunes level with or better than [CLS]
         on every measured task, BENCHMARKS.md). Recorded in the checkpoint's
         ``config.json`` as ``classifier_pooling``; a mean-pooled checkpoint loaded outside dnabert_nb (plain
@@ -409,10 +411,10 @@ def finetune(
     if baseline and data.task == "classification" and data.evaluation is not None:
         kmer_baseline = fit_baseline(data.sequences, data.targets, data.names, data.evaluation, seed=seed)
 
-    def attempt(seed: int, folder: Path | None) -> FineTuned:
+    def attempt(seed: int, folder: Path | None) -> ScoredModel:
         network = task_network(model, data.task, data.names, seed)
         if pooling is not None:
-            network.config.classifier_pooling = pooling
+            network.config.classifier_pooling, network.config.classifier_layers = pooling, None
         network.config.train_sequence_length = int(np.median(np.diff(offsets))) + model.tokenizer.k - 1  # for scan
         trainable = (with_lora(network, lora) if lora else network).to(processes.device)
         result = DNABERTModel(
@@ -484,7 +486,7 @@ def finetune(
         finished.network.eval()
         finished.history = pd.DataFrame(outcome.state.history)
         finished.metrics = outcome.state.best_metrics
-        return FineTuned(finished, job.best_outputs)
+        return ScoredModel(finished, job.best_outputs)
 
     tried = [attempt(seed, output_dir)]
     while restarts and collapsed(tried[-1].model, data.task) and len(tried) <= restarts:
@@ -509,7 +511,9 @@ def finetune(
             probe, probe_outputs = probed
             if best_outputs is None:  # resumed after its best evaluation
                 best_outputs = window_outputs(best, data.evaluation[0], precision=precision)
-            if keeps_probe(FineTuned(best, best_outputs), FineTuned(probe, probe_outputs), data, metric, seed, show):
+            if keeps_probe(
+                ScoredModel(best, best_outputs), ScoredModel(probe, probe_outputs), data, metric, seed, show
+            ):
                 probe.history = best.history
                 best, name = probe, "linear probe"
                 if output_dir is not None and processes.is_main:
@@ -525,7 +529,9 @@ def is_linear_probe(model: DNABERTModel) -> bool:
     return model.source.startswith(PROBE_SOURCE)
 
 
-def keeps_probe(network: FineTuned, probe: FineTuned, data: LabelledTask, metric: str, seed: int, show: bool) -> bool:
+def keeps_probe(
+    network: ScoredModel, probe: ScoredModel, data: LabelledTask, metric: str, seed: int, show: bool
+) -> bool:
     """Whether to keep the linear ``probe`` over the fine-tuned ``network``: unless the network scores higher on
     :data:`NETWORK_WINS_NEEDED` of bootstrap resamples of ``data``'s valid rows (printed when ``show``)."""
     wins = bootstrap_wins(

@@ -62,7 +62,7 @@ def classification_metrics(
         "auroc": lambda: _safe(skm.roc_auc_score, *ranked, average="macro"),
         "auprc": lambda: _safe(skm.average_precision_score, *ranked, average="macro"),
     }
-    return {name: scorers[name]() for name in names or METRIC_NAMES["classification"]}
+    return {name: scorers[name]() for name in (METRIC_NAMES["classification"] if names is None else names)}
 
 
 def multilabel_metrics(targets: np.ndarray, probabilities: np.ndarray, labels: list[str]) -> dict[str, float]:

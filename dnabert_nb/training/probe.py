@@ -4,10 +4,10 @@ On a few hundred sequences, fine-tuning every weight can lose what pre-training 
 ``ecoli_promoters`` (86 training rows a fold) the embedding layer's token mean separates the classes as well as
 5-mer counts, every transformer layer loses a third of that, and fine-tuned heads stay far below the k-mer
 baseline (BENCHMARKS.md, "Where ``ecoli_promoters``' signal sits"). The probe keeps the encoder frozen and fits
-only a head, in closed form: on the mean of every hidden state or on one hidden state alone, whichever fits the
-training rows best by cross-validated log-loss (on ``ecoli_promoters`` the embedding layer). ``finetune`` fits it
-beside the fine-tuned network and keeps the probe unless the network scores higher on most bootstrap resamples of
-valid (``finetune.NETWORK_WINS_NEEDED``).
+only a head, a cross-validated logistic regression (seconds): on the mean of every hidden state or on one hidden
+state alone, whichever fits the training rows best by cross-validated log-loss (on ``ecoli_promoters`` the embedding
+layer). ``finetune`` fits it beside the fine-tuned network and keeps the probe unless the network scores higher on
+most bootstrap resamples of valid (``finetune.NETWORK_WINS_NEEDED``).
 
 The head it writes is an ordinary ``"layers_mean"`` head, so predict, evaluate, token contributions and saving
 work on it unchanged: the pooler standardises each feature ``x`` to ``z = (x - mean) / sd`` over the training
@@ -77,14 +77,18 @@ def fit_probe_head(
     folds = StratifiedKFold(
         int(min(PROBE_FOLDS, np.bincount(targets, minlength=n_classes).min())), shuffle=True, random_state=seed
     )
-    fits = []  # (cross-validated log-likelihood, C, classifier_layers, probe inputs, mean, sd)
-    for layers, vectors in probe_candidates(features.astype(np.float64)):
-        inputs, mean, sd = probe_inputs(vectors)
+    candidates = probe_candidates(features)
+    best = (-np.inf, 0, PROBE_CS[len(PROBE_CS) // 2])  # (cross-validated log-likelihood, candidate, C)
+    for index, (_, vectors) in enumerate(candidates):
+        inputs = probe_inputs(vectors.astype(np.float64))[0]
         for c in PROBE_CS:
             regression = LogisticRegression(C=c, max_iter=PROBE_MAX_ITER)
             score = cross_val_score(regression, inputs, targets, cv=folds, scoring="neg_log_loss").mean()
-            fits.append((score, c, layers, inputs, mean, sd))
-    _, c, layers, inputs, mean, sd = max(fits, key=lambda fit: fit[0])  # ties: the first, the mean of every layer
+            if score > best[0]:  # ties keep the first (the mean of every hidden state); NaN never wins
+                best = (score, index, c)
+    _, index, c = best
+    layers, vectors = candidates[index]
+    inputs, mean, sd = probe_inputs(vectors.astype(np.float64))
     regression = LogisticRegression(C=c, max_iter=PROBE_MAX_ITER)
     regression.fit(inputs, targets)
     weight, bias = regression.coef_, regression.intercept_
