@@ -42,7 +42,7 @@ def probe_inputs(features: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarr
 def probe_candidates(features: np.ndarray) -> list[tuple[list[int] | None, np.ndarray]]:
     """The pooled vectors a probe may read, from ``(n, n_layers + 1, hidden)`` features of every hidden state: their
     mean (``None``: every layer), then each hidden state alone (``[i]``), as ``(classifier_layers, vectors)``."""
-    return [(None, features.mean(axis=1)), *(([i], features[:, i]) for i in range(features.shape[1]))]
+    return [(None, features.mean(axis=1, dtype=np.float64)), *(([i], features[:, i]) for i in range(features.shape[1]))]
 
 
 def fit_probe_head(
