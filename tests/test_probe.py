@@ -186,3 +186,28 @@ def test_no_probe_without_two_rows_of_every_class_for_regression_or_for_an_expli
     assert regression.task == "regression"
     cls_head = dn.finetune(encoder, small, valid, **PROBING, pooling="cls")  # the [CLS] head asked for is kept
     assert cls_head.config.classifier_pooling == "cls"
+
+
+def test_a_run_resumed_past_its_best_evaluation_scores_valid_again_for_the_pick(encoder, data, tmp_path, monkeypatch):
+    train, valid = data
+    given = []
+
+    def network_wins(task, targets, network, probe, metric, labels, **options):
+        given.append(network)
+        return 1.0
+
+    monkeypatch.setattr(_finetune, "bootstrap_wins", network_wins)
+    options = {**PROBING, "epochs": 12, "early_stopping_patience": 1, "output_dir": tmp_path}
+    stopped = dn.finetune(encoder, train.head(64), valid, **options)
+    assert stopped.history["step"].max() < 12 * 4  # it stopped early: resuming evaluates nothing new
+    passes = []
+
+    def counted_window_outputs(model, sequences, **options):
+        passes.append(model.source)
+        return window_outputs(model, sequences, **options)
+
+    monkeypatch.setattr(_finetune, "window_outputs", counted_window_outputs)
+    resumed = dn.finetune(encoder, train.head(64), valid, **options, resume=True)
+    assert resumed.metrics == stopped.metrics and len(given) == 2
+    assert [source.split("(")[0] for source in passes] == ["linear_probe", "finetune"]  # the network's, once more
+    np.testing.assert_allclose(given[1].outputs, given[0].outputs, rtol=1e-5, atol=1e-6)
