@@ -102,32 +102,52 @@ def test_finetune_keeps_the_probe_when_it_scores_higher_on_valid(encoder, data, 
     assert all(np.isfinite(c).all() and np.abs(c).max() > 0 for c in contributions)
 
 
-def test_finetune_keeps_the_fine_tuned_network_when_it_scores_higher_on_most_resamples(encoder, data, monkeypatch):
-    train, valid = data
-    seen, given = [], []
+@pytest.fixture
+def network_always_wins(monkeypatch):
+    """finetune's bootstrap test, replaced by one the fine-tuned network always wins; the list of what it was given
+    (task, targets, network outputs, probe outputs, metric)."""
+    given = []
 
     def network_wins(task, targets, network, probe, metric, labels, **options):
-        seen.append((task, len(targets), network.outputs.shape, probe.outputs.shape, metric))
-        given.append(network)
+        given.append((task, targets, network, probe, metric))
         return 1.0
 
+    monkeypatch.setattr(_finetune, "bootstrap_wins", network_wins)
+    return given
+
+
+@pytest.fixture
+def valid_passes(monkeypatch):
+    """The (model source, number of sequences) of every inference pass finetune makes through window_outputs."""
     passes = []
 
     def counted_window_outputs(model, sequences, **options):
-        passes.append(len(sequences))
+        passes.append((model.source, len(sequences)))
         return window_outputs(model, sequences, **options)
 
-    monkeypatch.setattr(_finetune, "bootstrap_wins", network_wins)
     monkeypatch.setattr(_finetune, "window_outputs", counted_window_outputs)
+    return passes
+
+
+def test_finetune_keeps_the_fine_tuned_network_when_it_scores_higher_on_most_resamples(
+    encoder, data, network_always_wins, valid_passes
+):
+    train, valid = data
     kept = dn.finetune(encoder, train.head(96), valid, **PROBING)
     evaluations = kept.history["valid_mcc"].notna().sum()
+    passes = [n for _, n in valid_passes]
     assert passes == [len(valid)] * (evaluations + 1)  # each evaluation and the probe's: valid is not run again
     without = dn.finetune(encoder, train.head(96), valid, **{**FAST, "baseline": False})
     assert kept.source.startswith("finetune(") and kept.metrics == without.metrics
+    seen = [
+        (task, len(targets), a.outputs.shape, b.outputs.shape, metric)
+        for task, targets, a, b, metric in network_always_wins
+    ]
     assert seen == [("classification", len(valid), (len(valid), 2), (len(valid), 2), "mcc")]  # valid's outputs of both
+    given = network_always_wins[0][2]
     kept_outputs = window_outputs(kept, valid.sequence.tolist())  # the best evaluation's outputs were given
-    np.testing.assert_allclose(given[0].outputs, kept_outputs.outputs, rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(given[0].logits, kept_outputs.logits, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(given.outputs, kept_outputs.outputs, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(given.logits, kept_outputs.logits, rtol=1e-5, atol=1e-5)
 
 
 def test_a_new_or_re_chosen_head_reads_every_hidden_state_not_a_former_probe_s_choice(encoder, data):
@@ -188,26 +208,17 @@ def test_no_probe_without_two_rows_of_every_class_for_regression_or_for_an_expli
     assert cls_head.config.classifier_pooling == "cls"
 
 
-def test_a_run_resumed_past_its_best_evaluation_scores_valid_again_for_the_pick(encoder, data, tmp_path, monkeypatch):
+def test_a_run_resumed_past_its_best_evaluation_scores_valid_again_for_the_pick(
+    encoder, data, tmp_path, network_always_wins, valid_passes
+):
     train, valid = data
-    given = []
-
-    def network_wins(task, targets, network, probe, metric, labels, **options):
-        given.append(network)
-        return 1.0
-
-    monkeypatch.setattr(_finetune, "bootstrap_wins", network_wins)
     options = {**PROBING, "epochs": 12, "early_stopping_patience": 1, "output_dir": tmp_path}
     stopped = dn.finetune(encoder, train.head(64), valid, **options)
     assert stopped.history["step"].max() < 12 * 4  # it stopped early: resuming evaluates nothing new
-    passes = []
-
-    def counted_window_outputs(model, sequences, **options):
-        passes.append(model.source)
-        return window_outputs(model, sequences, **options)
-
-    monkeypatch.setattr(_finetune, "window_outputs", counted_window_outputs)
+    valid_passes.clear()
     resumed = dn.finetune(encoder, train.head(64), valid, **options, resume=True)
-    assert resumed.metrics == stopped.metrics and len(given) == 2
-    assert [source.split("(")[0] for source in passes] == ["linear_probe", "finetune"]  # the network's, once more
-    np.testing.assert_allclose(given[1].outputs, given[0].outputs, rtol=1e-5, atol=1e-6)
+    assert resumed.metrics == stopped.metrics and len(network_always_wins) == 2
+    sources = [source.split("(")[0] for source, _ in valid_passes]
+    assert sources == ["linear_probe", "finetune"]  # the network's, once more
+    before, after = (network for _, _, network, _, _ in network_always_wins)
+    np.testing.assert_allclose(after.outputs, before.outputs, rtol=1e-5, atol=1e-6)
