@@ -96,6 +96,17 @@ def probe_scores(model: dn.DNABERTModel, train: pd.DataFrame, valid: pd.DataFram
     }
 
 
+def training_course(history: pd.DataFrame) -> str:
+    """Where the fine-tuning run stopped and where its best valid MCC was, in words (for a stopped-too-soon or
+    still-improving run)."""
+    evaluated = history.dropna(subset=["valid_mcc"])
+    best = evaluated.loc[evaluated["valid_mcc"].idxmax()]
+    return (
+        f"trained {history['step'].max()} steps ({history['epoch'].max():.0f} epochs), best valid MCC "
+        f"{best['valid_mcc']:.3f} at step {best['step']:.0f} ({len(evaluated)} evaluations)"
+    )
+
+
 def kept(model: dn.DNABERTModel) -> str:
     """Which model finetune returned: its linear probe or the fine-tuned network."""
     return "linear probe" if is_linear_probe(model) else "fine-tuned network"
@@ -178,7 +189,7 @@ def main() -> None:
             row[f"seconds_seed{seed}"] = time.perf_counter() - began
             print(
                 f"{name} seed {seed}: test MCC {scores['mcc']:.3f}, {row[f'seconds_seed{seed}']:.0f} s, "
-                f"kept the {kept(model)}",
+                f"kept the {kept(model)}; {training_course(model.history)}",
                 flush=True,
             )
         mccs = [row[f"mcc_seed{seed}"] for seed in args.seeds]
