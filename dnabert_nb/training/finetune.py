@@ -55,7 +55,7 @@ AUTO_PATIENCE = 4
 #: ... spanning at least this many steps: 4 epochs of 25 steps (800 rows) are too few to leave a constant predictor.
 AUTO_PATIENCE_STEPS = 250
 #: The linear probe is fitted on at most this many training sequences (a random sample of larger sets): it matters
-#: for small data, and on large data its cost stays one inference pass over this many sequences.
+#: for small data, and on large data its cost stays one inference pass over this many sequences and the regressions.
 PROBE_MAX_ROWS = 5000
 #: Where a kept linear probe is saved under ``output_dir``.
 PROBE_FOLDER = "linear-probe"
