@@ -31,8 +31,8 @@ PROBE_FOLDS = 3
 #: The logistic regression's iteration cap.
 PROBE_MAX_ITER = 3000
 #: Its solver: Newton steps on the small Hessian (hidden size × classes) converge in a few iterations where L-BFGS
-#: needs hundreds at weak regularisation; the 36 cross-validated fits took 83 s instead of 309 s on 5,000 rows of
-#: 3-class ``splice``, 4.5 s instead of 10 s on binary ``fly_core_promoters``, with the same choice (BENCHMARKS.md).
+#: needs hundreds at weak regularisation; ``fit_probe_head`` took 78 s instead of 315 s on the 2,549 rows of 3-class
+#: ``splice``, 7 s instead of 199 s on 5,000 rows of ``fly_core_promoters``, with the same choice (BENCHMARKS.md).
 PROBE_SOLVER = "newton-cholesky"
 
 
