@@ -118,6 +118,8 @@ def test_predict_panel_uploads_a_fasta_and_predicts(voila, browser, tmp_path):
     page.wait_for_selector(".dn-panel button:has-text('Upload (1)')", timeout=30_000)
     page.locator(".dn-panel button:has-text('Predict')").click()
     page.wait_for_selector(".dn-panel table.dn-table td:has-text('second')", timeout=60_000)
+    # the table and its download link are two widget updates: the browser may draw one before the other arrives
+    page.wait_for_selector(".dn-panel a[download='predictions.csv']", timeout=10_000)
     assert page.locator(".dn-panel a[download='predictions.csv']").count() == 1
     page.screenshot(path=SCREENSHOTS / "predict-after.png", full_page=True)
 
