@@ -11,7 +11,7 @@ from dnabert_nb.training import finetune as _finetune
 from dnabert_nb.training import probe as _probe
 from dnabert_nb.training.evaluate import EvaluationOutputs, bootstrap_wins, window_outputs
 from dnabert_nb.training.finetune import task_network
-from dnabert_nb.training.probe import fit_probe_head, probe_inputs, probe_layers
+from dnabert_nb.training.probe import fit_probe_head, probe_inputs, probe_layers, probe_solver
 from dnabert_nb.training.targets import labelled_task
 
 PROBING = {**FAST, "linear_probe": True, "baseline": False}
@@ -222,3 +222,11 @@ def test_a_run_resumed_past_its_best_evaluation_scores_valid_again_for_the_pick(
     assert sources == ["linear_probe", "finetune"]  # the network's, once more
     before, after = (network for _, _, network, _, _ in network_always_wins)
     np.testing.assert_allclose(after.outputs, before.outputs, rtol=1e-5, atol=1e-6)
+
+
+def test_the_probe_solves_by_newton_steps_only_where_the_rows_outnumber_the_coefficients():
+    # 256 features: one set of coefficients for two classes, one per class for three or more
+    assert probe_solver(300, 256, 2) == "newton-cholesky"
+    assert probe_solver(84, 256, 2) == "lbfgs"
+    assert probe_solver(300, 256, 3) == "lbfgs"
+    assert probe_solver(1000, 256, 3) == "newton-cholesky"

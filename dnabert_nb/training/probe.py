@@ -30,10 +30,6 @@ PROBE_CS = np.logspace(-3, 2, 6)
 PROBE_FOLDS = 3
 #: The logistic regression's iteration cap.
 PROBE_MAX_ITER = 3000
-#: Its solver: Newton steps on the small Hessian (hidden size × classes) converge in a few iterations where L-BFGS
-#: needs hundreds at weak regularisation; ``fit_probe_head`` took 78 s instead of 315 s on the 2,549 rows of 3-class
-#: ``splice``, 7 s instead of 199 s on 5,000 rows of ``fly_core_promoters``, with the same choice (BENCHMARKS.md).
-PROBE_SOLVER = "newton-cholesky"
 
 
 def probe_inputs(features: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -49,8 +45,21 @@ def probe_candidates(features: np.ndarray) -> list[tuple[list[int] | None, np.nd
     return [(None, features.mean(axis=1, dtype=np.float64)), *(([i], features[:, i]) for i in range(features.shape[1]))]
 
 
+def probe_solver(n_rows: int, n_features: int, n_classes: int) -> str:
+    """The logistic regression's solver for ``n_rows`` rows: Newton-Cholesky where the rows outnumber the
+    coefficients (``n_features`` per class, one set for two classes), L-BFGS where they do not.
+
+    Newton steps converge in a few iterations where L-BFGS needs hundreds at weak regularisation, but each builds and
+    factors a Hessian of coefficients²: the probe's fits took 78 s instead of 315 s on the 2,549 rows of 3-class
+    ``splice`` and 7 s instead of 199 s on 5,000 rows of ``fly_core_promoters``, yet 43 s instead of 7 s on 300 rows
+    of ``splice``, with the same choices (BENCHMARKS.md, ``bench_probe_fit.py``).
+    """
+    coefficients = n_features * (n_classes if n_classes > 2 else 1)
+    return "newton-cholesky" if n_rows >= coefficients else "lbfgs"
+
+
 def fit_probe_head(
-    network: torch.nn.Module, features: np.ndarray, targets: np.ndarray, seed: int
+    network: torch.nn.Module, features: np.ndarray, targets: np.ndarray, seed: int, solver: str | None = None
 ) -> LogisticRegression:
     """Fit a logistic regression on the best-fitting hidden states of ``features``; write it into ``network``'s head.
 
@@ -70,6 +79,8 @@ def fit_probe_head(
         (n,) class indices, 0 to ``num_labels - 1``; every class needs 2 rows at the least.
     seed
         Seeds the cross-validation folds' shuffle.
+    solver
+        scikit-learn's solver for every fit; None: :func:`probe_solver`'s choice for these rows.
 
     Returns
     -------
@@ -78,6 +89,7 @@ def fit_probe_head(
         ``predict_proba``.
     """
     n_classes = network.config.num_labels
+    solver = solver or probe_solver(len(targets), features.shape[-1], n_classes)
     folds = StratifiedKFold(
         int(min(PROBE_FOLDS, np.bincount(targets, minlength=n_classes).min())), shuffle=True, random_state=seed
     )
@@ -86,14 +98,14 @@ def fit_probe_head(
     for index, (_, vectors) in enumerate(candidates):
         inputs = probe_inputs(vectors.astype(np.float64))[0]
         for c in PROBE_CS:
-            regression = LogisticRegression(C=c, solver=PROBE_SOLVER, max_iter=PROBE_MAX_ITER)
+            regression = LogisticRegression(C=c, solver=solver, max_iter=PROBE_MAX_ITER)
             score = cross_val_score(regression, inputs, targets, cv=folds, scoring="neg_log_loss").mean()
             if score > best[0]:  # ties keep the first (the mean of every hidden state); NaN never wins
                 best = (score, index, c)
     _, index, c = best
     layers, vectors = candidates[index]
     inputs, mean, sd = probe_inputs(vectors.astype(np.float64))
-    regression = LogisticRegression(C=c, solver=PROBE_SOLVER, max_iter=PROBE_MAX_ITER)
+    regression = LogisticRegression(C=c, solver=solver, max_iter=PROBE_MAX_ITER)
     regression.fit(inputs, targets)
     weight, bias = regression.coef_, regression.intercept_
     if n_classes == 2:  # one logit for the second class; softmax over (-z/2, z/2) gives the same probabilities
