@@ -190,16 +190,13 @@ RECIPES = {
     # 0.77 test MCC; BENCHMARKS.md "The embedded model, second version").
     "mini6-ten-256-gpu": Recipe(
         corpus={
-            "hg19_chr22": None,
+            **TEN_GENOMES,
             "hg19_chr20": 8,
             "hg19_chrX_part": 8,
             "dm3_chr2R": 12,
             "ce2_chrX": 12,
             "dictyostelium": 5,
             "pfalciparum": 3,
-            "ecoli_k12": None,
-            "saureus_n315": None,
-            "vcholerae_o395": None,
         },
         architecture="mini",
         stages=[
