@@ -320,6 +320,17 @@ def test_auto_epochs_give_small_data_enough_steps_and_stop_early():
     assert [_finetune.auto_epochs(steps) for steps in (2, 40, 100, 1000)] == [30, 25, 10, 3]
     # patience: 4 evaluations, but never fewer steps than 250 (800 rows at 25 steps an epoch: 10 epochs)
     assert [_finetune.auto_patience(steps) for steps in (2, 25, 63, 1000)] == [125, 10, 4, 4]
+    # evaluations: at each epoch's end, and within an epoch longer than 125 steps, evenly, at most 125 apart
+    every = [_finetune.auto_eval_every(steps) for steps in (63, 125, 126, 250, 251, 375)]
+    assert every == [None, None, 63, 125, 84, 125]
+
+
+def test_epochs_auto_evaluates_within_a_long_epoch(encoder, data, monkeypatch):
+    train, valid = data
+    monkeypatch.setattr(_finetune, "AUTO_EVAL_STEPS", 3)  # 4 steps an epoch: evaluated every 2 steps
+    monkeypatch.setattr(_finetune, "AUTO_EPOCHS", (2, 2))
+    model = dn.finetune(encoder, train.head(64), valid, **{**FAST, "epochs": "auto"})
+    assert model.history.dropna(subset=["valid_mcc"])["step"].tolist() == [2, 4, 6, 8]
 
 
 def test_epochs_auto_trains_longer_on_small_data_with_early_stopping(encoder, data, monkeypatch):

@@ -50,7 +50,10 @@ CROP_STREAM = 1
 AUTO_MIN_STEPS = 1000
 #: ... in this many epochs at the least and at the most ...
 AUTO_EPOCHS = (3, 30)
-#: ... and stop after this many evaluations (one per epoch) without improvement ...
+#: ... evaluating on valid at the end of every epoch and, where an epoch is longer, at most this many steps apart
+#: (evenly within the epoch), so that early stopping on a large set sees more than three points ...
+AUTO_EVAL_STEPS = 125
+#: ... and stop after this many evaluations without improvement ...
 AUTO_PATIENCE = 4
 #: ... spanning at least this many steps: 4 epochs of 25 steps (800 rows) are too few to leave a constant predictor.
 AUTO_PATIENCE_STEPS = 250
@@ -315,7 +318,8 @@ def finetune(
         AdamW; linear warm-up over ``warmup`` (a fraction of the steps, or a number of steps when ≥ 1),
         then linear decay to zero. ``batch_size`` is per process.
     eval_every
-        Steps between evaluations on ``valid``; None evaluates at the end of every epoch.
+        Steps between evaluations on ``valid``; None evaluates at the end of every epoch, and with
+        ``epochs="auto"`` also within an epoch longer than 125 steps, evenly, at most 125 steps apart.
     early_stopping_patience
         Stop after this many evaluations without improvement of ``metric``; None trains all epochs of a fixed
         ``epochs`` (with ``"auto"``, see ``epochs``).
@@ -443,9 +447,10 @@ def finetune(
             processes=processes,
         )
         n_epochs = auto_epochs(job.steps_per_epoch) if epochs == "auto" else epochs
+        every = auto_eval_every(job.steps_per_epoch) if epochs == "auto" and eval_every is None else eval_every
         patience = early_stopping_patience
         if epochs == "auto" and early_stopping_patience is None:
-            patience = auto_patience(eval_every or job.steps_per_epoch)
+            patience = auto_patience(every or job.steps_per_epoch)
         total_steps = job.steps_per_epoch * n_epochs
         optimizer = torch.optim.AdamW(parameter_groups(trainable, weight_decay), lr=lr)
         scheduler = loop.linear_schedule(optimizer, loop.warmup_steps(warmup, total_steps), total_steps)
@@ -458,7 +463,7 @@ def finetune(
             seed=seed,
             warmup=warmup,
             weight_decay=weight_decay,
-            eval_every=eval_every,
+            eval_every=every,
             lora=lora,
             crop=crop,
             metric=metric,
@@ -473,7 +478,7 @@ def finetune(
             scheduler=scheduler,
             total_steps=total_steps,
             steps_per_epoch=job.steps_per_epoch,
-            schedule=loop.Schedule(log_every, eval_every, save_every, metric, patience, maximize=maximize),
+            schedule=loop.Schedule(log_every, every, save_every, metric, patience, maximize=maximize),
             settings=settings,
             processes=processes,
             output_dir=folder,
@@ -631,6 +636,14 @@ def random_crops(
 def auto_patience(steps_between_evaluations: int) -> int:
     """``epochs="auto"``: evaluations without improvement before stopping, spanning :data:`AUTO_PATIENCE_STEPS`."""
     return max(AUTO_PATIENCE, math.ceil(AUTO_PATIENCE_STEPS / steps_between_evaluations))
+
+
+def auto_eval_every(steps_per_epoch: int) -> int | None:
+    """``epochs="auto"``: steps between evaluations, at most :data:`AUTO_EVAL_STEPS` and evenly within an epoch;
+    None (the end of every epoch) where an epoch is that short already."""
+    if steps_per_epoch <= AUTO_EVAL_STEPS:
+        return None
+    return math.ceil(steps_per_epoch / math.ceil(steps_per_epoch / AUTO_EVAL_STEPS))
 
 
 def auto_epochs(steps_per_epoch: int) -> int:

@@ -151,6 +151,8 @@ def test_design_panel_runs_and_marks_the_edits(voila, browser):
     page.keyboard.press("Enter")
     page.locator(".dn-panel button:has-text('Run')").click()
     page.wait_for_selector(".dn-panel :text('Designed')", timeout=60_000)
+    # the designs' table (with its model_calls column) is the next widget update after the designed sequence
+    page.wait_for_selector(".dn-panel :text('model_calls')", timeout=60_000)
     edits = page.locator(".dn-panel span.dn-edit").count()
     assert 1 <= edits <= 4 and page.locator(".dn-panel img").count() == 1
     assert "judge" in page.inner_text(".dn-panel") and "model_calls" in page.inner_text(".dn-panel")
