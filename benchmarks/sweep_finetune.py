@@ -20,7 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent / "bench_finetune_stability.py"
@@ -35,7 +35,7 @@ class Job:
     after: Path | None = None
     process: subprocess.Popen | None = None
     output: Path | None = None
-    began: float = field(default=0.0)
+    began: float = 0.0
 
     def ready(self) -> bool:
         return self.after is None or self.after.exists()
@@ -65,9 +65,9 @@ def start(job: Job, threads: int, folder: Path) -> None:
 
 
 def record(job: Job, log: Path, status: str) -> None:
-    """Append ``job``'s output to ``log`` as one block."""
+    """Append a started ``job``'s output to ``log`` as one block."""
     seconds = time.monotonic() - job.began
-    text = job.output.read_text(errors="replace") if job.output else ""
+    text = job.output.read_text(errors="replace")
     with log.open("a") as sink:
         sink.write(f"=== job {job.number}: {shlex.join(job.arguments)} | {status}, {seconds:.0f} s\n{text}\n")
 

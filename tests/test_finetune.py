@@ -320,7 +320,7 @@ def test_auto_epochs_give_small_data_enough_steps_and_stop_early():
     assert [_finetune.auto_epochs(steps) for steps in (2, 40, 100, 1000)] == [30, 25, 10, 3]
     # patience: 4 evaluations, but never fewer steps than 250 (800 rows at 25 steps an epoch: 10 epochs)
     assert [_finetune.auto_patience(steps) for steps in (2, 25, 63, 1000)] == [125, 10, 4, 4]
-    # evaluations: at each epoch's end, and within an epoch longer than 125 steps, evenly, at most 125 apart
+    # evaluations: at each epoch's end, or an epoch longer than 125 steps split into the fewest parts of at most 125
     every = [_finetune.auto_eval_every(steps) for steps in (63, 125, 126, 250, 251, 375)]
     assert every == [None, None, 63, 125, 84, 125]
 

@@ -50,8 +50,9 @@ CROP_STREAM = 1
 AUTO_MIN_STEPS = 1000
 #: ... in this many epochs at the least and at the most ...
 AUTO_EPOCHS = (3, 30)
-#: ... evaluating on valid at the end of every epoch and, where an epoch is longer, at most this many steps apart
-#: (evenly within the epoch), so that early stopping on a large set sees more than three points ...
+#: ... evaluating on valid at the end of every epoch or, where an epoch is longer, every epoch / k steps (rounded up)
+#: for the smallest k that keeps it at most this many, so that early stopping on a large set sees more than three
+#: points ...
 AUTO_EVAL_STEPS = 125
 #: ... and stop after this many evaluations without improvement ...
 AUTO_PATIENCE = 4
@@ -318,8 +319,9 @@ def finetune(
         AdamW; linear warm-up over ``warmup`` (a fraction of the steps, or a number of steps when ≥ 1),
         then linear decay to zero. ``batch_size`` is per process.
     eval_every
-        Steps between evaluations on ``valid``; None evaluates at the end of every epoch, and with
-        ``epochs="auto"`` also within an epoch longer than 125 steps, evenly, at most 125 steps apart.
+        Steps between evaluations on ``valid``; None evaluates at the end of every epoch, or with
+        ``epochs="auto"`` and an epoch longer than 125 steps, every epoch / k steps (rounded up) for the smallest k
+        that keeps it at most 125 (375 steps an epoch: every 125).
     early_stopping_patience
         Stop after this many evaluations without improvement of ``metric``; None trains all epochs of a fixed
         ``epochs`` (with ``"auto"``, see ``epochs``).
@@ -639,8 +641,8 @@ def auto_patience(steps_between_evaluations: int) -> int:
 
 
 def auto_eval_every(steps_per_epoch: int) -> int | None:
-    """``epochs="auto"``: steps between evaluations, at most :data:`AUTO_EVAL_STEPS` and evenly within an epoch;
-    None (the end of every epoch) where an epoch is that short already."""
+    """``epochs="auto"``: steps between evaluations, the epoch split into the fewest equal parts (rounded up) of at
+    most :data:`AUTO_EVAL_STEPS`; None (the end of every epoch) where an epoch is that short already."""
     if steps_per_epoch <= AUTO_EVAL_STEPS:
         return None
     return math.ceil(steps_per_epoch / math.ceil(steps_per_epoch / AUTO_EVAL_STEPS))
