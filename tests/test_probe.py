@@ -42,7 +42,8 @@ def test_the_probe_head_computes_the_logistic_regression_it_fitted(
         other = planted(120, 7, motif="GCGCGCGC")
         train = pd.concat([train, other[other.label == 1].assign(label=2)], ignore_index=True)
     names = [str(c) for c in range(n_classes)]
-    features = dn.embed(encoder, train, pooling="mean", layer="each", progress=False)
+    # fp32 throughout: the head must compute the fitted regression exactly (bf16, where a CPU has it, rounds)
+    features = dn.embed(encoder, train, pooling="mean", layer="each", precision="fp32", progress=False)
     read = features.mean(axis=1) if layers is None else features[:, layers].mean(axis=1)
     monkeypatch.setattr(_probe, "probe_candidates", lambda _: [(layers, read.astype(np.float64))])
     network = task_network(encoder, "classification", names, seed=0)
@@ -51,7 +52,7 @@ def test_the_probe_head_computes_the_logistic_regression_it_fitted(
     assert network.config.classifier_layers == layers
     model = dn.DNABERTModel(network.eval(), encoder.tokenizer, labels=names, precision="fp32")
     model.save(tmp_path / "probe")
-    for head in (model, dn.load(tmp_path / "probe")):  # the hidden states it reads are saved with it
+    for head in (model, dn.load(tmp_path / "probe", precision="fp32")):  # the hidden states it reads are saved with it
         predicted = dn.predict(head, train, progress=False)[[f"prob_{name}" for name in names]].to_numpy()
         expected = regression.predict_proba(probe_inputs(read.astype(np.float64))[0])
         np.testing.assert_allclose(predicted, expected, atol=1e-5)

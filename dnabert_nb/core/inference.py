@@ -157,16 +157,17 @@ def substituted_outputs(
 
 
 def token_mean(hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-    """(batch, hidden) mean of each input's k-mer token vectors: [CLS], [SEP] and padding left out."""
-    weights = kmer_token_weights(attention_mask).unsqueeze(-1).to(hidden.dtype)
-    return (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1)
+    """(batch, hidden) mean of each input's k-mer token vectors: [CLS], [SEP] and padding left out; summed in fp32
+    whatever ``hidden``'s dtype (a bf16 sum of hundreds of tokens keeps three significant digits)."""
+    weights = kmer_token_weights(attention_mask).unsqueeze(-1).to(torch.float32)
+    return (hidden.float() * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1)
 
 
 def layers_mean(hidden_states: tuple[torch.Tensor, ...], layers: list[int] | None = None) -> torch.Tensor:
     """The mean of the hidden states ``layers`` (0: the embeddings, ``i``: layer ``i``'s output; None: every one),
-    token by token."""
+    token by token, in fp32."""
     chosen = hidden_states if layers is None else [hidden_states[i] for i in layers]
-    return torch.stack(chosen).mean(dim=0)
+    return torch.stack(chosen).float().mean(dim=0)
 
 
 def token_vectors(network: torch.nn.Module, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
@@ -183,6 +184,7 @@ def logits(network: torch.nn.Module, input_ids: torch.Tensor, attention_mask: to
     """Classifier/regressor outputs of the [CLS] head (last layer computed for [CLS] only) or a token-mean head."""
     if head_pooling(network) in TOKEN_MEAN_POOLINGS:
         pooled = token_mean(token_vectors(network, input_ids, attention_mask), attention_mask)
+        pooled = pooled.to(network.bert.pooler.dense.weight.dtype)  # a cast network's dtype (autocast sees to fp32)
     elif supports_cls_pass(network):
         pooled, _ = cls_pass(network.bert, input_ids, attention_mask)
     else:

@@ -165,14 +165,16 @@ class DNABERTModel:
         fp32 returns ``.network`` itself. A lower precision returns a cast copy, cached
         and rebuilt whenever a weight of ``.network`` has changed since: the cache is keyed
         by the weights' content (a sum and a norm per tensor), so edits that
-        autograd does not see (``param.data[...] = ...``) are caught as well.
+        autograd does not see (``param.data[...] = ...``) are caught as well. The copy shares
+        ``.network``'s config, so a changed head setting (``classifier_pooling``) holds in every precision.
         """
         if dtype == torch.float32:
             return self.network
         key = self._weights_key()
         cached = self._low_precision
         if cached is None or cached[0] != dtype or not torch.equal(cached[1], key):
-            cast = copy.deepcopy(self.network).to(dtype).eval()
+            shared_config = {id(self.network.config): self.network.config}
+            cast = copy.deepcopy(self.network, memo=shared_config).to(dtype).eval()
             self._low_precision = cached = (dtype, key, cast)
         return cached[2]
 
