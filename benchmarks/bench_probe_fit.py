@@ -2,7 +2,7 @@
 
 For each task: up to ``--rows`` training sequences (a ``random_state=0`` sample, as ``finetune`` caps the probe at
 ``PROBE_MAX_ROWS``), their token means of every hidden state from the embedded model (one ``dn.embed`` pass, timed
-apart), then ``fit_probe_head`` (the 6 input choices x 6 values of C x 3 folds and the final fit) once with the
+apart), then ``fit_probe_head`` (the 6 input choices x 6 values of C x 5 folds and the final fit) once with the
 solver it chooses for those rows (``probe_solver``) and once with ``"lbfgs"``, scikit-learn's default. Reported:
 seconds of each fit, the solver, the input choice and C each made, and the largest difference between the two
 regressions' training-row probabilities.

@@ -356,8 +356,8 @@ def finetune(
         Classification with ``valid``: also fit a linear probe (the starting encoder frozen, a logistic regression
         on the token mean of every hidden state together or of the one hidden state that fits the training rows
         best by cross-validated log-loss, :mod:`dnabert_nb.training.probe`; one inference pass over at most 5,000
-        training sequences and the valid ones, and 109 small regressions: on the 2,549 rows of 3-class ``splice``
-        100 s beside 95 s for two epochs, less on binary tasks) and return it unless the fine-tuned
+        training sequences and the valid ones, and 181 small regressions: on 2,000 rows of 3-class ``splice`` 87 s
+        at one thread on 2 shared cores, a small part of the minutes of fine-tuning) and return it unless the fine-tuned
         network scores ``metric`` higher on 95 % of bootstrap resamples of ``valid`` (a one-sided paired test).
         The probe is the default because its valid score is honest, while the network's, the best of its
         evaluations, is optimistic, and on a few dozen valid rows the two differ by noise. On tiny data the probe
