@@ -6,8 +6,9 @@ rows). ``dn.finetune(dn.load(), train, valid)`` at its defaults for seeds 0, 1 a
 on the same rows. Reported per task: test MCC per seed, their spread, whether a seed gave a constant predictor
 (one class for every test sequence), and the baseline's test MCC.
 
-``--epochs``, ``--restarts``, ``--pooling``, ``--lr`` and ``--crop`` pass those finetune options (default:
-finetune's own defaults), to compare recipes; ``--no-linear-probe`` turns finetune's linear probe off. Each run
+``--epochs``, ``--eval-every``, ``--restarts``, ``--pooling``, ``--lr`` and ``--crop`` pass those finetune options
+(default: finetune's own defaults), to compare recipes; ``--history FOLDER`` writes each run's ``.history`` there as
+``<task>_seed<N>.csv``; ``--no-linear-probe`` turns finetune's linear probe off. Each run
 prints which model finetune kept (the fine-tuned network or the linear probe). ``--probe-only`` fits only that
 linear probe (frozen encoder, seconds) and reports its valid and test MCC per task, beside the baseline's.
 
@@ -17,7 +18,8 @@ a model fitted on the other folds (a stratified tenth of them held out as the va
 over all out-of-fold predictions.
 
 Usage: python benchmarks/bench_finetune_stability.py [--rows 2000] [--seeds 0 1 2] [--tasks splice ...]
-       [--epochs auto] [--restarts 2] [--pooling mean] [--lr 5e-5] [--crop 0.65] [--no-linear-probe | --probe-only]
+       [--epochs auto] [--eval-every 125] [--history FOLDER] [--restarts 2] [--pooling mean] [--lr 5e-5]
+       [--crop 0.65] [--no-linear-probe | --probe-only]
        [--model CHECKPOINT] [--cv 10]
 """
 
@@ -136,6 +138,8 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--tasks", nargs="*")
     parser.add_argument("--epochs", help="an integer or 'auto'")
+    parser.add_argument("--eval-every", type=int, help="steps between evaluations on valid")
+    parser.add_argument("--history", type=Path, help="folder for each run's history as <task>_seed<N>.csv")
     parser.add_argument("--restarts", type=int)
     parser.add_argument("--pooling", choices=HEAD_POOLINGS)
     parser.add_argument("--lr", type=float)
@@ -148,6 +152,8 @@ def main() -> None:
     recipe = {}
     if args.epochs is not None:
         recipe["epochs"] = args.epochs if args.epochs == "auto" else int(args.epochs)
+    if args.eval_every is not None:
+        recipe["eval_every"] = args.eval_every
     if args.restarts is not None:
         recipe["restarts"] = args.restarts
     if args.pooling is not None:
@@ -187,6 +193,9 @@ def main() -> None:
             row[f"mcc_seed{seed}"] = scores["mcc"]
             row[f"constant_seed{seed}"] = predictions["label"].nunique() == 1
             row[f"seconds_seed{seed}"] = time.perf_counter() - began
+            if args.history is not None:
+                args.history.mkdir(parents=True, exist_ok=True)
+                model.history.to_csv(args.history / f"{name}_seed{seed}.csv", index=False)
             print(
                 f"{name} seed {seed}: test MCC {scores['mcc']:.3f}, {row[f'seconds_seed{seed}']:.0f} s, "
                 f"kept the {kept(model)}; {training_course(model.history)}",

@@ -3,11 +3,13 @@ DNABERT-6 / DNABERT-2 MCC, a k-mer logistic-regression baseline and the same arc
 random initialisation with the same settings.
 
 Each task: fine-tune on train, select the epoch on dev, report MCC (x100) on test.
-Usage: python benchmarks/bench_gue.py [--tasks prom_core_tata prom_300_tata ...] [--epochs 3] [--max-train N]
+Usage: python benchmarks/bench_gue.py [--tasks prom_core_tata prom_300_tata ...] [--epochs 3|auto] [--max-train N]
                                      [--models pretrained "random init" "k-mer-aware init"] [--seeds 0 1 2]
                                      [--results FILE]
-With several seeds, a cell is the mean and standard deviation of the seeds' test MCC (each seed draws the
-head, batch order and dropout, and a twin's initial weights).
+``--epochs auto`` is finetune's own default (a step budget, early stopping, the linear probe and the k-mer
+baseline of ``dn.baseline``, whose test MCC is then recorded as ``dn_baseline``). With several seeds, a cell is the
+mean and standard deviation of the seeds' test MCC (each seed draws the head, batch order and dropout, and a twin's
+initial weights).
 Data: ../shared/gue (GUE, Zhou et al. 2023). Published MCC: Table 4 of the DNABERT-2 paper.
 """
 
@@ -27,6 +29,7 @@ from sklearn.metrics import matthews_corrcoef
 from transformers import BertForMaskedLM
 
 import dnabert_nb as dn
+from dnabert_nb.training.finetune import is_linear_probe
 from dnabert_nb.training.pretrain import kmer_aware_init
 
 GUE = Path(__file__).resolve().parents[2] / "shared" / "gue"
@@ -62,7 +65,7 @@ COLUMNS = ["pretrained", "random init", "k-mer-aware init"]
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", nargs="+", default=list(PUBLISHED))
-    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--epochs", default="3", help="an integer or 'auto'")
     parser.add_argument("--max-train", type=int, default=None, help="subsample training sets (marked in the table)")
     parser.add_argument("--models", nargs="+", default=COLUMNS, choices=COLUMNS)
     parser.add_argument("--seeds", nargs="+", type=int, default=[0], help="one fine-tuning run per seed")
@@ -73,6 +76,7 @@ def main() -> None:
         help="rows are merged into this file, so tasks can be run one at a time",
     )
     args = parser.parse_args()
+    epochs = args.epochs if args.epochs == "auto" else int(args.epochs)
     pretrained = dn.load()
     starts = {
         "pretrained": lambda seed: pretrained,
@@ -89,7 +93,7 @@ def main() -> None:
         row.update(
             train=len(train),
             full_train=int((data.split == "train").sum()),
-            epochs=args.epochs,
+            epochs=epochs,
             kmer_lr=100 * kmer_baseline(train, test),
         )
         for name in args.models:
@@ -97,11 +101,15 @@ def main() -> None:
             for seed in args.seeds:
                 began = time.perf_counter()
                 tuned = dn.finetune(
-                    starts[name](seed), train, dev, epochs=args.epochs, seed=seed, progress=False, live_plot=False
+                    starts[name](seed), train, dev, epochs=epochs, seed=seed, progress=False, live_plot=False
                 )
-                scores.append(100 * dn.evaluate(tuned, test)["mcc"])
+                scores.append(100 * dn.evaluate(tuned, test, progress=False)["mcc"])
                 seconds.append(time.perf_counter() - began)
-                print(f"{task} {name} seed {seed}: test MCC {scores[-1]:.2f} in {seconds[-1]:.0f} s", flush=True)
+                kept = "linear probe" if is_linear_probe(tuned) else "fine-tuned network"
+                print(f"{task} {name} seed {seed}: test MCC {scores[-1]:.2f} in {seconds[-1]:.0f} s, kept the {kept}")
+                if tuned.baseline is not None:
+                    row["dn_baseline"] = 100 * tuned.baseline.evaluate(test)["mcc"]
+                    print(f"{task} dn.baseline (k={tuned.baseline.k}): test MCC {row['dn_baseline']:.2f}", flush=True)
             row.update(
                 {
                     name: statistics.mean(scores),
