@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -66,6 +67,18 @@ def serve(command: list[str], url: str, log: Path):
     return process, handle
 
 
+def stop(process: subprocess.Popen, handle) -> None:
+    """Stop a server started by :func:`serve`; kill it if it has not stopped within 30 s (a kernel still
+    starting can hold JupyterLab up)."""
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    handle.close()
+
+
 @pytest.fixture(scope="module")
 def voila(tmp_path_factory):
     """A Voilà server on 127.0.0.1 serving the panel pages and the app; its base URL."""
@@ -79,9 +92,7 @@ def voila(tmp_path_factory):
     ]  # fmt: skip
     process, handle = serve(command, f"http://127.0.0.1:{port}/", SCREENSHOTS.parent / "voila.log")
     yield f"http://127.0.0.1:{port}"
-    process.terminate()
-    process.wait(timeout=30)
-    handle.close()
+    stop(process, handle)
 
 
 @pytest.fixture(scope="module")
@@ -210,17 +221,19 @@ def lab(tmp_path_factory):
         command, f"http://127.0.0.1:{port}/api/status?token={token}", SCREENSHOTS.parent / "lab.log"
     )
     yield f"http://127.0.0.1:{port}", token
-    process.terminate()
-    process.wait(timeout=30)
-    handle.close()
+    stop(process, handle)
 
 
 def wait_for_connected_kernel(base: str, token: str, seconds: float = RENDER_TIMEOUT / 1000) -> None:
     """Wait until the server has an idle kernel with a client (the page) connected to it."""
-    deadline = time.monotonic() + seconds
+    deadline, kernels = time.monotonic() + seconds, []
     while time.monotonic() < deadline:
-        with urllib.request.urlopen(f"{base}/api/kernels?token={token}", timeout=5) as answer:
-            kernels = json.load(answer)
+        try:
+            with urllib.request.urlopen(f"{base}/api/kernels?token={token}", timeout=5) as answer:
+                kernels = json.load(answer)
+        except urllib.error.HTTPError as error:  # jupyter_server answers 500 while a kernel it lists is starting
+            if error.code < 500:
+                raise
         if any(k["connections"] > 0 and k["execution_state"] == "idle" for k in kernels):
             return
         time.sleep(0.5)
