@@ -165,9 +165,9 @@ def token_mean(hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tens
 
 def layers_mean(hidden_states: tuple[torch.Tensor, ...], layers: list[int] | None = None) -> torch.Tensor:
     """The mean of the hidden states ``layers`` (0: the embeddings, ``i``: layer ``i``'s output; None: every one),
-    token by token, in fp32."""
+    token by token, in fp32 (summed one at a time: no stacked fp32 copy of every hidden state)."""
     chosen = hidden_states if layers is None else [hidden_states[i] for i in layers]
-    return torch.stack(chosen).float().mean(dim=0)
+    return sum(hidden.float() for hidden in chosen) / len(chosen)
 
 
 def token_vectors(network: torch.nn.Module, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
