@@ -6,6 +6,7 @@ several GPUs or nodes through Hugging Face Accelerate (torch.distributed underne
 
 from __future__ import annotations
 
+import atexit
 import os
 from typing import Any
 
@@ -35,6 +36,7 @@ class Processes:
                     "pip install 'dnabert_nb[distributed]'."
                 ) from error
             self.accelerator = Accelerator(cpu=device.type == "cpu")
+            atexit.register(end_process_group)
             self.rank, self.world_size = self.accelerator.process_index, self.accelerator.num_processes
             self.device = self.accelerator.device
 
@@ -66,3 +68,14 @@ class Processes:
         """Wait until every process gets here."""
         if self.accelerator is not None:
             self.accelerator.wait_for_everyone()
+
+
+def end_process_group() -> None:
+    """Destroy the default process group, once, before the interpreter exits.
+
+    Left to the interpreter's own teardown, the group's communication threads can outlive it and abort a finished
+    run at exit ("terminate called without an active exception"). Each run in a process registers it; only the first
+    call finds a group to destroy.
+    """
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        torch.distributed.destroy_process_group()
