@@ -167,7 +167,9 @@ UNTRAINED = dict(epochs=1, lr=1e-12, batch_size=32, restarts=0, linear_probe=Fal
 def untrained(encoder, motif_splits):
     """A tiny model 'fine-tuned' at a learning rate too small to learn the motif the baseline finds."""
     train, valid, _ = motif_splits
-    with pytest.warns(dn.BaselineWarning, match=r"beats the fine-tuned model .* 200 training sequences"):
+    # far below the baseline on every resample: a loss, not noise
+    clear = r"beats the fine-tuned model .* on 100% of bootstrap resamples of the 100 valid sequences \(a loss"
+    with pytest.warns(dn.BaselineWarning, match=clear + r".* 200 training sequences"):
         return dn.finetune(encoder, train, valid, **UNTRAINED, progress=False)
 
 
@@ -189,14 +191,34 @@ def test_finetune_prints_both_valid_scores_with_progress(encoder, motif_splits, 
     )
 
 
-def test_no_warning_when_the_model_scores_higher(untrained):
-    from dnabert_nb.training.finetune import compare_with_baseline
+def scored_copy(model, outputs: np.ndarray, targets: np.ndarray):
+    """A ScoredModel of ``model`` whose valid outputs are ``outputs`` (probabilities) and its valid MCC theirs."""
+    from dnabert_nb.training.evaluate import EvaluationOutputs
+    from dnabert_nb.training.finetune import ScoredModel
+    from dnabert_nb.training.metrics import classification_metrics
 
-    better = copy.copy(untrained)
-    better.metrics = {**untrained.metrics, "mcc": 1.0}
-    with warnings.catch_warnings():
+    copied = copy.copy(model)
+    copied.metrics = {**model.metrics, "mcc": classification_metrics(targets, outputs)["mcc"]}
+    return ScoredModel(copied, EvaluationOutputs(np.log(outputs), outputs))
+
+
+def test_the_warning_says_when_a_few_rows_cannot_tell_the_two_apart(untrained, motif_splits):
+    from dnabert_nb.training.finetune import compare_with_baseline
+    from dnabert_nb.training.targets import labelled_task
+
+    data = labelled_task(untrained, *motif_splits[:2], "auto")
+    sequences, targets = data.evaluation
+    probabilities = untrained.baseline.probabilities(sequences)
+    right = np.flatnonzero(probabilities.argmax(axis=1) == targets)
+    worse = probabilities.copy()
+    worse[right[:2]] = worse[right[:2], ::-1]  # two rows the baseline gets right, wrong here: most resamples show it
+    scored = scored_copy(untrained, worse, targets)
+    assert scored.model.metrics["mcc"] < untrained.baseline.valid_scores[untrained.baseline.k]
+    with pytest.warns(dn.BaselineWarning, match=r"on (8\d|9[0-4])% of bootstrap .* too few rows to tell the two apart"):
+        compare_with_baseline(scored, data, show=False)
+    with warnings.catch_warnings():  # the model level with the baseline, or above it: no warning
         warnings.simplefilter("error")
-        compare_with_baseline(better, 200, show=False)
+        compare_with_baseline(scored_copy(untrained, probabilities, targets), data, show=False)
 
 
 def test_evaluate_with_the_baseline_scores_both_on_the_same_data(untrained, motif_splits):

@@ -73,9 +73,9 @@ class KmerBaseline:
         shown = "" if score is None else f", mcc={score:.3f} ({self.selected_by})"
         return f"KmerBaseline(k={self.k}, labels={self.labels}{shown})"
 
-    def _probabilities(self, sequences: list[str], ids: list | None = None) -> np.ndarray:
-        """Class probabilities, shape (n, len(labels)), of checked sequences (columns in ``labels`` order)."""
-        return self.pipeline.predict_proba(normalise(sequences, ids, min_length=self.k))
+    def probabilities(self, sequences: list[str]) -> np.ndarray:
+        """Class probabilities of read sequences, shape (n, len(labels)), columns in ``labels`` order."""
+        return self.pipeline.predict_proba(normalise(sequences, None, min_length=self.k))
 
     def predict(self, sequences: SequencesLike) -> pd.DataFrame:
         """Predict the class of each sequence; one row per sequence, as :func:`dnabert_nb.predict`.
@@ -124,7 +124,7 @@ class KmerBaseline:
 
     def scores(self, sequences: list[str], targets: np.ndarray) -> dict[str, float]:
         """:meth:`evaluate`'s scores of read sequences and their class indices (in ``labels`` order)."""
-        probabilities = self._probabilities(sequences)
+        probabilities = self.probabilities(sequences)
         log_probabilities = torch.from_numpy(np.log(np.clip(probabilities, 1e-12, None)))
         loss = float(task_loss(self.task, log_probabilities, torch.from_numpy(targets), None))
         return {"loss": loss, **classification_metrics(targets, probabilities), "n": len(targets)}

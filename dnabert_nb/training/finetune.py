@@ -65,9 +65,10 @@ PROBE_MAX_ROWS = 5000
 PROBE_FOLDER = "linear-probe"
 #: The start of a linear probe's ``source``.
 PROBE_SOURCE = "linear_probe("
-#: The fine-tuned network is kept over the linear probe when it scores higher on at least this share of bootstrap
-#: resamples of valid (a one-sided test at 5 %): its valid score is the best of many evaluations, the probe's is not.
-NETWORK_WINS_NEEDED = 0.95
+#: One model beats another clearly on valid when it scores higher on at least this share of bootstrap resamples of
+#: valid (a one-sided test at 5 %). The fine-tuned network must, to be kept over the linear probe: its valid score is
+#: the best of many evaluations, the probe's is not. :class:`BaselineWarning` says whether the baseline's win is clear.
+CLEAR_WIN_SHARE = 0.95
 
 
 class CollapseWarning(UserWarning):
@@ -370,7 +371,9 @@ def finetune(
         ``train`` and ``valid``; seconds against the minutes of fine-tuning), keep it as the result's
         ``.baseline``, draw its valid MCC in the live figure as training goes, print both valid MCCs when
         ``progress`` is on, and warn (:class:`BaselineWarning`) when the baseline scores higher: the
-        transformer then adds nothing over k-mer counts on this data.
+        transformer then adds nothing over k-mer counts on this data. The warning gives the share of bootstrap
+        resamples of valid on which the baseline is ahead, so that a gap within the noise of a few valid rows
+        reads as such.
     {seed}
         Here: the head, the batch order and dropout.
     {precision}
@@ -525,12 +528,14 @@ def finetune(
                 ScoredModel(best, best_outputs), ScoredModel(probe, probe_outputs), data, metric, seed, show
             ):
                 probe.history = best.history
-                best, name = probe, "linear probe"
+                best, best_outputs, name = probe, probe_outputs, "linear probe"
                 if output_dir is not None and processes.is_main:
                     best.save(output_dir / PROBE_FOLDER, overwrite=True)
     if kmer_baseline is not None:
         best.baseline = kmer_baseline
-        compare_with_baseline(best, len(data.sequences), show=show, name=name)
+        if best_outputs is None:  # resumed after its best evaluation, and no probe fitted
+            best_outputs = window_outputs(best, data.evaluation[0], precision=precision)
+        compare_with_baseline(ScoredModel(best, best_outputs), data, show=show, name=name, seed=seed)
     return best
 
 
@@ -543,17 +548,17 @@ def keeps_probe(
     network: ScoredModel, probe: ScoredModel, data: LabelledTask, metric: str, seed: int, show: bool
 ) -> bool:
     """Whether to keep the linear ``probe`` over the fine-tuned ``network``: unless the network scores higher on
-    :data:`NETWORK_WINS_NEEDED` of bootstrap resamples of ``data``'s valid rows (printed when ``show``)."""
+    :data:`CLEAR_WIN_SHARE` of bootstrap resamples of ``data``'s valid rows (printed when ``show``)."""
     wins = bootstrap_wins(
         data.task, data.evaluation[1], network.valid_outputs, probe.valid_outputs, metric, data.names, seed=seed
     )
-    kept = wins < NETWORK_WINS_NEEDED
+    kept = wins < CLEAR_WIN_SHARE
     if show:
         probe_text = f"linear probe ({probe_layers(probe.model.config)}) {probe.model.metrics[metric]:.3f}"
         valid = f"fine-tuned model {network.model.metrics[metric]:.3f}, {probe_text}"
         print(
             f"valid {metric}: {valid}"
-            f"; the fine-tuned model scores higher on {wins:.0%} of resamples of valid ({NETWORK_WINS_NEEDED:.0%} "
+            f"; the fine-tuned model scores higher on {wins:.0%} of resamples of valid ({CLEAR_WIN_SHARE:.0%} "
             f"needed): kept the {'linear probe' if kept else 'fine-tuned model'}"
         )
     return kept
@@ -599,22 +604,34 @@ def probe_model(
     return probe, outputs
 
 
-def compare_with_baseline(model: DNABERTModel, n_train: int, *, show: bool, name: str = "fine-tuned model") -> None:
+def compare_with_baseline(
+    scored: ScoredModel, data: LabelledTask, *, show: bool, name: str = "fine-tuned model", seed: int = 0
+) -> None:
     """Print the returned model's (``name``) and its ``.baseline``'s valid MCC (``show``); warn when the baseline is
-    higher."""
-    base = model.baseline
+    higher, saying on what share of bootstrap resamples of valid it is, so that a user can tell noise from a loss."""
+    model, base = scored.model, scored.model.baseline
     model_mcc, base_mcc = model.metrics["mcc"], base.valid_scores[base.k]
     if show:
         print(f"valid MCC: {name} {model_mcc:.3f}, k-mer baseline (k={base.k}) {base_mcc:.3f}")
-    if base_mcc > model_mcc:
-        warnings.warn(
-            f"On valid, the k-mer baseline (k={base.k}, MCC {base_mcc:.3f}) beats the {name} (MCC "
-            f"{model_mcc:.3f}): on these {n_train:,} training sequences the transformer adds nothing over k-mer "
-            "counts. The model's .baseline is that classifier; dn.evaluate(model, test, baseline=True) compares "
-            "the two on test data.",
-            BaselineWarning,
-            stacklevel=4,  # the caller of finetune's renamed_options wrapper
-        )
+    if base_mcc <= model_mcc:
+        return
+    sequences, targets = data.evaluation
+    probabilities = base.probabilities(sequences)
+    base_outputs = EvaluationOutputs(np.log(np.clip(probabilities, 1e-12, None)), probabilities)
+    share = bootstrap_wins(data.task, targets, base_outputs, scored.valid_outputs, "mcc", data.names, seed=seed)
+    verdict = (
+        "a loss beyond the noise of so few rows"
+        if share >= CLEAR_WIN_SHARE
+        else f"under {CLEAR_WIN_SHARE:.0%}, too few rows to tell the two apart"
+    )
+    warnings.warn(
+        f"On valid, the k-mer baseline (k={base.k}, MCC {base_mcc:.3f}) beats the {name} (MCC {model_mcc:.3f}), "
+        f"on {share:.0%} of bootstrap resamples of the {len(targets):,} valid sequences ({verdict}): on these "
+        f"{len(data.sequences):,} training sequences the transformer adds nothing measurable over k-mer counts. The "
+        "model's .baseline is that classifier; dn.evaluate(model, test, baseline=True) compares the two on test data.",
+        BaselineWarning,
+        stacklevel=4,  # the caller of finetune's renamed_options wrapper
+    )
 
 
 def collapsed(model: DNABERTModel, task: str) -> bool:

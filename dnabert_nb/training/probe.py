@@ -7,7 +7,7 @@ baseline (BENCHMARKS.md, "Where ``ecoli_promoters``' signal sits"). The probe ke
 only a head, a cross-validated logistic regression (seconds): on the mean of every hidden state or on one hidden
 state alone, whichever fits the training rows best by cross-validated log-loss (on ``ecoli_promoters`` the embedding
 layer). ``finetune`` fits it beside the fine-tuned network and keeps the probe unless the network scores higher on
-most bootstrap resamples of valid (``finetune.NETWORK_WINS_NEEDED``).
+most bootstrap resamples of valid (``finetune.CLEAR_WIN_SHARE``).
 
 The head it writes is an ordinary ``"layers_mean"`` head, so predict, evaluate, token contributions and saving
 work on it unchanged: the pooler standardises each feature ``x`` to ``z = (x - mean) / sd`` over the training
