@@ -620,9 +620,9 @@ def compare_with_baseline(
     base_outputs = EvaluationOutputs(np.log(np.clip(probabilities, 1e-12, None)), probabilities)
     share = bootstrap_wins(data.task, targets, base_outputs, scored.valid_outputs, "mcc", data.names, seed=seed)
     verdict = (
-        "a loss beyond the noise of so few rows"
+        "a clear lead"
         if share >= CLEAR_WIN_SHARE
-        else f"under {CLEAR_WIN_SHARE:.0%}, too few rows to tell the two apart"
+        else f"under {CLEAR_WIN_SHARE:.0%}: too few valid rows to tell the two apart"
     )
     warnings.warn(
         f"On valid, the k-mer baseline (k={base.k}, MCC {base_mcc:.3f}) beats the {name} (MCC {model_mcc:.3f}), "
