@@ -13,7 +13,7 @@ import dnabert_nb as dn
 from dnabert_nb import InputFormatError, InvalidSequenceError, ModelTaskError
 from dnabert_nb.training import finetune as _finetune
 from dnabert_nb.training import loop as _loop
-from dnabert_nb.training.callbacks import CurvesCallback
+from dnabert_nb.training.callbacks import Callback, CurvesCallback
 from dnabert_nb.training.loop import TrainingState
 
 MOTIF = "TATAAAAG"
@@ -409,6 +409,37 @@ def test_a_collapsed_run_is_restarted_with_the_next_seeds(encoder, data, tmp_pat
     assert (tmp_path / "run" / "restart-1" / "best").is_dir() and (tmp_path / "run" / "restart-2" / "best").is_dir()
     with pytest.raises(InputFormatError, match="restarts"):
         dn.finetune(encoder, train, valid, **{**FAST, "restarts": -1})
+
+
+def test_a_run_still_constant_after_a_quarter_of_its_steps_stops_there_and_restarts(encoder, data, tmp_path):
+    class LastStep(Callback):
+        def __init__(self):
+            self.steps = []
+
+        def on_end(self, state):
+            self.steps.append((state.step, max(row["valid_mcc"] for row in state.history if "valid_mcc" in row)))
+
+    train, valid = data
+    frozen = {**FAST, "epochs": 4, "eval_every": 1, "lr": 1e-12, "restarts": 1}  # 16 steps, each evaluated
+    ends = LastStep()
+    with pytest.warns(_finetune.CollapseWarning, match="restarted 1 time"):
+        dn.finetune(encoder, train.head(64), valid, **frozen, output_dir=tmp_path / "run", callbacks=[ends])
+    (first_step, first_mcc), (last_step, _) = ends.steps
+    assert first_step == 4 and first_mcc <= 0  # stopped at a quarter of its 16 steps, never better than constant
+    assert last_step == 16  # the last restart allowed runs to the end
+
+
+def test_the_stall_guard_stops_only_a_constant_predictor_past_a_quarter_of_the_steps():
+    def stops(step: int, mccs: list[float]) -> bool:
+        state = TrainingState(step=step, total_steps=100)
+        state.history = [{"step": i + 1, "valid_mcc": mcc} for i, mcc in enumerate(mccs)]
+        _finetune.StallGuard("mcc").on_evaluate(state, {"mcc": mccs[-1]})
+        return state.stop_requested
+
+    assert stops(25, [0.0, -0.1, 0.0])
+    assert not stops(24, [0.0, 0.0])  # too early to tell
+    assert not stops(50, [0.0, 0.2, 0.0])  # it learnt something once: not a constant predictor
+    assert not stops(50, [np.nan, 0.1])
 
 
 def test_only_a_constant_predictor_counts_as_collapsed(encoder):

@@ -58,6 +58,12 @@ AUTO_EVAL_STEPS = 125
 AUTO_PATIENCE = 4
 #: ... spanning at least this many steps: 4 epochs of 25 steps (800 rows) are too few to leave a constant predictor.
 AUTO_PATIENCE_STEPS = 250
+#: A run whose valid score is still a constant predictor's (:func:`collapse_score` at or below 0 at every evaluation)
+#: once this share of its steps is done stops there and restarts with the next seed, where ``restarts`` are left: on
+#: 2,000 ``oct4_peaks`` rows (2-core bf16 CPU) seed 0 scored valid MCC 0.00 at step 250 of 1,000 and ended at 0.47,
+#: below the probe and the baseline, where seeds 1 and 2 were at 0.49 and 0.59 by step 250 and ended near 0.69
+#: (BENCHMARKS.md, "Stop 40"). Dodge et al. (2020) found such unpromising seeds can be told early.
+STALL_SHARE = 0.25
 #: The linear probe is fitted on at most this many training sequences (a random sample of larger sets): it matters
 #: for small data, and on large data its cost stays one inference pass over this many sequences and the regressions.
 PROBE_MAX_ROWS = 5000
@@ -344,10 +350,11 @@ def finetune(
         loaded outside dnabert_nb (plain transformers) would read [CLS] instead: give ``pooling="cls"`` for a model
         meant for plain transformers.
     restarts
-        When a run ends as a constant predictor on ``valid`` (best MCC, or R² for regression, at or below 0),
-        train again with the next seed, up to this many times, and keep the best run; a
-        :class:`CollapseWarning` says so. Costs a full run per restart, only when a run collapsed (0 turns the
-        guard off). Restarts write to ``output_dir/restart-<n>``.
+        When a run ends as a constant predictor on ``valid`` (best MCC, or R² for regression, at or below 0), or
+        still is one once a quarter of its steps is done (:data:`STALL_SHARE`; it stops there), train again with
+        the next seed, up to this many times, and keep the best run; a :class:`CollapseWarning` says so. Costs
+        a quarter of a run to a full run per restart, only when a run collapsed (0 turns the guard off). Restarts
+        write to ``output_dir/restart-<n>``; the last one allowed always runs to the end.
     crop
         Data augmentation: train each step on a random stretch of every window, keeping at least this share
         (above 0, at most 1) of its k-mers; None trains on whole windows. For few sequences that each fit one
@@ -423,7 +430,7 @@ def finetune(
     if baseline and data.task == "classification" and data.evaluation is not None:
         kmer_baseline = fit_baseline(data.sequences, data.targets, data.names, data.evaluation, seed=seed)
 
-    def attempt(seed: int, folder: Path | None) -> ScoredModel:
+    def attempt(seed: int, folder: Path | None, last: bool) -> ScoredModel:
         network = task_network(model, data.task, data.names, seed)
         if pooling is not None:
             network.config.classifier_pooling, network.config.classifier_layers = pooling, None
@@ -488,7 +495,7 @@ def finetune(
             processes=processes,
             output_dir=folder,
             resume=resume and folder == output_dir,
-            callbacks=callbacks,
+            callbacks=callbacks if last else [*callbacks, StallGuard(collapse_score(data.task))],
             progress=progress,
             live_plot=live_plot,
             live_plot_options={"baseline": kmer_baseline},
@@ -501,15 +508,16 @@ def finetune(
         finished.metrics = outcome.state.best_metrics
         return ScoredModel(finished, job.best_outputs)
 
-    tried = [attempt(seed, output_dir)]
+    tried = [attempt(seed, output_dir, last=restarts == 0)]
     while restarts and collapsed(tried[-1].model, data.task) and len(tried) <= restarts:
         folder = None if output_dir is None else output_dir / f"restart-{len(tried)}"
-        tried.append(attempt(seed + len(tried), folder))
+        tried.append(attempt(seed + len(tried), folder, last=len(tried) == restarts))
     best, best_outputs = tried[0]
     if len(tried) > 1:
         best, best_outputs = max(tried, key=lambda ft: ft.model.metrics[metric] * (1 if maximize else -1))
         warnings.warn(
-            f"Fine-tuning collapsed to a constant predictor on valid with seed {seed}; restarted {len(tried) - 1} "
+            f"Fine-tuning collapsed to a constant predictor on valid with seed {seed} (or still was one after a "
+            f"quarter of its steps); restarted {len(tried) - 1} "
             f"time(s) with the next seeds and kept the best (valid {metric} "
             + ", ".join(f"{ft.model.metrics[metric]:.3f}" for ft in tried)
             + ").",
@@ -634,12 +642,38 @@ def compare_with_baseline(
     )
 
 
+def collapse_score(task: str) -> str:
+    """The valid score at or below 0 for a constant predictor: R² for regression, MCC otherwise."""
+    return "r2" if task == "regression" else "mcc"
+
+
 def collapsed(model: DNABERTModel, task: str) -> bool:
     """Whether a fine-tuned model scored like a constant predictor on valid (MCC or R² at or below 0)."""
     if model.metrics is None:
         return False
-    score = model.metrics.get("r2" if task == "regression" else "mcc")
+    score = model.metrics.get(collapse_score(task))
     return score is not None and score <= 0
+
+
+class StallGuard(Callback):
+    """Stops a run whose every evaluation so far scored like a constant predictor (``score`` at or below 0) once
+    :data:`STALL_SHARE` of its steps are done, so that ``finetune`` restarts it with the next seed.
+
+    Parameters
+    ----------
+    score
+        The valid score to watch, from :func:`collapse_score`.
+    """
+
+    def __init__(self, score: str):
+        self.column = f"valid_{score}"
+
+    def on_evaluate(self, state: loop.TrainingState, scores: dict[str, float]) -> None:
+        if state.step < STALL_SHARE * state.total_steps:
+            return
+        seen = [row[self.column] for row in state.history if np.isfinite(row.get(self.column, np.nan))]
+        if seen and max(seen) <= 0:  # the history holds this evaluation's row already
+            state.request_stop()
 
 
 def random_crops(
