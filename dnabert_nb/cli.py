@@ -24,7 +24,7 @@ from .core.model import HEAD_POOLINGS, load
 from .core.runtime import PRECISIONS
 from .io.labelled import as_labelled
 from .training.evaluate import evaluate
-from .training.finetune import PROBE_FOLDER, finetune, is_linear_probe
+from .training.finetune import finetune
 from .training.targets import TASK_TYPES
 
 FINETUNE_DEFAULTS = {
@@ -148,8 +148,7 @@ def _finetune(args: argparse.Namespace) -> dict:
         progress=not args.no_progress,
         live_plot=False,
     )
-    kept = PROBE_FOLDER if is_linear_probe(model) else "best"
-    results = {"model": str(args.output_dir / kept), "valid": model.metrics}
+    results = {"model": str(model.checkpoint), "valid": model.metrics}
     if not _is_main_process():  # the other processes' copies of the model are the same
         return results
     if test is not None:

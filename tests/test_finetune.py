@@ -423,10 +423,12 @@ def test_a_run_still_constant_after_a_quarter_of_its_steps_stops_there_and_resta
     frozen = {**FAST, "epochs": 4, "eval_every": 1, "lr": 1e-12, "restarts": 1}  # 16 steps, each evaluated
     ends = LastStep()
     with pytest.warns(_finetune.CollapseWarning, match="restarted 1 time"):
-        dn.finetune(encoder, train.head(64), valid, **frozen, output_dir=tmp_path / "run", callbacks=[ends])
+        model = dn.finetune(encoder, train.head(64), valid, **frozen, output_dir=tmp_path / "run", callbacks=[ends])
     (first_step, first_mcc), (last_step, _) = ends.steps
     assert first_step == 4 and first_mcc <= 0  # stopped at a quarter of its 16 steps, never better than constant
     assert last_step == 16  # the last restart allowed runs to the end
+    kept_run = 0 if model.history["step"].max() == 4 else 1  # both constant: the better valid score, the first on a tie
+    assert model.checkpoint == tmp_path / "run" / ("best" if kept_run == 0 else "restart-1/best")
 
 
 def test_the_stall_guard_stops_only_a_constant_predictor_past_a_quarter_of_the_steps():

@@ -97,6 +97,9 @@ class DNABERTModel:
     baseline : KmerBaseline or None
         The k-mer baseline ``finetune`` fitted on the same data, to compare with (``evaluate(...,
         baseline=True)``); None otherwise. It is not saved with the model.
+    checkpoint : pathlib.Path or None
+        Where ``finetune`` saved this model under its ``output_dir`` (``best/``, ``restart-<n>/best/`` or
+        ``linear-probe/``); None otherwise.
     """
 
     def __init__(
@@ -122,6 +125,7 @@ class DNABERTModel:
         self.history: pd.DataFrame | None = None
         self.metrics: dict[str, float] | None = None
         self.baseline: KmerBaseline | None = None
+        self.checkpoint: Path | None = None
         self.network.to(self.device)
         self._low_precision: tuple[torch.dtype, torch.Tensor, PreTrainedModel] | None = None
 

@@ -506,6 +506,7 @@ def finetune(
         finished.network.eval()
         finished.history = pd.DataFrame(outcome.state.history)
         finished.metrics = outcome.state.best_metrics
+        finished.checkpoint = None if folder is None else folder / "best"
         return ScoredModel(finished, job.best_outputs)
 
     tried = [attempt(seed, output_dir, last=restarts == 0)]
@@ -537,8 +538,10 @@ def finetune(
             ):
                 probe.history = best.history
                 best, best_outputs, name = probe, probe_outputs, "linear probe"
-                if output_dir is not None and processes.is_main:
-                    best.save(output_dir / PROBE_FOLDER, overwrite=True)
+                if output_dir is not None:
+                    best.checkpoint = output_dir / PROBE_FOLDER
+                    if processes.is_main:
+                        best.save(best.checkpoint, overwrite=True)
     if kmer_baseline is not None:
         best.baseline = kmer_baseline
         if best_outputs is None:  # resumed after its best evaluation, and no probe fitted
