@@ -544,9 +544,7 @@ def finetune(
                         best.save(best.checkpoint, overwrite=True)
     if kmer_baseline is not None:
         best.baseline = kmer_baseline
-        if best_outputs is None:  # resumed after its best evaluation, and no probe fitted
-            best_outputs = window_outputs(best, data.evaluation[0], precision=precision)
-        compare_with_baseline(ScoredModel(best, best_outputs), data, show=show, name=name, seed=seed)
+        compare_with_baseline(ScoredModel(best, best_outputs), data, precision, show=show, name=name, seed=seed)
     return best
 
 
@@ -616,10 +614,18 @@ def probe_model(
 
 
 def compare_with_baseline(
-    scored: ScoredModel, data: LabelledTask, *, show: bool, name: str = "fine-tuned model", seed: int = 0
+    scored: ScoredModel,
+    data: LabelledTask,
+    precision: str | None = None,
+    *,
+    show: bool,
+    name: str = "fine-tuned model",
+    seed: int = 0,
 ) -> None:
     """Print the returned model's (``name``) and its ``.baseline``'s valid MCC (``show``); warn when the baseline is
-    higher, saying on what share of bootstrap resamples of valid it is, so that a user can tell noise from a loss."""
+    higher, saying on what share of bootstrap resamples of valid it is, so that a user can tell noise from a loss.
+    Valid outputs missing from ``scored`` (a run resumed after its best evaluation) are computed only for the
+    warning, in ``precision``."""
     model, base = scored.model, scored.model.baseline
     model_mcc, base_mcc = model.metrics["mcc"], base.valid_scores[base.k]
     if show:
@@ -629,7 +635,10 @@ def compare_with_baseline(
     sequences, targets = data.evaluation
     probabilities = base.probabilities(sequences)
     base_outputs = EvaluationOutputs(np.log(np.clip(probabilities, 1e-12, None)), probabilities)
-    share = bootstrap_wins(data.task, targets, base_outputs, scored.valid_outputs, "mcc", data.names, seed=seed)
+    outputs = scored.valid_outputs
+    if outputs is None:
+        outputs = window_outputs(model, sequences, precision=precision)
+    share = bootstrap_wins(data.task, targets, base_outputs, outputs, "mcc", data.names, seed=seed)
     verdict = (
         "a clear lead"
         if share >= CLEAR_WIN_SHARE
