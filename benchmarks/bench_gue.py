@@ -23,13 +23,13 @@ import time
 from pathlib import Path
 
 import torch
+from bench_finetune_stability import kept  # a sibling script: which model finetune returned, in words
 from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import matthews_corrcoef
 from transformers import BertForMaskedLM
 
 import dnabert_nb as dn
-from dnabert_nb.training.finetune import is_linear_probe
 from dnabert_nb.training.pretrain import kmer_aware_init
 
 GUE = Path(__file__).resolve().parents[2] / "shared" / "gue"
@@ -105,8 +105,10 @@ def main() -> None:
                 )
                 scores.append(100 * dn.evaluate(tuned, test, progress=False)["mcc"])
                 seconds.append(time.perf_counter() - began)
-                kept = "linear probe" if is_linear_probe(tuned) else "fine-tuned network"
-                print(f"{task} {name} seed {seed}: test MCC {scores[-1]:.2f} in {seconds[-1]:.0f} s, kept the {kept}")
+                print(
+                    f"{task} {name} seed {seed}: test MCC {scores[-1]:.2f} in {seconds[-1]:.0f} s, "
+                    f"kept the {kept(tuned)}"
+                )
                 if tuned.baseline is not None:
                     row["dn_baseline"] = 100 * tuned.baseline.evaluate(test)["mcc"]
                     print(f"{task} dn.baseline (k={tuned.baseline.k}): test MCC {row['dn_baseline']:.2f}", flush=True)

@@ -1,6 +1,6 @@
 """The main job of `make demo`: fine-tune the embedded DNABERT model on a shipped promoter task.
 
-Usage: python scripts/demo.py [CHECKPOINT_FOLDER]
+Usage: python scripts/demo.py [CHECKPOINT_FOLDER] [--seed N] [--output-dir DIR]
 
 Loads the embedded pretrained model (or the given checkpoint), fine-tunes it at finetune's defaults to tell
 Drosophila core promoters from distal upstream windows (`fly_core_promoters`, a subset of its
@@ -11,7 +11,7 @@ curves, confusion matrix, ROC) and the fine-tuned model to demo_output/.
 
 from __future__ import annotations
 
-import sys
+import argparse
 import time
 from pathlib import Path
 
@@ -28,7 +28,8 @@ OUTPUT = Path(__file__).resolve().parents[1] / "demo_output"
 DATASET, N_TRAIN, N_VALID, N_TEST = "fly_core_promoters", 12000, 500, 1000
 
 
-def main(checkpoint: str | None) -> None:
+def main(checkpoint: str | None, seed: int = 0, output: Path = OUTPUT) -> None:
+    """Fine-tune, evaluate beside the baseline and save the figure and model under ``output``."""
     started = time.perf_counter()
     model = dn.load(checkpoint)
     print(model)
@@ -38,7 +39,7 @@ def main(checkpoint: str | None) -> None:
     test = data[data.split == "test"].sample(N_TEST, random_state=0)
     print(f"\n{DATASET}: {dn.datasets.info(DATASET)['description']}")
     print(f"fine-tuning on {len(train)} sequences, selecting on {len(valid)}, testing on {len(test)}")
-    tuned = dn.finetune(model, train, valid, output_dir=OUTPUT / "model")
+    tuned = dn.finetune(model, train, valid, output_dir=output / "model", seed=seed)
     # beside the bar to clear: the k-mer counts + logistic regression finetune fitted on the same data
     scores = dn.evaluate(tuned, test, baseline=True)
     print(f"test split (k-mer baseline: k={tuned.baseline.k}):")
@@ -49,9 +50,14 @@ def main(checkpoint: str | None) -> None:
     dn.pl.confusion(predictions, test.label, ax=axes[2])
     dn.pl.roc(predictions, test.label, ax=axes[3])
     fig.tight_layout()
-    fig.savefig(OUTPUT / "demo.png", dpi=110)
-    print(f"figure: {OUTPUT / 'demo.png'}; model: {OUTPUT / 'model' / 'best'}; {time.perf_counter() - started:.0f} s")
+    fig.savefig(output / "demo.png", dpi=110)
+    print(f"figure: {output / 'demo.png'}; model: {tuned.checkpoint}; {time.perf_counter() - started:.0f} s")
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else None)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("checkpoint", nargs="?", help="checkpoint folder (default: the embedded model)")
+    parser.add_argument("--seed", type=int, default=0, help="finetune's seed (the data subsets stay the same)")
+    parser.add_argument("--output-dir", type=Path, default=OUTPUT, help="where the figure and the model go")
+    args = parser.parse_args()
+    main(args.checkpoint, args.seed, args.output_dir)

@@ -27,7 +27,7 @@ from ..core.errors import InputFormatError, ModelTaskError, require_positive_int
 from ..core.predict import result_frame
 from ..io.labelled import as_labelled
 from ..io.sequences import SequencesLike, as_sequence_table
-from .metrics import classification_metrics
+from .metrics import classification_metrics, log_probabilities
 from .targets import TASK_TYPES, class_names, encode_targets, infer_task, task_loss
 
 #: The k-mer lengths tried by default: DNABERT's own.
@@ -125,8 +125,8 @@ class KmerBaseline:
     def scores(self, sequences: list[str], targets: np.ndarray) -> dict[str, float]:
         """:meth:`evaluate`'s scores of read sequences and their class indices (in ``labels`` order)."""
         probabilities = self.probabilities(sequences)
-        log_probabilities = torch.from_numpy(np.log(np.clip(probabilities, 1e-12, None)))
-        loss = float(task_loss(self.task, log_probabilities, torch.from_numpy(targets), None))
+        logs = torch.from_numpy(log_probabilities(probabilities))
+        loss = float(task_loss(self.task, logs, torch.from_numpy(targets), None))
         return {"loss": loss, **classification_metrics(targets, probabilities), "n": len(targets)}
 
 

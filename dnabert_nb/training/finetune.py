@@ -38,7 +38,7 @@ from .baseline import fit_baseline
 from .callbacks import Callback
 from .distributed import Processes
 from .evaluate import EvaluationOutputs, bootstrap_wins, output_scores, window_outputs
-from .metrics import LOWER_IS_BETTER, check_metric
+from .metrics import LOWER_IS_BETTER, check_metric, log_probabilities
 from .probe import fit_probe_head, probe_layers
 from .targets import DEFAULT_METRIC, PROBLEM_TYPES, LabelledTask, class_weight_tensor, labelled_task, task_loss
 
@@ -634,7 +634,7 @@ def compare_with_baseline(
         return
     sequences, targets = data.evaluation
     probabilities = base.probabilities(sequences)
-    base_outputs = EvaluationOutputs(np.log(np.clip(probabilities, 1e-12, None)), probabilities)
+    base_outputs = EvaluationOutputs(log_probabilities(probabilities), probabilities)
     outputs = scored.valid_outputs
     if outputs is None:
         outputs = window_outputs(model, sequences, precision=precision)

@@ -18,6 +18,13 @@ METRIC_NAMES = {
 }
 #: Scores that are better when smaller; every other score is better when larger.
 LOWER_IS_BETTER = frozenset({"loss", "mse", "mae"})
+#: Probabilities are floored here before their log, so that a class predicted at exactly 0 gives a finite loss.
+PROBABILITY_FLOOR = 1e-12
+
+
+def log_probabilities(probabilities: np.ndarray) -> np.ndarray:
+    """Natural log of predicted probabilities, floored at :data:`PROBABILITY_FLOOR`."""
+    return np.log(np.clip(probabilities, PROBABILITY_FLOOR, None))
 
 
 def check_metric(metric: str, task: str, labels: list[str]) -> None:
