@@ -48,7 +48,8 @@ def _parser() -> argparse.ArgumentParser:
 
     tune = commands.add_parser(
         "finetune",
-        help="fine-tune a model; write best/, last/ (linear-probe/ when kept), history.csv, metrics.json",
+        help="fine-tune a model; write best/, last/ (restart-<n>/ after a collapse, linear-probe/ when kept), "
+        "history.csv, metrics.json",
         description="Fine-tune a DNABERT model (dn.finetune) and evaluate it.",
     )
     tune.add_argument("train", help=f"training data: {data_help} (a GUE folder: its train split)")

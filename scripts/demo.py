@@ -6,7 +6,7 @@ Loads the embedded pretrained model (or the given checkpoint), fine-tunes it at 
 Drosophila core promoters from distal upstream windows (`fly_core_promoters`, a subset of its
 training split), evaluates on the test split, prints the metrics beside those of the k-mer baseline
 (`dn.baseline`, which finetune fits on the same data), and saves a figure (training
-curves, confusion matrix, ROC) and the fine-tuned model to demo_output/.
+curves, confusion matrix, ROC) and the fine-tuned model to demo_output/ (or --output-dir).
 """
 
 from __future__ import annotations

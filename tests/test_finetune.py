@@ -400,10 +400,10 @@ def test_finetune_with_crops_learns_and_checks_the_share(encoder, data, tmp_path
             dn.finetune(encoder, train, valid, **{**FAST, "crop": wrong})
 
 
-def test_a_collapsed_run_is_restarted_with_the_next_seeds(encoder, data, tmp_path):
+def test_a_collapsed_run_is_restarted_with_other_seeds(encoder, data, tmp_path):
     train, valid = data
     frozen = {**FAST, "epochs": 1, "lr": 1e-12, "restarts": 2}  # nothing is learnt: the head predicts one class
-    with pytest.warns(_finetune.CollapseWarning, match="restarted 2 time"):
+    with pytest.warns(_finetune.CollapseWarning, match="restarted 2 time.* with seed 1000, 2000 "):
         model = dn.finetune(encoder, train.head(64), valid, **frozen, output_dir=tmp_path / "run")
     assert model.metrics["mcc"] <= 0
     assert (tmp_path / "run" / "restart-1" / "best").is_dir() and (tmp_path / "run" / "restart-2" / "best").is_dir()
@@ -427,8 +427,19 @@ def test_a_run_still_constant_after_a_quarter_of_its_steps_stops_there_and_resta
     (first_step, first_mcc), (last_step, _) = ends.steps
     assert first_step == 4 and first_mcc <= 0  # stopped at a quarter of its 16 steps, never better than constant
     assert last_step == 16  # the last restart allowed runs to the end
-    kept_run = 0 if model.history["step"].max() == 4 else 1  # both constant: the better valid score, the first on a tie
+    kept_run = 0 if model.history["step"].max() == 4 else 1  # both constant: the better valid score, the later on a tie
     assert model.checkpoint == tmp_path / "run" / ("best" if kept_run == 0 else "restart-1/best")
+    if model.metrics["mcc"] == first_mcc:
+        assert kept_run == 1
+
+    # resumed after the end: the stopped run stays stopped (it does not train past step 4) and nothing changes
+    again = LastStep()
+    with pytest.warns(_finetune.CollapseWarning, match="restarted 1 time"):
+        resumed = dn.finetune(
+            encoder, train.head(64), valid, **frozen, output_dir=tmp_path / "run", resume=True, callbacks=[again]
+        )
+    assert [step for step, _ in again.steps] == [4, 16]
+    assert resumed.checkpoint == model.checkpoint and resumed.metrics == model.metrics
 
 
 def test_the_stall_guard_stops_only_a_constant_predictor_past_a_quarter_of_the_steps():
@@ -440,8 +451,23 @@ def test_the_stall_guard_stops_only_a_constant_predictor_past_a_quarter_of_the_s
 
     assert stops(25, [0.0, -0.1, 0.0])
     assert not stops(24, [0.0, 0.0])  # too early to tell
+    assert not stops(25, [0.0])  # one evaluation (the end of a first epoch) does not decide alone
     assert not stops(50, [0.0, 0.2, 0.0])  # it learnt something once: not a constant predictor
     assert not stops(50, [np.nan, 0.1])
+    resumed = TrainingState(
+        step=25, total_steps=100, history=[{"step": 10, "valid_mcc": 0.0}, {"step": 25, "valid_mcc": 0.0}]
+    )
+    _finetune.StallGuard("mcc").on_start(resumed)
+    assert resumed.stop_requested  # a run the guard had stopped, resumed: it stops again before training
+
+
+def test_a_run_without_valid_names_its_last_checkpoint_and_a_one_class_valid_is_refused(encoder, data, tmp_path):
+    train, valid = data
+    model = dn.finetune(encoder, train.head(64), None, **{**FAST, "epochs": 1}, output_dir=tmp_path / "run")
+    assert model.checkpoint == tmp_path / "run" / "last" and (model.checkpoint / "config.json").is_file()
+    one_class = valid[valid["label"] == valid["label"].iloc[0]]
+    with pytest.raises(InputFormatError, match="evaluation data has one class only"):
+        dn.finetune(encoder, train, one_class, **FAST)
 
 
 def test_only_a_constant_predictor_counts_as_collapsed(encoder):

@@ -59,11 +59,18 @@ AUTO_PATIENCE = 4
 #: ... spanning at least this many steps: 4 epochs of 25 steps (800 rows) are too few to leave a constant predictor.
 AUTO_PATIENCE_STEPS = 250
 #: A run whose valid score is still a constant predictor's (:func:`collapse_score` at or below 0 at every evaluation)
-#: once this share of its steps is done stops there and restarts with the next seed, where ``restarts`` are left: on
+#: once this share of its steps is done stops there and restarts with another seed, where ``restarts`` are left: on
 #: 2,000 ``oct4_peaks`` rows (2-core bf16 CPU) seed 0 scored valid MCC 0.00 at step 250 of 1,000 and ended at 0.47,
 #: below the probe and the baseline, where seeds 1 and 2 were at 0.49 and 0.59 by step 250 and ended near 0.69
-#: (BENCHMARKS.md, "Stop 40"). Dodge et al. (2020) found such unpromising seeds can be told early.
+#: (BENCHMARKS.md, "Stop 40"). Dodge et al. (2020) found such unpromising seeds can be told early. Single-label
+#: classification only: early in a regression run R² is often below 0 while the outputs are still mis-scaled.
 STALL_SHARE = 0.25
+#: ... and only once this many evaluations have been seen, so that one evaluation at the end of a first epoch does
+#: not decide alone.
+STALL_EVALUATIONS = 2
+#: Restart ``n`` trains with ``seed + n * RESTART_SEED_STEP``: apart from the neighbouring seeds a user sweeps, so
+#: that seed 0's restart is not seed 1's run again.
+RESTART_SEED_STEP = 1000
 #: The linear probe is fitted on at most this many training sequences (a random sample of larger sets): it matters
 #: for small data, and on large data its cost stays one inference pass over this many sequences and the regressions.
 PROBE_MAX_ROWS = 5000
@@ -351,10 +358,11 @@ def finetune(
         meant for plain transformers.
     restarts
         When a run ends as a constant predictor on ``valid`` (best MCC, or R² for regression, at or below 0), or
-        still is one once a quarter of its steps is done (:data:`STALL_SHARE`; it stops there), train again with
-        the next seed, up to this many times, and keep the best run; a :class:`CollapseWarning` says so. Costs
-        a quarter of a run to a full run per restart, only when a run collapsed (0 turns the guard off). Restarts
-        write to ``output_dir/restart-<n>``; the last one allowed always runs to the end.
+        (classification) scored like one at every evaluation, two at least, once a quarter of its steps is done
+        (:data:`STALL_SHARE`; it stops there), train again with another seed (``seed + 1000 * n`` for restart
+        ``n``), up to this many times, and keep the best run; a :class:`CollapseWarning` says so. Costs a quarter
+        of a run to a full run per restart, only when a run collapsed (0 turns the guard off). Restarts write to
+        ``output_dir/restart-<n>`` (``resume`` continues them too); the last one allowed always runs to the end.
     crop
         Data augmentation: train each step on a random stretch of every window, keeping at least this share
         (above 0, at most 1) of its k-mers; None trains on whole windows. For few sequences that each fit one
@@ -400,8 +408,9 @@ def finetune(
     DNABERTModel
         The fine-tuned model (best evaluation restored) with ``.history`` (DataFrame by step:
         ``epoch``, ``loss``, ``lr``, ``samples_per_s``, and ``valid_loss`` / ``valid_<metric>``
-        at evaluations), ``.metrics`` (the best evaluation, or None without ``valid``) and ``.baseline``
-        (the fitted :class:`~dnabert_nb.KmerBaseline`, or None).
+        at evaluations), ``.metrics`` (the best evaluation, or None without ``valid``), ``.baseline``
+        (the fitted :class:`~dnabert_nb.KmerBaseline`, or None) and ``.checkpoint`` (the folder under
+        ``output_dir`` holding this model, or None).
     """
     require_positive_integers(batch_size=batch_size, log_every=log_every)
     require_positive_integers_or_none(eval_every=eval_every)
@@ -494,8 +503,8 @@ def finetune(
             settings=settings,
             processes=processes,
             output_dir=folder,
-            resume=resume and folder == output_dir,
-            callbacks=callbacks if last else [*callbacks, StallGuard(collapse_score(data.task))],
+            resume=resume,
+            callbacks=callbacks if last or data.task != "classification" else [*callbacks, StallGuard("mcc")],
             progress=progress,
             live_plot=live_plot,
             live_plot_options={"baseline": kmer_baseline},
@@ -506,20 +515,22 @@ def finetune(
         finished.network.eval()
         finished.history = pd.DataFrame(outcome.state.history)
         finished.metrics = outcome.state.best_metrics
-        finished.checkpoint = None if folder is None else folder / "best"
+        if folder is not None:  # best/ is written only where valid scored the metric
+            finished.checkpoint = folder / (loop.BEST if outcome.best_weights is not None else loop.LAST)
         return ScoredModel(finished, job.best_outputs)
 
     tried = [attempt(seed, output_dir, last=restarts == 0)]
     while restarts and collapsed(tried[-1].model, data.task) and len(tried) <= restarts:
         folder = None if output_dir is None else output_dir / f"restart-{len(tried)}"
-        tried.append(attempt(seed + len(tried), folder, last=len(tried) == restarts))
+        tried.append(attempt(seed + len(tried) * RESTART_SEED_STEP, folder, last=len(tried) == restarts))
     best, best_outputs = tried[0]
-    if len(tried) > 1:
-        best, best_outputs = max(tried, key=lambda ft: ft.model.metrics[metric] * (1 if maximize else -1))
+    if len(tried) > 1:  # on a tie the later run, which trained longer
+        best, best_outputs = max(reversed(tried), key=lambda ft: ft.model.metrics[metric] * (1 if maximize else -1))
         warnings.warn(
             f"Fine-tuning collapsed to a constant predictor on valid with seed {seed} (or still was one after a "
-            f"quarter of its steps); restarted {len(tried) - 1} "
-            f"time(s) with the next seeds and kept the best (valid {metric} "
+            f"quarter of its steps); restarted {len(tried) - 1} time(s) with seed "
+            + ", ".join(str(seed + n * RESTART_SEED_STEP) for n in range(1, len(tried)))
+            + f" and kept the best (valid {metric} "
             + ", ".join(f"{ft.model.metrics[metric]:.3f}" for ft in tried)
             + ").",
             CollapseWarning,
@@ -627,6 +638,8 @@ def compare_with_baseline(
     Valid outputs missing from ``scored`` (a run resumed after its best evaluation) are computed only for the
     warning, in ``precision``."""
     model, base = scored.model, scored.model.baseline
+    if model.metrics is None:  # valid never scored the selection metric
+        return
     model_mcc, base_mcc = model.metrics["mcc"], base.valid_scores[base.k]
     if show:
         print(f"valid MCC: {name} {model_mcc:.3f}, k-mer baseline (k={base.k}) {base_mcc:.3f}")
@@ -668,8 +681,9 @@ def collapsed(model: DNABERTModel, task: str) -> bool:
 
 
 class StallGuard(Callback):
-    """Stops a run whose every evaluation so far scored like a constant predictor (``score`` at or below 0) once
-    :data:`STALL_SHARE` of its steps are done, so that ``finetune`` restarts it with the next seed.
+    """Stops a run whose every evaluation so far (:data:`STALL_EVALUATIONS` at least) scored like a constant
+    predictor (``score`` at or below 0) once :data:`STALL_SHARE` of its steps are done, so that ``finetune``
+    restarts it with another seed; a resumed run that had stopped so stops again before its first step.
 
     Parameters
     ----------
@@ -680,11 +694,19 @@ class StallGuard(Callback):
     def __init__(self, score: str):
         self.column = f"valid_{score}"
 
-    def on_evaluate(self, state: loop.TrainingState, scores: dict[str, float]) -> None:
+    def stalled(self, state: loop.TrainingState) -> bool:
+        """Whether the run has scored like a constant predictor at every evaluation and should stop now."""
         if state.step < STALL_SHARE * state.total_steps:
-            return
+            return False
         seen = [row[self.column] for row in state.history if np.isfinite(row.get(self.column, np.nan))]
-        if seen and max(seen) <= 0:  # the history holds this evaluation's row already
+        return len(seen) >= STALL_EVALUATIONS and max(seen) <= 0
+
+    def on_start(self, state: loop.TrainingState) -> None:
+        if self.stalled(state):
+            state.request_stop()
+
+    def on_evaluate(self, state: loop.TrainingState, scores: dict[str, float]) -> None:
+        if self.stalled(state):  # the history holds this evaluation's row already
             state.request_stop()
 
 

@@ -215,5 +215,12 @@ def labelled_task(model: DNABERTModel, train: object, valid: object, task: str) 
     if valid_data is not None:
         model.tokenizer.kmer_ids(valid_data.sequences)
         evaluation = (valid_data.sequences, encode_targets(valid_data.labels, task, names, "evaluation"))
+        present = np.unique(evaluation[1])
+        if task == "classification" and len(present) == 1:
+            raise InputFormatError(
+                f"The evaluation data has one class only ({names[present[0]]!r} in all {len(evaluation[1]):,} "
+                "rows): MCC, AUROC and the choice of the best model need two or more. Draw valid at random from the "
+                "labelled rows (a file sorted by label, cut at the end, gives one class), or pass valid=None."
+            )
     targets = encode_targets(train_data.labels, task, names, "training")
     return LabelledTask(task, names, train_data.sequences, targets, evaluation)
