@@ -45,11 +45,10 @@ def main(checkpoint: str | None, seed: int = 0, output: Path = OUTPUT) -> None:
     print(f"test split (k-mer baseline: k={tuned.baseline.k}):")
     print(scores[["accuracy", "mcc", "auroc"]].round(3).to_string())
     predictions = dn.predict(tuned, test)
-    fig, axes = plt.subplots(1, 4, figsize=(18, 3.8))
+    fig, axes = plt.subplots(1, 4, figsize=(19, 3.8), layout="constrained", width_ratios=(1, 1.45, 0.8, 0.8))
     dn.pl.training_curves(tuned.history, baseline=tuned.baseline, ax=axes[:2])
     dn.pl.confusion(predictions, test.label, ax=axes[2])
     dn.pl.roc(predictions, test.label, ax=axes[3])
-    fig.tight_layout()
     fig.savefig(output / "demo.png", dpi=110)
     print(f"figure: {output / 'demo.png'}; model: {tuned.checkpoint}; {time.perf_counter() - started:.0f} s")
 

@@ -36,6 +36,16 @@ def test_training_curves_draws_losses_and_metrics():
         dn.pl.training_curves(pd.DataFrame({"loss": [1.0]}))
 
 
+def test_a_panel_of_many_curves_has_its_legend_beside_it_not_over_the_curves():
+    scores = {f"valid_{name}": [0.5, 0.6] for name in ("accuracy", "mcc", "auroc", "auprc")}
+    left, right = dn.pl.training_curves(pd.DataFrame({"step": [10, 20], "loss": [0.7, 0.6], **scores}))
+    right.figure.canvas.draw()
+    renderer = right.figure.canvas.get_renderer()
+    assert right.get_legend().get_window_extent(renderer).x0 >= right.get_window_extent(renderer).x1
+    legend, axes = left.get_legend().get_window_extent(renderer), left.get_window_extent(renderer)
+    assert axes.x0 <= legend.x0 and legend.x1 <= axes.x1  # two curves: the legend stays inside
+
+
 def test_training_curves_draw_the_baselines_valid_mcc_as_the_bar_to_clear():
     rng = np.random.default_rng(0)
     sequences = ["".join(rng.choice(list("ACGT"), 40)) for _ in range(60)]

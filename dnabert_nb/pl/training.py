@@ -12,6 +12,9 @@ from ..training.baseline import KmerBaseline
 from ..training.callbacks import CurvesCallback
 from ..training.loop import TrainingState
 
+#: A panel with more curves than this gets its legend beside it instead of over the curves.
+LEGEND_INSIDE = 3
+
 
 def training_curves(
     history: pd.DataFrame, *, baseline: KmerBaseline | None = None, ax: tuple[Axes, Axes] | None = None
@@ -61,7 +64,9 @@ def training_curves(
         target.set(xlabel="step", ylabel=label)
         if last > 0:
             target.set_xlim(0, last * 1.03)
-        if columns or target.lines:
+        if len(target.lines) > LEGEND_INSIDE:  # beside the panel, where it hides no curve
+            target.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+        elif target.lines:
             target.legend(fontsize=8)
     return axes
 
