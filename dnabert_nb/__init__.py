@@ -13,6 +13,7 @@ The verbs live in the layers of the flow: ``core`` (model, tokenizer, inference 
 from . import datasets, io, pl, widgets
 from .core.errors import (
     CheckpointError,
+    DataWarning,
     DNABERTError,
     InputFormatError,
     InvalidSequenceError,
@@ -49,6 +50,7 @@ __all__ = [
     "CheckpointError",
     "CollapseWarning",
     "DNABERTError",
+    "DataWarning",
     "DNABERTModel",
     "DesignConstraints",
     "DesignResult",

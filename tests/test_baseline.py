@@ -260,3 +260,27 @@ def test_evaluate_baseline_errors(untrained, encoder, motif_splits):
         progress=False,
     )
     assert regression.task == "regression" and regression.baseline is None
+
+
+def test_valid_of_one_class_is_refused_and_valid_sharing_training_sequences_is_flagged(motif_splits):
+    train, valid, _ = motif_splits
+    with pytest.raises(dn.InputFormatError, match="evaluation data has one class only"):
+        dn.baseline(train, valid[valid.label == 1])
+    leaky = pd.concat([valid, train.head(10).assign(sequence=train.sequence.head(10).str.lower())])
+    with pytest.warns(dn.DataWarning, match=r"10 of the 110 evaluation sequences \(9.1%; rows \[100, 101") as caught:
+        dn.baseline(train, leaky)
+    assert caught[0].filename == __file__  # pointed at the caller's line
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", dn.DataWarning)
+        dn.baseline(train, valid)  # disjoint: no warning
+
+
+def test_scoring_data_of_one_class_warns_that_mcc_and_auroc_cannot_compare_models(untrained, motif_splits):
+    test = motif_splits[2]
+    positives = test[test.label == 1]
+    with pytest.warns(dn.DataWarning, match=r"one class only \('1' in all 50 rows\)") as caught:
+        scores = dn.evaluate(untrained, positives, progress=False)
+    assert caught[0].filename == __file__ and scores["mcc"] == 0 and np.isnan(scores["auroc"])
+    with pytest.warns(dn.DataWarning, match="one class only") as caught:
+        untrained.baseline.evaluate(positives)
+    assert caught[0].filename == __file__

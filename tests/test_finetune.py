@@ -468,6 +468,10 @@ def test_a_run_without_valid_names_its_last_checkpoint_and_a_one_class_valid_is_
     one_class = valid[valid["label"] == valid["label"].iloc[0]]
     with pytest.raises(InputFormatError, match="evaluation data has one class only"):
         dn.finetune(encoder, train, one_class, **FAST)
+    leaky = pd.concat([valid, train.head(8)])
+    with pytest.warns(dn.DataWarning, match="8 of the .* evaluation sequences .* are also training") as caught:
+        dn.finetune(encoder, train.head(64), leaky, **{**FAST, "epochs": 1, "baseline": False})
+    assert any(warning.filename == __file__ for warning in caught if warning.category is dn.DataWarning)
 
 
 def test_only_a_constant_predictor_counts_as_collapsed(encoder):

@@ -56,6 +56,11 @@ class MissingDependencyError(DNABERTError, ImportError):
     """An optional extra needed by the called function is not installed."""
 
 
+class DataWarning(UserWarning):
+    """The data makes a score misleading, e.g. evaluation sequences that also are training sequences, or a test
+    set of one class."""
+
+
 def require_positive_numbers(**values: object) -> None:
     """Raise InputFormatError naming the first argument that is not a finite number above zero."""
     for name, value in values.items():

@@ -28,7 +28,15 @@ from ..core.predict import result_frame
 from ..io.labelled import as_labelled
 from ..io.sequences import SequencesLike, as_sequence_table
 from .metrics import classification_metrics, log_probabilities
-from .targets import TASK_TYPES, class_names, encode_targets, infer_task, task_loss
+from .targets import (
+    TASK_TYPES,
+    check_choice_data,
+    class_names,
+    encode_targets,
+    infer_task,
+    task_loss,
+    warn_one_class,
+)
 
 #: The k-mer lengths tried by default: DNABERT's own.
 DEFAULT_K = (3, 4, 5, 6)
@@ -120,6 +128,7 @@ class KmerBaseline:
         """
         labelled = as_labelled(data, "evaluation", split="test")
         targets = encode_targets(labelled.labels, self.task, self.labels, "evaluation")
+        warn_one_class(targets, self.labels, stacklevel=3)
         return self.scores(labelled.sequences, targets)
 
     def scores(self, sequences: list[str], targets: np.ndarray) -> dict[str, float]:
@@ -219,7 +228,13 @@ def baseline(
     ModelTaskError
         Multi-label or regression labels.
     InputFormatError
-        Empty data, one class only, an unknown ``task`` or ``k``, or ``valid`` labels not in ``train``.
+        Empty data, one class only (in ``train`` or ``valid``), an unknown ``task`` or ``k``, or ``valid`` labels
+        not in ``train``.
+
+    Warns
+    -----
+    DataWarning
+        ``valid`` holds sequences of ``train``: the choice of k then rewards memory.
     InvalidSequenceError
         A sequence with a character that is not a nucleotide.
 
@@ -250,6 +265,7 @@ def baseline(
     if valid is not None:
         valid_data = as_labelled(valid, "evaluation", split="valid")
         evaluation = (valid_data.sequences, encode_targets(valid_data.labels, task, labels, "evaluation"))
+        check_choice_data(train_data.sequences, evaluation, task, labels, stacklevel=3)
     return fit_baseline(train_data.sequences, targets, labels, evaluation, ks=ks, seed=int(seed))
 
 

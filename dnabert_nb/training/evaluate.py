@@ -15,7 +15,7 @@ from ..core.model import DNABERTModel
 from ..io.labelled import as_labelled
 from .baseline import KmerBaseline
 from .metrics import LOWER_IS_BETTER, classification_metrics, multilabel_metrics, regression_metrics
-from .targets import encode_targets, task_loss
+from .targets import encode_targets, task_loss, warn_one_class
 
 
 @shared_docs
@@ -35,7 +35,8 @@ def evaluate(
     model
         A fine-tuned :class:`DNABERTModel`.
     data
-        As for :func:`dnabert_nb.finetune` (a GUE folder is read at its test split).
+        As for :func:`dnabert_nb.finetune` (a GUE folder is read at its test split). Classification data of one
+        class raises a :class:`~dnabert_nb.DataWarning`: MCC and AUROC cannot compare models on it.
     {batch_size}
     {precision}
     {progress}
@@ -65,6 +66,8 @@ def evaluate(
     base = chosen_baseline(model, baseline)
     labelled = as_labelled(data, "evaluation", split="test")
     targets = encode_targets(labelled.labels, model.task, model.labels, "evaluation")
+    if model.task == "classification":
+        warn_one_class(targets, model.labels, stacklevel=3)
     result = scores(model, labelled.sequences, targets, batch_size=batch_size, precision=precision, progress=progress)
     if base is None:
         return result

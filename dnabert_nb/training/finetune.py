@@ -320,7 +320,9 @@ def finetune(
         split is the evaluation data). Labels: integers or names (classification), lists of names
         (multi-label), non-integer numbers (regression). A sequence longer than one model input is cut
         into windows sharing 100 nt, each trained on with the sequence's label; evaluation averages the
-        windows' probabilities, as :func:`dnabert_nb.predict` does.
+        windows' probabilities, as :func:`dnabert_nb.predict` does. A classification ``valid`` of one class is
+        refused (nothing can be chosen on it); ``valid`` sequences that also are ``train`` sequences raise a
+        :class:`~dnabert_nb.DataWarning`.
     task
         ``"auto"`` (decided from the labels), ``"classification"``, ``"multilabel"`` or ``"regression"``.
     epochs

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import warnings
 from pathlib import Path
 from typing import NamedTuple
 
@@ -12,7 +13,7 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from ..core.errors import InputFormatError
+from ..core.errors import DataWarning, InputFormatError
 from ..core.model import DNABERTModel
 from ..io.labelled import as_labelled
 
@@ -192,6 +193,56 @@ class LabelledTask(NamedTuple):
     evaluation: tuple[list, np.ndarray] | None
 
 
+def check_choice_data(
+    train: list, evaluation: tuple[list, np.ndarray], task: str, names: list[str], *, stacklevel: int
+) -> None:
+    """Refuse evaluation data of one class where it chooses a model (classification), and warn
+    (:class:`~dnabert_nb.DataWarning`, at ``stacklevel``) when it holds training sequences."""
+    present = np.unique(evaluation[1])
+    if task == "classification" and len(present) == 1:
+        raise InputFormatError(
+            f"The evaluation data has one class only ({names[present[0]]!r} in all {len(evaluation[1]):,} rows): "
+            "MCC, AUROC and the choice of the best model need two or more. Draw valid at random from the labelled "
+            "rows (a file sorted by label, cut at the end, gives one class), or pass valid=None."
+        )
+    warn_shared_sequences(train, evaluation[0], stacklevel=stacklevel + 1)
+
+
+def warn_shared_sequences(train: list, evaluation: list, *, stacklevel: int) -> int:
+    """Warn (:class:`~dnabert_nb.DataWarning`) when evaluation sequences also are training sequences (compared
+    upper case, without whitespace, ``U`` as ``T``); return how many are."""
+    seen = {sequence_key(sequence) for sequence in train}
+    shared = [row for row, sequence in enumerate(evaluation) if sequence_key(sequence) in seen]
+    if shared:
+        warnings.warn(
+            f"{len(shared):,} of the {len(evaluation):,} evaluation sequences ({len(shared) / len(evaluation):.1%}; "
+            f"rows {shared[:5]}) are also training sequences: scores on them reward memory, so they flatter the model "
+            "and bias the choices made on them. Drop them, e.g. valid = valid[~valid['sequence'].isin(train["
+            "'sequence'])], or split the data so that no sequence is in two parts.",
+            DataWarning,
+            stacklevel=stacklevel,
+        )
+    return len(shared)
+
+
+def warn_one_class(targets: np.ndarray, names: list[str], *, stacklevel: int) -> None:
+    """Warn (:class:`~dnabert_nb.DataWarning`) when classification data to score holds one class only."""
+    present = np.unique(targets)
+    if len(present) == 1:
+        warnings.warn(
+            f"The evaluation data has one class only ({names[present[0]]!r} in all {len(targets):,} rows): MCC is "
+            "0 and AUROC undefined (NaN) whatever the model, and accuracy is the share predicted as that class. "
+            "Evaluate on data with every class for scores that compare models.",
+            DataWarning,
+            stacklevel=stacklevel,
+        )
+
+
+def sequence_key(sequence: object) -> str:
+    """A sequence as compared for sharing: upper case, without whitespace, ``U`` as ``T``."""
+    return "".join(str(sequence).split()).upper().replace("U", "T")
+
+
 def labelled_task(model: DNABERTModel, train: object, valid: object, task: str) -> LabelledTask:
     """Read training and evaluation data, decide the task and output names, encode the targets.
 
@@ -215,12 +266,6 @@ def labelled_task(model: DNABERTModel, train: object, valid: object, task: str) 
     if valid_data is not None:
         model.tokenizer.kmer_ids(valid_data.sequences)
         evaluation = (valid_data.sequences, encode_targets(valid_data.labels, task, names, "evaluation"))
-        present = np.unique(evaluation[1])
-        if task == "classification" and len(present) == 1:
-            raise InputFormatError(
-                f"The evaluation data has one class only ({names[present[0]]!r} in all {len(evaluation[1]):,} "
-                "rows): MCC, AUROC and the choice of the best model need two or more. Draw valid at random from the "
-                "labelled rows (a file sorted by label, cut at the end, gives one class), or pass valid=None."
-            )
+        check_choice_data(train_data.sequences, evaluation, task, names, stacklevel=5)
     targets = encode_targets(train_data.labels, task, names, "training")
     return LabelledTask(task, names, train_data.sequences, targets, evaluation)
