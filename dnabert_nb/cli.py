@@ -121,7 +121,7 @@ def _finetune(args: argparse.Namespace) -> dict:
     test = None
     if args.test is not None:  # read and checked before training, so that a bad file costs no training
         test = as_labelled(args.test, "test", split="test")
-        start.tokenizer.kmer_ids(test.sequences)
+        start.tokenizer.kmer_ids(test.sequences, test.ids)
     model = finetune(
         start,
         args.train,

@@ -127,6 +127,20 @@ def test_finetune_refuses_evaluating_every_zero_steps_before_training(encoder, d
         dn.finetune(encoder, *data, **FAST, eval_every=0)
 
 
+def test_a_bad_sequence_is_named_by_its_id_or_index_label_before_training(encoder, data, no_training):
+    train, valid = data
+    short = valid.iloc[10:20].copy()  # index labels 10..19: the user's own
+    short.loc[13, "sequence"] = "ACG"
+    with pytest.raises(InvalidSequenceError, match=r"Sequence #13 has 3 nt") as caught:
+        dn.finetune(encoder, train, short, **FAST)
+    assert caught.value.sequence_id == "#13"
+    named = train.assign(id=[f"peak_{i}" for i in range(len(train))])
+    named.loc[named.index[5], "sequence"] = "ACGTXACGT"
+    with pytest.raises(InvalidSequenceError, match=r"Sequence 'peak_5'.*position 5") as caught:
+        dn.finetune(encoder, named, valid, **FAST)
+    assert caught.value.sequence_id == "'peak_5'"
+
+
 def test_pretrain_refuses_bad_options_before_training(no_training, tmp_path):
     (tmp_path / "file").write_text("x")
     corpus = ["".join(np.random.default_rng(0).choice(list("ACGT"), size=500))]

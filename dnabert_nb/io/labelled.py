@@ -17,16 +17,21 @@ from .text import existing_file, open_text
 
 
 class LabelledSequences(NamedTuple):
-    """Sequences with their labels, as finetune and evaluate receive them."""
+    """Sequences with their labels, as finetune and evaluate receive them, and their names for messages (a
+    DataFrame's ``id`` column or else its index labels; None: their positions)."""
 
     sequences: list
     labels: pd.Series
+    ids: list | None = None
 
 
 def as_labelled(data: object, what: str, split: str | None = None) -> LabelledSequences:
     """Accept a DataFrame (``sequence``, ``label``), a (sequences, labels) pair, a dict of
     label -> sequences (e.g. one FASTA file per class), a FASTA file with ``label=`` headers,
-    a DNABERT TSV, a ``sequence,label`` CSV or a GUE task folder (``split`` picks its part)."""
+    a DNABERT TSV, a ``sequence,label`` CSV or a GUE task folder (``split`` picks its part); data read already
+    is returned as it is."""
+    if isinstance(data, LabelledSequences):
+        return data
     if isinstance(data, (str, os.PathLike)):
         frame = read_labelled_file(Path(data).expanduser(), what, split)
     elif isinstance(data, dict):
@@ -68,7 +73,8 @@ def as_labelled(data: object, what: str, split: str | None = None) -> LabelledSe
         raise InputFormatError(
             f"The {what} data has missing labels at rows {np.flatnonzero(empty)[:5].tolist()}; drop or fill them."
         )
-    return LabelledSequences(frame["sequence"].tolist(), labels)
+    ids = frame["id"].tolist() if "id" in frame.columns else frame.index.tolist()
+    return LabelledSequences(frame["sequence"].tolist(), labels, ids)
 
 
 def read_labelled_csv(path: str | os.PathLike) -> pd.DataFrame:

@@ -432,7 +432,7 @@ def finetune(
     metric = metric or DEFAULT_METRIC[data.task]
     check_metric(metric, data.task, data.names)
     maximize = metric not in LOWER_IS_BETTER
-    token_ids, offsets = model.tokenizer.kmer_ids(data.sequences)
+    token_ids, offsets = model.tokenizer.kmer_ids(data.sequences, data.ids)
     windows, starts, n_kmers = window_runs(model.tokenizer, offsets, None)
     processes = Processes(model.device)
     dtype = resolve_precision(precision or model.precision, processes.device)

@@ -191,6 +191,8 @@ class LabelledTask(NamedTuple):
     sequences: list
     targets: np.ndarray
     evaluation: tuple[list, np.ndarray] | None
+    ids: list | None = None
+    """The training sequences' names for messages (see :class:`~dnabert_nb.io.labelled.LabelledSequences`)."""
 
 
 def check_choice_data(
@@ -264,8 +266,8 @@ def labelled_task(model: DNABERTModel, train: object, valid: object, task: str) 
         raise InputFormatError(f"The training data has one class only ({names}); classification needs two or more.")
     evaluation = None
     if valid_data is not None:
-        model.tokenizer.kmer_ids(valid_data.sequences)
+        model.tokenizer.kmer_ids(valid_data.sequences, valid_data.ids)
         evaluation = (valid_data.sequences, encode_targets(valid_data.labels, task, names, "evaluation"))
         check_choice_data(train_data.sequences, evaluation, task, names, stacklevel=5)
     targets = encode_targets(train_data.labels, task, names, "training")
-    return LabelledTask(task, names, train_data.sequences, targets, evaluation)
+    return LabelledTask(task, names, train_data.sequences, targets, evaluation, train_data.ids)
