@@ -15,6 +15,7 @@ from dnabert_nb.training import finetune as _finetune
 from dnabert_nb.training import loop as _loop
 from dnabert_nb.training.callbacks import Callback, CurvesCallback
 from dnabert_nb.training.loop import TrainingState
+from dnabert_nb.training.targets import labelled_task
 
 MOTIF = "TATAAAAG"
 # restarts=0: a two-epoch run on a tiny model may end constant; restarting is tested on its own. linear_probe=False:
@@ -275,7 +276,7 @@ def test_live_curves_draw_nothing_for_a_run_stopped_before_its_first_row():
 
 def test_bad_training_data_fails_before_training(encoder, data):
     train, valid = data
-    with pytest.raises(InputFormatError, match="no label column"):
+    with pytest.raises(InputFormatError, match="no label column .* rename the columns"):
         dn.finetune(encoder, train[["sequence"]], **FAST)
     with pytest.raises(InputFormatError, match="missing labels at rows \\[2\\]"):
         dn.finetune(encoder, train.assign(label=[1.0, 0.0, None] + [1.0] * (len(train) - 3)), **FAST)
@@ -407,6 +408,11 @@ def test_a_collapsed_run_is_restarted_with_other_seeds(encoder, data, tmp_path):
         model = dn.finetune(encoder, train.head(64), valid, **frozen, output_dir=tmp_path / "run")
     assert model.metrics["mcc"] <= 0
     assert (tmp_path / "run" / "restart-1" / "best").is_dir() and (tmp_path / "run" / "restart-2" / "best").is_dir()
+    rare = pd.concat([train[train.label == 0].head(56), train[train.label == 1].head(8)])  # 12.5% of one class
+    with pytest.warns(_finetune.CollapseWarning, match=r"Class '1' is 12.5% of the training rows: class_weights="):
+        dn.finetune(encoder, rare, valid, **{**frozen, "restarts": 1, "baseline": False})
+    task = labelled_task(encoder, train.head(64), valid, "auto")
+    assert _finetune.rare_class_hint(task) == ""  # even classes: no hint
     with pytest.raises(InputFormatError, match="restarts"):
         dn.finetune(encoder, train, valid, **{**FAST, "restarts": -1})
 

@@ -62,8 +62,11 @@ def as_labelled(data: object, what: str, split: str | None = None) -> LabelledSe
         )
     missing = {"sequence", "label"} - set(frame.columns)
     if missing:
+        source = f" ({data})" if isinstance(data, (str, os.PathLike)) else ""
         raise InputFormatError(
-            f"The {what} data has no {' or '.join(sorted(missing))} column (columns: {list(frame.columns)})."
+            f"The {what} data{source} has no {' or '.join(sorted(missing))} column (columns: {list(frame.columns)}); "
+            "rename the columns that hold the nucleotides and the labels to 'sequence' and 'label', e.g. "
+            "df.rename(columns={'seq': 'sequence', 'target': 'label'})."
         )
     if len(frame) == 0:
         raise InputFormatError(f"The {what} data is empty.")

@@ -68,6 +68,9 @@ STALL_SHARE = 0.25
 #: ... and only once this many evaluations have been seen, so that one evaluation at the end of a first epoch does
 #: not decide alone.
 STALL_EVALUATIONS = 2
+#: A collapse warning suggests ``class_weights="balanced"`` where a class has less than this fraction of an even
+#: share of the training rows (two classes: under 20%).
+RARE_CLASS_SHARE = 0.4
 #: Restart ``n`` trains with ``seed + n * RESTART_SEED_STEP``: apart from the neighbouring seeds a user sweeps, so
 #: that seed 0's restart is not seed 1's run again.
 RESTART_SEED_STEP = 1000
@@ -534,7 +537,8 @@ def finetune(
             + ", ".join(str(seed + n * RESTART_SEED_STEP) for n in range(1, len(tried)))
             + f" and kept the best (valid {metric} "
             + ", ".join(f"{ft.model.metrics[metric]:.3f}" for ft in tried)
-            + ").",
+            + ")."
+            + (rare_class_hint(data) if class_weights is None else ""),
             CollapseWarning,
             stacklevel=3,  # the caller of finetune's renamed_options wrapper
         )
@@ -666,6 +670,21 @@ def compare_with_baseline(
         "model's .baseline is that classifier; dn.evaluate(model, test, baseline=True) compares the two on test data.",
         BaselineWarning,
         stacklevel=4,  # the caller of finetune's renamed_options wrapper
+    )
+
+
+def rare_class_hint(data: LabelledTask) -> str:
+    """For a collapse warning: where a class has under :data:`RARE_CLASS_SHARE` of an even share of the training
+    rows, suggest balanced class weights (predicting the common class is where an unweighted loss settles first)."""
+    if data.task != "classification":
+        return ""
+    shares = np.bincount(data.targets, minlength=len(data.names)) / len(data.targets)
+    rarest = int(np.argmin(shares))
+    if shares[rarest] >= RARE_CLASS_SHARE / len(data.names):
+        return ""
+    return (
+        f" Class {data.names[rarest]!r} is {shares[rarest]:.1%} of the training rows: class_weights='balanced' "
+        "weighs every class equally in the loss."
     )
 
 
