@@ -34,6 +34,9 @@ def test_read_dnabert_tsv_rebuilds_sequences(tmp_path):
     path.write_text("sequence\tlabel\nACGTAC CGTACG GTACGT\t1\nTTTTTT TTTTTA\t0\n")
     frame = dn.read_dnabert_tsv(path)
     assert frame["sequence"].tolist() == ["ACGTACGT", "TTTTTTA"] and frame["label"].tolist() == [1, 0]
+    for header in ("seq\ttarget\n", "dna\tclass\n", ""):  # any header, or none
+        path.write_text(header + "ACGTAC CGTACG GTACGT\t1\nTTTTTT TTTTTA\t0\n")
+        assert dn.read_dnabert_tsv(path).equals(frame)
 
 
 @pytest.mark.parametrize(

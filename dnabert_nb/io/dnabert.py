@@ -10,6 +10,9 @@ import pandas as pd
 from ..core.errors import InputFormatError
 from .text import existing_file, integers_if_all_are, open_text
 
+#: What the k-mer field of a DNABERT data line holds; a first line with anything else is a header ("sequence", "seq").
+KMER_CHARACTERS = frozenset("ACGTUNacgtun ")
+
 
 def _kmers_to_sequence(kmers: list[str], where: str) -> str:
     """Rebuild a sequence from its overlapping, stride-1 k-mers, checking that they overlap."""
@@ -24,7 +27,8 @@ def _kmers_to_sequence(kmers: list[str], where: str) -> str:
 
 
 def read_dnabert_tsv(path: str | os.PathLike) -> pd.DataFrame:
-    """Read a DNABERT data file (``sequence<TAB>label``, sequences as space-separated k-mers).
+    """Read a DNABERT data file (``sequence<TAB>label``, sequences as space-separated k-mers; a first line whose
+    first field is not k-mers is a header).
 
     Returns
     -------
@@ -42,8 +46,8 @@ def read_dnabert_tsv(path: str | os.PathLike) -> pd.DataFrame:
     with open_text(path) as handle:
         for number, line in enumerate(handle, start=1):
             line = line.rstrip("\n\r")
-            if not line.strip() or (number == 1 and line.split("\t")[0].strip().lower() == "sequence"):
-                continue
+            if not line.strip() or (number == 1 and not set(line.split("\t")[0]) <= KMER_CHARACTERS):
+                continue  # a header line: its first field is not k-mers
             fields = line.split("\t")
             if len(fields) != 2 or not fields[0].strip() or not fields[1].strip():
                 raise InputFormatError(f"{str(path)!r}, line {number}: expected 'k-mers<TAB>label', got {line[:60]!r}.")
