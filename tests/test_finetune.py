@@ -1,6 +1,7 @@
 """finetune and evaluate on tiny models: every task type, checkpoints, resume, determinism, bad input."""
 
 import copy
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -476,8 +477,15 @@ def test_a_run_without_valid_names_its_last_checkpoint_and_a_one_class_valid_is_
         dn.finetune(encoder, train, one_class, **FAST)
     leaky = pd.concat([valid, train.head(8)])
     with pytest.warns(dn.DataWarning, match="8 of the .* evaluation sequences .* are also training") as caught:
-        dn.finetune(encoder, train.head(64), leaky, **{**FAST, "epochs": 1, "baseline": False})
+        tuned = dn.finetune(encoder, train.head(64), leaky, **{**FAST, "epochs": 1, "baseline": False})
     assert any(warning.filename == __file__ for warning in caught if warning.category is dn.DataWarning)
+    # the test data is checked against the training rows too, in this session
+    with pytest.warns(dn.DataWarning, match=r"3 of the 83 evaluation sequences .*rows \[80, 81, 82\]") as caught:
+        dn.evaluate(tuned, pd.concat([valid, train.iloc[[0, 5, 63]].assign(sequence=lambda f: f.sequence.str.lower())]))
+    assert caught[0].filename == __file__
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", dn.DataWarning)
+        dn.evaluate(tuned, valid, progress=False)
 
 
 def test_only_a_constant_predictor_counts_as_collapsed(encoder):

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 import torch
 from transformers import BertConfig, BertForMaskedLM, BertForSequenceClassification, BertModel, PreTrainedModel
@@ -100,6 +101,9 @@ class DNABERTModel:
     checkpoint : pathlib.Path or None
         Where ``finetune`` saved this model under its ``output_dir`` (``best/``, ``restart-<n>/best/`` or
         ``linear-probe/``); None otherwise.
+    training_digest : ndarray or None
+        Hashes of the sequences ``finetune`` trained this model on, so that ``evaluate`` can say when test
+        sequences are among them; None otherwise. Valid for this Python session only, and not saved.
     """
 
     def __init__(
@@ -126,6 +130,7 @@ class DNABERTModel:
         self.metrics: dict[str, float] | None = None
         self.baseline: KmerBaseline | None = None
         self.checkpoint: Path | None = None
+        self.training_digest: np.ndarray | None = None
         self.network.to(self.device)
         self._low_precision: tuple[torch.dtype, torch.Tensor, PreTrainedModel] | None = None
 

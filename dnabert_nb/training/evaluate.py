@@ -15,7 +15,7 @@ from ..core.model import DNABERTModel
 from ..io.labelled import as_labelled
 from .baseline import KmerBaseline
 from .metrics import LOWER_IS_BETTER, classification_metrics, multilabel_metrics, regression_metrics
-from .targets import encode_targets, task_loss, warn_one_class
+from .targets import encode_targets, task_loss, warn_one_class, warn_shared_sequences
 
 
 @shared_docs
@@ -36,7 +36,8 @@ def evaluate(
         A fine-tuned :class:`DNABERTModel`.
     data
         As for :func:`dnabert_nb.finetune` (a GUE folder is read at its test split). Classification data of one
-        class raises a :class:`~dnabert_nb.DataWarning`: MCC and AUROC cannot compare models on it.
+        class raises a :class:`~dnabert_nb.DataWarning` (MCC and AUROC cannot compare models on it), as do
+        sequences the model was fine-tuned on in this session (``model.training_digest``).
     {batch_size}
     {precision}
     {progress}
@@ -68,6 +69,8 @@ def evaluate(
     targets = encode_targets(labelled.labels, model.task, model.labels, "evaluation")
     if model.task == "classification":
         warn_one_class(targets, model.labels, stacklevel=3)
+    if model.training_digest is not None:
+        warn_shared_sequences(model.training_digest, labelled.sequences, stacklevel=3)
     result = scores(model, labelled.sequences, targets, batch_size=batch_size, precision=precision, progress=progress)
     if base is None:
         return result

@@ -40,7 +40,15 @@ from .distributed import Processes
 from .evaluate import EvaluationOutputs, bootstrap_wins, output_scores, window_outputs
 from .metrics import LOWER_IS_BETTER, check_metric, log_probabilities
 from .probe import fit_probe_head, probe_layers
-from .targets import DEFAULT_METRIC, PROBLEM_TYPES, LabelledTask, class_weight_tensor, labelled_task, task_loss
+from .targets import (
+    DEFAULT_METRIC,
+    PROBLEM_TYPES,
+    LabelledTask,
+    class_weight_tensor,
+    labelled_task,
+    sequence_digest,
+    task_loss,
+)
 
 #: Batches sorted together by length (length bucketing keeps padding low, order stays random).
 BUCKET_BATCHES = 50
@@ -559,6 +567,7 @@ def finetune(
                     best.checkpoint = output_dir / PROBE_FOLDER
                     if processes.is_main:
                         best.save(best.checkpoint, overwrite=True)
+    best.training_digest = sequence_digest(data.sequences)
     if kmer_baseline is not None:
         best.baseline = kmer_baseline
         compare_with_baseline(ScoredModel(best, best_outputs), data, precision, show=show, name=name, seed=seed)

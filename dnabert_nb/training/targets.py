@@ -207,14 +207,19 @@ def check_choice_data(
             "MCC, AUROC and the choice of the best model need two or more. Draw valid at random from the labelled "
             "rows (a file sorted by label, cut at the end, gives one class), or pass valid=None."
         )
-    warn_shared_sequences(train, evaluation[0], stacklevel=stacklevel + 1)
+    warn_shared_sequences(sequence_digest(train), evaluation[0], stacklevel=stacklevel + 1)
 
 
-def warn_shared_sequences(train: list, evaluation: list, *, stacklevel: int) -> int:
-    """Warn (:class:`~dnabert_nb.DataWarning`) when evaluation sequences also are training sequences (compared
-    upper case, without whitespace, ``U`` as ``T``); return how many are."""
-    seen = {sequence_key(sequence) for sequence in train}
-    shared = [row for row, sequence in enumerate(evaluation) if sequence_key(sequence) in seen]
+def sequence_digest(sequences: list) -> np.ndarray:
+    """The sorted, distinct hashes of sequences as compared for sharing (:func:`sequence_key`), for this session:
+    8 bytes a sequence, whatever their length."""
+    return np.unique(sequence_digest_rows(sequences))
+
+
+def warn_shared_sequences(digest: np.ndarray, evaluation: list, *, stacklevel: int) -> int:
+    """Warn (:class:`~dnabert_nb.DataWarning`) when evaluation sequences also are training sequences (their
+    :func:`sequence_digest`: compared upper case, without whitespace, ``U`` as ``T``); return how many are."""
+    shared = np.flatnonzero(np.isin(sequence_digest_rows(evaluation), digest)).tolist()
     if shared:
         warnings.warn(
             f"{len(shared):,} of the {len(evaluation):,} evaluation sequences ({len(shared) / len(evaluation):.1%}; "
@@ -238,6 +243,11 @@ def warn_one_class(targets: np.ndarray, names: list[str], *, stacklevel: int) ->
             DataWarning,
             stacklevel=stacklevel,
         )
+
+
+def sequence_digest_rows(sequences: list) -> np.ndarray:
+    """Each sequence's hash as :func:`sequence_digest` takes it, in order."""
+    return np.fromiter((hash(sequence_key(sequence)) for sequence in sequences), np.int64, len(sequences))
 
 
 def sequence_key(sequence: object) -> str:
