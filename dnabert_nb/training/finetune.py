@@ -46,7 +46,6 @@ from .targets import (
     LabelledTask,
     class_weight_tensor,
     labelled_task,
-    sequence_digest,
     task_loss,
 )
 
@@ -517,7 +516,9 @@ def finetune(
             processes=processes,
             output_dir=folder,
             resume=resume,
-            callbacks=callbacks if last or data.task != "classification" else [*callbacks, StallGuard("mcc")],
+            callbacks=callbacks
+            if last or data.task != "classification"
+            else [*callbacks, StallGuard(collapse_score(data.task))],
             progress=progress,
             live_plot=live_plot,
             live_plot_options={"baseline": kmer_baseline},
@@ -535,14 +536,14 @@ def finetune(
     tried = [attempt(seed, output_dir, last=restarts == 0)]
     while restarts and collapsed(tried[-1].model, data.task) and len(tried) <= restarts:
         folder = None if output_dir is None else output_dir / f"restart-{len(tried)}"
-        tried.append(attempt(seed + len(tried) * RESTART_SEED_STEP, folder, last=len(tried) == restarts))
+        tried.append(attempt(restart_seed(seed, len(tried)), folder, last=len(tried) == restarts))
     best, best_outputs = tried[0]
     if len(tried) > 1:  # on a tie the later run, which trained longer
         best, best_outputs = max(reversed(tried), key=lambda ft: ft.model.metrics[metric] * (1 if maximize else -1))
         warnings.warn(
             f"Fine-tuning collapsed to a constant predictor on valid with seed {seed} (or still was one after a "
             f"quarter of its steps); restarted {len(tried) - 1} time(s) with seed "
-            + ", ".join(str(seed + n * RESTART_SEED_STEP) for n in range(1, len(tried)))
+            + ", ".join(str(restart_seed(seed, n)) for n in range(1, len(tried)))
             + f" and kept the best (valid {metric} "
             + ", ".join(f"{ft.model.metrics[metric]:.3f}" for ft in tried)
             + ")."
@@ -567,7 +568,7 @@ def finetune(
                     best.checkpoint = output_dir / PROBE_FOLDER
                     if processes.is_main:
                         best.save(best.checkpoint, overwrite=True)
-    best.training_digest = sequence_digest(data.sequences)
+    best.training_digest = data.digest
     if kmer_baseline is not None:
         best.baseline = kmer_baseline
         compare_with_baseline(ScoredModel(best, best_outputs), data, precision, show=show, name=name, seed=seed)
@@ -680,6 +681,11 @@ def compare_with_baseline(
         BaselineWarning,
         stacklevel=4,  # the caller of finetune's renamed_options wrapper
     )
+
+
+def restart_seed(seed: int, restart: int) -> int:
+    """The seed of restart number ``restart`` (1, 2, ...) of a run with ``seed``: :data:`RESTART_SEED_STEP` apart."""
+    return seed + restart * RESTART_SEED_STEP
 
 
 def rare_class_hint(data: LabelledTask) -> str:

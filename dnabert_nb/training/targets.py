@@ -193,21 +193,24 @@ class LabelledTask(NamedTuple):
     evaluation: tuple[list, np.ndarray] | None
     ids: list | None = None
     """The training sequences' names for messages (see :class:`~dnabert_nb.io.labelled.LabelledSequences`)."""
+    digest: np.ndarray | None = None
+    """The training sequences' :func:`sequence_digest`."""
 
 
 def check_choice_data(
-    train: list, evaluation: tuple[list, np.ndarray], task: str, names: list[str], *, stacklevel: int
+    digest: np.ndarray, evaluation: tuple[list, np.ndarray], task: str, names: list[str], *, stacklevel: int
 ) -> None:
     """Refuse evaluation data of one class where it chooses a model (classification), and warn
-    (:class:`~dnabert_nb.DataWarning`, at ``stacklevel``) when it holds training sequences."""
-    present = np.unique(evaluation[1])
-    if task == "classification" and len(present) == 1:
+    (:class:`~dnabert_nb.DataWarning`, at ``stacklevel``) when it holds training sequences (``digest``, their
+    :func:`sequence_digest`)."""
+    single = single_class(evaluation[1], names)
+    if task == "classification" and single:
         raise InputFormatError(
-            f"The evaluation data has one class only ({names[present[0]]!r} in all {len(evaluation[1]):,} rows): "
-            "MCC, AUROC and the choice of the best model need two or more. Draw valid at random from the labelled "
-            "rows (a file sorted by label, cut at the end, gives one class), or pass valid=None."
+            f"The evaluation data has one class only ({single}): MCC, AUROC and the choice of the best model need "
+            "two or more. Draw valid at random from the labelled rows (a file sorted by label, cut at the end, gives "
+            "one class), or pass valid=None."
         )
-    warn_shared_sequences(sequence_digest(train), evaluation[0], stacklevel=stacklevel + 1)
+    warn_shared_sequences(digest, evaluation[0], stacklevel=stacklevel + 1)
 
 
 def sequence_digest(sequences: list) -> np.ndarray:
@@ -234,15 +237,21 @@ def warn_shared_sequences(digest: np.ndarray, evaluation: list, *, stacklevel: i
 
 def warn_one_class(targets: np.ndarray, names: list[str], *, stacklevel: int) -> None:
     """Warn (:class:`~dnabert_nb.DataWarning`) when classification data to score holds one class only."""
-    present = np.unique(targets)
-    if len(present) == 1:
+    single = single_class(targets, names)
+    if single:
         warnings.warn(
-            f"The evaluation data has one class only ({names[present[0]]!r} in all {len(targets):,} rows): MCC is "
-            "0 and AUROC undefined (NaN) whatever the model, and accuracy is the share predicted as that class. "
-            "Evaluate on data with every class for scores that compare models.",
+            f"The evaluation data has one class only ({single}): MCC is 0 and AUROC undefined (NaN) whatever the "
+            "model, and accuracy is the share predicted as that class. Evaluate on data with every class for scores "
+            "that compare models.",
             DataWarning,
             stacklevel=stacklevel,
         )
+
+
+def single_class(targets: np.ndarray, names: list[str]) -> str:
+    """``"'name' in all N rows"`` where class indices ``targets`` hold one class only; else ``""``."""
+    present = np.unique(targets)
+    return f"{names[present[0]]!r} in all {len(targets):,} rows" if len(present) == 1 else ""
 
 
 def sequence_digest_rows(sequences: list) -> np.ndarray:
@@ -274,10 +283,10 @@ def labelled_task(model: DNABERTModel, train: object, valid: object, task: str) 
         names = model.labels
     if task == "classification" and len(names) < 2:
         raise InputFormatError(f"The training data has one class only ({names}); classification needs two or more.")
-    evaluation = None
+    evaluation, digest = None, sequence_digest(train_data.sequences)
     if valid_data is not None:
         model.tokenizer.kmer_ids(valid_data.sequences, valid_data.ids)
         evaluation = (valid_data.sequences, encode_targets(valid_data.labels, task, names, "evaluation"))
-        check_choice_data(train_data.sequences, evaluation, task, names, stacklevel=5)
+        check_choice_data(digest, evaluation, task, names, stacklevel=5)
     targets = encode_targets(train_data.labels, task, names, "training")
-    return LabelledTask(task, names, train_data.sequences, targets, evaluation, train_data.ids)
+    return LabelledTask(task, names, train_data.sequences, targets, evaluation, train_data.ids, digest)
