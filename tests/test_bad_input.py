@@ -63,7 +63,7 @@ BAD_LABELS = [
     (
         "pd.NA labels",
         lambda t, v: (t.assign(label=pd.array([pd.NA] + [1] * (len(t) - 1), dtype="Int64")), v),
-        "missing labels at rows \\[0\\]",
+        "missing labels at rows 0;",
     ),
     (
         "an infinite regression target",
@@ -139,6 +139,21 @@ def test_a_bad_sequence_is_named_by_its_id_or_index_label_before_training(encode
     with pytest.raises(InvalidSequenceError, match=r"Sequence 'peak_5'.*position 5") as caught:
         dn.finetune(encoder, named, valid, **FAST)
     assert caught.value.sequence_id == "'peak_5'"
+
+
+def test_a_bad_label_or_shared_row_is_named_by_its_id_or_index_label(encoder, data, no_training):
+    train, valid = data
+    part = valid.iloc[10:20].copy()  # index labels 10..19, as in df[df.split == "valid"]
+    part.loc[[12, 17], "label"] = 7
+    with pytest.raises(InputFormatError, match=r"labels \['7'\] \(rows 12, 17\)"):
+        dn.finetune(encoder, train, part, **FAST)
+    named = train.assign(id=[f"peak_{i}" for i in range(len(train))], label=train.label.astype(float))
+    named.loc[named.index[[4, 9]], "label"] = np.nan
+    with pytest.raises(InputFormatError, match=r"missing labels at rows 'peak_4', 'peak_9';"):
+        dn.finetune(encoder, named, valid, **FAST)
+    shared = pd.concat([valid.iloc[10:20], train.iloc[[3]]])  # the last row, index label 3, is a training row
+    with pytest.warns(dn.DataWarning, match=r"1 of the 11 evaluation sequences \(9.1%; rows 3\)"):
+        dn.baseline(train, shared)
 
 
 def test_pretrain_refuses_bad_options_before_training(no_training, tmp_path):

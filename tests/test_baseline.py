@@ -266,8 +266,8 @@ def test_valid_of_one_class_is_refused_and_valid_sharing_training_sequences_is_f
     train, valid, _ = motif_splits
     with pytest.raises(dn.InputFormatError, match="evaluation data has one class only"):
         dn.baseline(train, valid[valid.label == 1])
-    leaky = pd.concat([valid, train.head(10).assign(sequence=train.sequence.head(10).str.lower())])
-    with pytest.warns(dn.DataWarning, match=r"10 of the 110 evaluation sequences \(9.1%; rows \[100, 101") as caught:
+    leaky = pd.concat([valid, train.head(10).assign(sequence=train.sequence.head(10).str.lower())], ignore_index=True)
+    with pytest.warns(dn.DataWarning, match=r"10 of the 110 evaluation sequences \(9.1%; rows 100, 101") as caught:
         dn.baseline(train, leaky)
     assert caught[0].filename == __file__  # pointed at the caller's line
     with warnings.catch_warnings():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
 
@@ -18,7 +19,8 @@ from .text import existing_file, open_text
 
 class LabelledSequences(NamedTuple):
     """Sequences with their labels, as finetune and evaluate receive them, and their names for messages (a
-    DataFrame's ``id`` column or else its index labels; None: their positions)."""
+    DataFrame's ``id`` column or else its index labels; None: their positions). The labels' index holds the same
+    names."""
 
     sequences: list
     labels: pd.Series
@@ -70,14 +72,22 @@ def as_labelled(data: object, what: str, split: str | None = None) -> LabelledSe
         )
     if len(frame) == 0:
         raise InputFormatError(f"The {what} data is empty.")
-    labels = frame["label"].reset_index(drop=True)
+    ids = frame["id"].tolist() if "id" in frame.columns else frame.index.tolist()
+    labels = frame["label"].set_axis(pd.Index(ids, dtype=object, name=None))
     empty = labels.map(lambda v: not isinstance(v, (list, tuple, set, frozenset, np.ndarray)) and bool(pd.isna(v)))
     if empty.any():
         raise InputFormatError(
-            f"The {what} data has missing labels at rows {np.flatnonzero(empty)[:5].tolist()}; drop or fill them."
+            f"The {what} data has missing labels at rows {describe_rows(ids, empty.to_numpy())}; drop or fill them."
         )
-    ids = frame["id"].tolist() if "id" in frame.columns else frame.index.tolist()
     return LabelledSequences(frame["sequence"].tolist(), labels, ids)
+
+
+def describe_rows(ids: Sequence, mask: np.ndarray) -> str:
+    """Name the rows where ``mask`` is true for messages, by their ``ids`` (integers as they are, other names
+    quoted): the first five and how many more."""
+    named = [ids[row] for row in np.flatnonzero(mask)]
+    named = [str(name) if isinstance(name, (int, np.integer)) else repr(name) for name in named]
+    return ", ".join(named[:5]) + (f" and {len(named) - 5:,} more" if len(named) > 5 else "")
 
 
 def read_labelled_csv(path: str | os.PathLike) -> pd.DataFrame:

@@ -266,7 +266,7 @@ def baseline(
     if valid is not None:
         valid_data = as_labelled(valid, "evaluation", split="valid")
         evaluation = (valid_data.sequences, encode_targets(valid_data.labels, task, labels, "evaluation"))
-        check_choice_data(sequence_digest(train_data.sequences), evaluation, task, labels, stacklevel=3)
+        check_choice_data(sequence_digest(train_data.sequences), evaluation, valid_data.ids, task, labels, stacklevel=3)
     return fit_baseline(train_data.sequences, targets, labels, evaluation, ks=ks, seed=int(seed))
 
 

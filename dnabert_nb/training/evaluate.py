@@ -70,7 +70,7 @@ def evaluate(
     if model.task == "classification":
         warn_one_class(targets, model.labels, stacklevel=3)
     if model.training_digest is not None:
-        warn_shared_sequences(model.training_digest, labelled.sequences, stacklevel=3)
+        warn_shared_sequences(model.training_digest, labelled.sequences, labelled.ids, stacklevel=3)
     result = scores(model, labelled.sequences, targets, batch_size=batch_size, precision=precision, progress=progress)
     if base is None:
         return result

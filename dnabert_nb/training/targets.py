@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
 
@@ -15,7 +16,7 @@ import torch.nn.functional as F
 
 from ..core.errors import DataWarning, InputFormatError
 from ..core.model import DNABERTModel
-from ..io.labelled import as_labelled
+from ..io.labelled import as_labelled, describe_rows
 
 TASK_TYPES = ("classification", "multilabel", "regression")
 
@@ -44,11 +45,6 @@ def infer_task(labels: pd.Series) -> str:
     return "classification"
 
 
-def _rows(mask: np.ndarray) -> str:
-    rows = np.flatnonzero(mask)
-    return ", ".join(map(str, rows[:5])) + (f" and {len(rows) - 5} more" if len(rows) > 5 else "")
-
-
 def class_labels(labels: pd.Series, what: str) -> pd.Series:
     """Class labels as one kind of text, so that 1, 1.0, "1" and " 1" are one class.
 
@@ -73,15 +69,16 @@ def class_labels(labels: pd.Series, what: str) -> pd.Series:
     bad = texts.isna().to_numpy()
     if bad.any():
         first = labels.iloc[int(np.flatnonzero(bad)[0])]
+        rows = describe_rows(labels.index, bad)
         raise InputFormatError(
-            f"The {what} data has labels that are not classes at rows {_rows(bad)} (e.g. {first!r}); class labels "
+            f"The {what} data has labels that are not classes at rows {rows} (e.g. {first!r}); class labels "
             "are integers or names. For numbers to predict, give non-integer values (regression: task='regression')."
         )
     numeric = texts.map(lambda text: bool(_INTEGER_TEXT.fullmatch(text))).to_numpy()
     if numeric.any() and not numeric.all():
         raise InputFormatError(
-            f"The {what} data mixes integer classes (rows {_rows(numeric)}) with named classes "
-            f"(rows {_rows(~numeric)}); use one kind of label for every row."
+            f"The {what} data mixes integer classes (rows {describe_rows(labels.index, numeric)}) with named classes "
+            f"(rows {describe_rows(labels.index, ~numeric)}); use one kind of label for every row."
         )
     return texts
 
@@ -99,7 +96,7 @@ def regression_values(labels: pd.Series, what: str) -> np.ndarray:
     bad = ~np.isfinite(values)
     if bad.any():
         raise InputFormatError(
-            f"The {what} data has values that are not finite numbers at rows {_rows(bad)} "
+            f"The {what} data has values that are not finite numbers at rows {describe_rows(labels.index, bad)} "
             f"(e.g. {labels.iloc[int(np.flatnonzero(bad)[0])]!r}); regression needs a finite number for every row."
         )
     return values.astype(np.float32)
@@ -110,8 +107,8 @@ def multilabel_names(labels: pd.Series, what: str) -> list[set[str]]:
     bad = labels.map(lambda v: not isinstance(v, MULTILABEL_TYPES)).to_numpy()
     if bad.any():
         raise InputFormatError(
-            f"The {what} data mixes lists of labels with single labels at rows {_rows(bad)}; multi-label data gives "
-            "every row a list (an empty list for none)."
+            f"The {what} data mixes lists of labels with single labels at rows {describe_rows(labels.index, bad)}; "
+            "multi-label data gives every row a list (an empty list for none)."
         )
     return [{str(name).strip() for name in row} for row in labels]
 
@@ -137,8 +134,9 @@ def encode_targets(labels: pd.Series, task: str, names: list[str], what: str) ->
     unknown = sorted(set().union(*rows) - set(names))
     if unknown:
         where = np.array([bool(row & set(unknown)) for row in rows])
+        rows = describe_rows(labels.index, where)
         raise InputFormatError(
-            f"The {what} data has labels {unknown} (rows {_rows(where)}) that are not among the model's classes "
+            f"The {what} data has labels {unknown} (rows {rows}) that are not among the model's classes "
             f"{names}; a model cannot be trained or scored on classes it never saw in training. Drop those rows, "
             "or add examples of those classes to the training data."
         )
@@ -198,11 +196,17 @@ class LabelledTask(NamedTuple):
 
 
 def check_choice_data(
-    digest: np.ndarray, evaluation: tuple[list, np.ndarray], task: str, names: list[str], *, stacklevel: int
+    digest: np.ndarray,
+    evaluation: tuple[list, np.ndarray],
+    ids: Sequence,
+    task: str,
+    names: list[str],
+    *,
+    stacklevel: int,
 ) -> None:
     """Refuse evaluation data of one class where it chooses a model (classification), and warn
     (:class:`~dnabert_nb.DataWarning`, at ``stacklevel``) when it holds training sequences (``digest``, their
-    :func:`sequence_digest`)."""
+    :func:`sequence_digest`); ``ids`` name the evaluation rows."""
     single = single_class(evaluation[1], names)
     if task == "classification" and single:
         raise InputFormatError(
@@ -210,7 +214,7 @@ def check_choice_data(
             "two or more. Draw valid at random from the labelled rows (a file sorted by label, cut at the end, gives "
             "one class), or pass valid=None."
         )
-    warn_shared_sequences(digest, evaluation[0], stacklevel=stacklevel + 1)
+    warn_shared_sequences(digest, evaluation[0], ids, stacklevel=stacklevel + 1)
 
 
 def sequence_digest(sequences: list) -> np.ndarray:
@@ -219,20 +223,22 @@ def sequence_digest(sequences: list) -> np.ndarray:
     return np.unique(sequence_digest_rows(sequences))
 
 
-def warn_shared_sequences(digest: np.ndarray, evaluation: list, *, stacklevel: int) -> int:
+def warn_shared_sequences(digest: np.ndarray, evaluation: list, ids: Sequence, *, stacklevel: int) -> int:
     """Warn (:class:`~dnabert_nb.DataWarning`) when evaluation sequences also are training sequences (their
-    :func:`sequence_digest`: compared upper case, without whitespace, ``U`` as ``T``); return how many are."""
-    shared = np.flatnonzero(np.isin(sequence_digest_rows(evaluation), digest)).tolist()
-    if shared:
+    :func:`sequence_digest`: compared upper case, without whitespace, ``U`` as ``T``); return how many are.
+    ``ids`` name the evaluation rows."""
+    shared = np.isin(sequence_digest_rows(evaluation), digest)
+    count = int(shared.sum())
+    if count:
         warnings.warn(
-            f"{len(shared):,} of the {len(evaluation):,} evaluation sequences ({len(shared) / len(evaluation):.1%}; "
-            f"rows {shared[:5]}) are also training sequences: scores on them reward memory, so they flatter the model "
-            "and bias the choices made on them. Drop them, e.g. valid = valid[~valid['sequence'].isin(train["
+            f"{count:,} of the {len(evaluation):,} evaluation sequences ({count / len(evaluation):.1%}; rows "
+            f"{describe_rows(ids, shared)}) are also training sequences: scores on them reward memory, so they flatter "
+            "the model and bias the choices made on them. Drop them, e.g. valid = valid[~valid['sequence'].isin(train["
             "'sequence'])], or split the data so that no sequence is in two parts.",
             DataWarning,
             stacklevel=stacklevel,
         )
-    return len(shared)
+    return count
 
 
 def warn_one_class(targets: np.ndarray, names: list[str], *, stacklevel: int) -> None:
@@ -287,6 +293,6 @@ def labelled_task(model: DNABERTModel, train: object, valid: object, task: str) 
     if valid_data is not None:
         model.tokenizer.kmer_ids(valid_data.sequences, valid_data.ids)
         evaluation = (valid_data.sequences, encode_targets(valid_data.labels, task, names, "evaluation"))
-        check_choice_data(digest, evaluation, task, names, stacklevel=5)
+        check_choice_data(digest, evaluation, valid_data.ids, task, names, stacklevel=5)
     targets = encode_targets(train_data.labels, task, names, "training")
     return LabelledTask(task, names, train_data.sequences, targets, evaluation, train_data.ids, digest)
