@@ -73,7 +73,7 @@ def as_labelled(data: object, what: str, split: str | None = None) -> LabelledSe
     if len(frame) == 0:
         raise InputFormatError(f"The {what} data is empty.")
     ids = frame["id"].tolist() if "id" in frame.columns else frame.index.tolist()
-    labels = frame["label"].set_axis(pd.Index(ids, dtype=object, name=None))
+    labels = frame["label"].set_axis(pd.Index(ids, dtype=object, tupleize_cols=False))
     empty = labels.map(lambda v: not isinstance(v, (list, tuple, set, frozenset, np.ndarray)) and bool(pd.isna(v)))
     if empty.any():
         raise InputFormatError(
