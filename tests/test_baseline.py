@@ -97,6 +97,18 @@ def test_k_by_cross_validation_without_valid(motif_splits):
     assert base.evaluate(test)["mcc"] > 0.8
 
 
+def test_it_reads_every_sequence_it_was_fitted_on_whatever_k_it_chose(motif_splits):
+    train, _, _ = motif_splits
+    short = pd.concat([train, pd.DataFrame({"sequence": ["ACGT"], "label": [0]})], ignore_index=True)
+    base = dn.baseline(short, k=(3, 6))
+    assert base.k == 6 and base.min_length == 3  # the premise: a 4-nt training row has no 6-mer
+    probabilities = base.predict(short)[["prob_0", "prob_1"]].to_numpy()
+    intercept = base.pipeline[-1].intercept_[0]
+    np.testing.assert_allclose(probabilities[-1], [1 / (1 + np.exp(intercept)), 1 / (1 + np.exp(-intercept))])
+    with pytest.raises(dn.InvalidSequenceError, match="has 2 nt"):
+        base.predict(["AC"])
+
+
 def test_same_seed_same_predictions(motif_splits):
     train, valid, test = motif_splits
     first = dn.baseline(train, valid, k=(4, 5), seed=3).predict(test)

@@ -66,12 +66,24 @@ class KmerBaseline:
         data when there was no ``valid``. Empty when one k was given and there was no ``valid``.
     selected_by : str
         ``"valid"``, ``"cross-validation"`` or ``"fixed"`` (one k given): how ``k`` was chosen.
+    min_length : int
+        The shortest sequence it reads: the smallest candidate k, as in fitting. A sequence shorter than ``k``
+        has no k-mer of that length, so its probabilities are the regression's intercept alone.
     """
 
     task = "classification"
 
-    def __init__(self, k: int, labels: list[str], pipeline: Pipeline, valid_scores: dict[int, float], selected_by: str):
+    def __init__(
+        self,
+        k: int,
+        labels: list[str],
+        pipeline: Pipeline,
+        valid_scores: dict[int, float],
+        selected_by: str,
+        min_length: int,
+    ):
         self.k = k
+        self.min_length = min_length
         self.labels = labels
         self.pipeline = pipeline
         self.valid_scores = valid_scores
@@ -84,7 +96,7 @@ class KmerBaseline:
 
     def probabilities(self, sequences: list[str]) -> np.ndarray:
         """Class probabilities of read sequences, shape (n, len(labels)), columns in ``labels`` order."""
-        return self.pipeline.predict_proba(normalise(sequences, None, min_length=self.k))
+        return self.pipeline.predict_proba(normalise(sequences, None, min_length=self.min_length))
 
     def predict(self, sequences: SequencesLike) -> pd.DataFrame:
         """Predict the class of each sequence; one row per sequence, as :func:`dnabert_nb.predict`.
@@ -104,10 +116,10 @@ class KmerBaseline:
         Raises
         ------
         InvalidSequenceError
-            A sequence shorter than ``k`` or with a character that is not a nucleotide.
+            A sequence shorter than ``min_length`` or with a character that is not a nucleotide.
         """
         table = as_sequence_table(sequences)
-        clean = normalise(table.sequences, table.ids, min_length=self.k)
+        clean = normalise(table.sequences, table.ids, min_length=self.min_length)
         values = self.pipeline.predict_proba(clean)
         front = {"id": table.ids, "length": np.array([len(s) for s in clean], dtype=np.int64)}
         return result_frame(self.task, self.labels, values, front)
@@ -299,9 +311,10 @@ def fit_baseline(
     KmerBaseline
         As :func:`baseline` returns it.
     """
-    sequences = normalise(sequences, min_length=min(ks))
+    min_length = min(ks)
+    sequences = normalise(sequences, min_length=min_length)
     if evaluation is not None:
-        valid_sequences = normalise(evaluation[0], min_length=min(ks))
+        valid_sequences = normalise(evaluation[0], min_length=min_length)
         valid_targets = evaluation[1]
         fitted = {candidate: _fit(sequences, targets, candidate, seed) for candidate in ks}
         scores = {candidate: _mcc(valid_targets, fitted[candidate].predict(valid_sequences)) for candidate in fitted}
@@ -318,4 +331,4 @@ def fit_baseline(
         fitted, scores, selected_by = {}, {}, "fixed"
     best = max(ks, key=lambda candidate: (scores.get(candidate, 0.0), -candidate)) if scores else ks[0]
     pipeline = fitted[best] if best in fitted else _fit(sequences, targets, best, seed)
-    return KmerBaseline(best, labels, pipeline, scores, selected_by)
+    return KmerBaseline(best, labels, pipeline, scores, selected_by, min_length)
