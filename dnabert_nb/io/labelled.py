@@ -18,13 +18,16 @@ from .text import existing_file, open_text
 
 
 class LabelledSequences(NamedTuple):
-    """Sequences with their labels, as finetune and evaluate receive them, and their names for messages (a
-    DataFrame's ``id`` column or else its index labels; None: their positions). The labels' index holds the same
-    names."""
+    """Sequences with their labels, as finetune and evaluate receive them; the labels' index names the rows for
+    messages (a DataFrame's ``id`` column or else its index labels)."""
 
     sequences: list
     labels: pd.Series
-    ids: list | None = None
+
+    @property
+    def ids(self) -> list:
+        """The rows' names, as the labels' index holds them."""
+        return self.labels.index.tolist()
 
 
 def as_labelled(data: object, what: str, split: str | None = None) -> LabelledSequences:
@@ -72,14 +75,15 @@ def as_labelled(data: object, what: str, split: str | None = None) -> LabelledSe
         )
     if len(frame) == 0:
         raise InputFormatError(f"The {what} data is empty.")
-    ids = frame["id"].tolist() if "id" in frame.columns else frame.index.tolist()
-    labels = frame["label"].set_axis(pd.Index(ids, dtype=object, tupleize_cols=False))
+    ids = frame["id"] if "id" in frame.columns else frame.index
+    labels = frame["label"].set_axis(pd.Index(ids.tolist(), dtype=object, tupleize_cols=False))
     empty = labels.map(lambda v: not isinstance(v, (list, tuple, set, frozenset, np.ndarray)) and bool(pd.isna(v)))
     if empty.any():
         raise InputFormatError(
-            f"The {what} data has missing labels at rows {describe_rows(ids, empty.to_numpy())}; drop or fill them."
+            f"The {what} data has missing labels at rows {describe_rows(labels.index, empty.to_numpy())}; drop or "
+            "fill them."
         )
-    return LabelledSequences(frame["sequence"].tolist(), labels, ids)
+    return LabelledSequences(frame["sequence"].tolist(), labels)
 
 
 def describe_rows(ids: Sequence, mask: np.ndarray) -> str:
