@@ -223,10 +223,10 @@ def sequence_digest(sequences: list) -> np.ndarray:
     return np.unique(sequence_digest_rows(sequences))
 
 
-def warn_shared_sequences(digest: np.ndarray, evaluation: list, ids: Sequence, *, stacklevel: int) -> int:
+def warn_shared_sequences(digest: np.ndarray, evaluation: list, ids: Sequence, *, stacklevel: int) -> None:
     """Warn (:class:`~dnabert_nb.DataWarning`) when evaluation sequences also are training sequences (their
-    :func:`sequence_digest`: compared upper case, without whitespace, ``U`` as ``T``); return how many are.
-    ``ids`` name the evaluation rows."""
+    :func:`sequence_digest`: compared upper case, without whitespace, ``U`` as ``T``); ``ids`` name the evaluation
+    rows."""
     shared = np.isin(sequence_digest_rows(evaluation), digest)
     count = int(shared.sum())
     if count:
@@ -238,7 +238,6 @@ def warn_shared_sequences(digest: np.ndarray, evaluation: list, ids: Sequence, *
             DataWarning,
             stacklevel=stacklevel,
         )
-    return count
 
 
 def warn_one_class(targets: np.ndarray, names: list[str], *, stacklevel: int) -> None:
