@@ -190,7 +190,8 @@ def build_splice(cache: Path) -> pd.DataFrame:
     sequences = ["".join(row) for row in letters[code]]
     label = frame["Class"].astype(str).map({"ei": "donor", "ie": "acceptor", "n": "neither"})
     table = pd.DataFrame({"id": [f"splice_{i}" for i in frame.index], "sequence": sequences, "label": label.to_numpy()})
-    table["split"] = assign_splits(table["id"], table["label"])
+    # grouped by sequence: the UCI table holds some sequences more than once, and copies must share a split
+    table["split"] = assign_splits(table["sequence"], table["label"])
     return table
 
 

@@ -47,6 +47,9 @@ def test_sizes_labels_and_splits(name):
     assert shares["train"] == pytest.approx(0.8, abs=0.02) and shares["test"] == pytest.approx(0.1, abs=0.02)
     for _, part in frame.groupby("split"):  # every split holds every class
         assert set(part["label"]) == classes
+    # no sequence sits in two parts: a test row that is a training row scores memory, not learning
+    parts_of_each_sequence = frame.groupby(frame["sequence"].str.upper())["split"].nunique()
+    assert parts_of_each_sequence.max() == 1, parts_of_each_sequence[parts_of_each_sequence > 1].index[:3].tolist()
 
 
 @pytest.mark.parametrize("name", [n for n in EXPECTED if n.endswith("_peaks")])
