@@ -1,5 +1,7 @@
 """The linear probe: a logistic regression on the frozen encoder's layer-averaged token means, as a task head."""
 
+import time
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -231,3 +233,34 @@ def test_the_probe_solves_by_newton_steps_only_where_the_rows_outnumber_the_coef
     assert probe_solver(84, 256, 2) == "lbfgs"
     assert probe_solver(300, 256, 3) == "lbfgs"
     assert probe_solver(1000, 256, 3) == "newton-cholesky"
+
+
+@pytest.mark.parametrize("stop_in", ["linear probe features", "linear probe fits"])
+def test_a_stop_during_the_probe_keeps_the_network_and_ends_the_probe_at_once(encoder, data, monkeypatch, stop_in):
+    train, valid = data
+    fits, phases = [], []
+
+    def slow_cross_validation(*args, **kwargs):  # a deliberately slow probe: each choice takes a while
+        fits.append(1)
+        time.sleep(0.05)
+        return np.array([-0.5])
+
+    class StopDuringTheProbe(dn.Callback):
+        def on_phase(self, phase, done, total):
+            phases.append((phase, done, total))
+
+        def wants_stop(self):  # Stop pressed once the probe has done a few pieces of the phase
+            return sum(phase == stop_in for phase, _, _ in phases) > 2
+
+    monkeypatch.setattr(_probe, "cross_val_score", slow_cross_validation)
+    model = dn.finetune(encoder, train, valid, **PROBING, callbacks=[StopDuringTheProbe()])
+    assert not model.source.startswith("linear_probe(") and model.metrics is not None  # the network, evaluated
+    assert [phase for phase, _, _ in phases][-1] == stop_in  # nothing after the stop
+    if stop_in == "linear probe fits":
+        assert len(fits) == 2 and phases[-1][1:] == (2, phases[-1][2])  # the third fit never started
+    else:
+        assert fits == [] and [done for phase, done, _ in phases] == [
+            0,
+            _finetune.PROBE_CHUNK,
+            2 * _finetune.PROBE_CHUNK,
+        ]

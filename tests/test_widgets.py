@@ -7,6 +7,7 @@ import base64
 import datetime
 import re
 import tempfile
+import time
 
 import numpy as np
 import pandas as pd
@@ -15,6 +16,7 @@ import pytest
 import dnabert_nb as dn
 from dnabert_nb.core.model import head_pooling
 from dnabert_nb.interpret.motifs import MotifResult
+from dnabert_nb.training import probe
 from dnabert_nb.training.callbacks import REDRAW_SECONDS
 from dnabert_nb.training.finetune import is_linear_probe
 from dnabert_nb.training.loop import TrainingState
@@ -219,6 +221,33 @@ def test_training_panel_stop_ends_after_the_current_step_and_keeps_the_best_mode
     history = panel.model.history
     assert history["step"].max() < 20 * 3  # 20 epochs of 3 or more steps were asked for
     assert panel.model.metrics is not None  # the stopped run was evaluated, and its best model kept
+
+
+def test_training_panel_names_the_phase_and_stop_ends_the_linear_probe_s_fits(encoder, monkeypatch):
+    fits = []
+
+    def slow_cross_validation(*args, **kwargs):  # a deliberately slow probe: 43 choices of 0.3 s each
+        fits.append(1)
+        time.sleep(0.3)
+        return np.array([-0.5])
+
+    monkeypatch.setattr(probe, "cross_val_score", slow_cross_validation)
+    panel = TrainingPanel(encoder, dataset="ecoli_promoters")
+    panel.rows.value, panel.epochs.value = 40, 1
+    shown = []
+    panel.progress_text.observe(lambda change: shown.append(change["new"]), names="value")
+    panel.train()
+    while len(fits) < 3 and panel.job.thread.is_alive():
+        time.sleep(0.05)
+    assert any(text.startswith("training steps ") and " / " in text for text in shown)
+    assert "linear probe fits 2 / " in panel.progress_text.value and "left" in panel.progress_text.value
+    stopped_at = len(fits)
+    panel.stop_button.click()
+    assert "stopping" in panel.progress_text.value
+    panel.wait(timeout=60)
+    assert len(fits) <= stopped_at + 1  # the fit under way ends, no other starts
+    assert panel.error_text == "" and not is_linear_probe(panel.model) and panel.model.metrics is not None
+    assert "fine-tuned network" in panel.scores.value
 
 
 def test_training_panel_trains_on_an_uploaded_file_and_reports_a_bad_one(encoder):

@@ -41,6 +41,15 @@ class Callback:
     def on_end(self, state: TrainingState) -> None:
         """After the last step, an early stop or a requested stop."""
 
+    def on_phase(self, phase: str, done: int, total: int) -> None:
+        """Progress of work between or after the steps: ``phase`` is ``"linear probe features"`` (sequences read)
+        or ``"linear probe fits"`` (regressions fitted), ``done`` of ``total``."""
+
+    def wants_stop(self) -> bool:
+        """Asked between pieces of work that are not steps (the linear probe's); True ends that work and keeps
+        the fine-tuned network evaluated so far. Steps are stopped with ``state.request_stop()``."""
+        return False
+
 
 class ProgressBar(Callback):
     """A tqdm progress bar over the steps, with the latest loss and evaluation score beside it.

@@ -15,6 +15,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 import torch
+from tqdm.auto import tqdm
 from transformers import BertForSequenceClassification
 
 from .._deprecation import renamed_options
@@ -39,7 +40,7 @@ from .callbacks import Callback
 from .distributed import Processes
 from .evaluate import EvaluationOutputs, bootstrap_wins, output_scores, window_outputs
 from .metrics import LOWER_IS_BETTER, check_metric, log_probabilities
-from .probe import fit_probe_head, probe_layers
+from .probe import ProbeStopped, fit_probe_head, probe_layers
 from .targets import (
     DEFAULT_METRIC,
     PROBLEM_TYPES,
@@ -84,6 +85,8 @@ RESTART_SEED_STEP = 1000
 #: The linear probe is fitted on at most this many training sequences (a random sample of larger sets): it matters
 #: for small data, and on large data its cost stays one inference pass over this many sequences and the regressions.
 PROBE_MAX_ROWS = 5000
+#: The probe's features are read this many sequences at a time, so that a stop is heard between pieces.
+PROBE_CHUNK = 64
 #: Where a kept linear probe is saved under ``output_dir``.
 PROBE_FOLDER = "linear-probe"
 #: The start of a linear probe's ``source``.
@@ -534,7 +537,8 @@ def finetune(
         return ScoredModel(finished, job.best_outputs)
 
     tried = [attempt(seed, output_dir, last=restarts == 0)]
-    while restarts and collapsed(tried[-1].model, data.task) and len(tried) <= restarts:
+    tell = PhaseTeller(callbacks)
+    while restarts and not tell.stop_wanted() and collapsed(tried[-1].model, data.task) and len(tried) <= restarts:
         folder = None if output_dir is None else output_dir / f"restart-{len(tried)}"
         tried.append(attempt(restart_seed(seed, len(tried)), folder, last=len(tried) == restarts))
     best, best_outputs = tried[0]
@@ -554,7 +558,14 @@ def finetune(
     show, name = progress and processes.is_main, "fine-tuned model"
     probe_wanted = linear_probe and pooling in (None, "layers_mean")  # an explicit other head is what was asked for
     if probe_wanted and data.task == "classification" and best.metrics is not None:
-        probed = probe_model(model, data, seed=seed, device=processes.device, precision=precision, progress=show)
+        try:
+            probed = probe_model(
+                model, data, seed=seed, device=processes.device, precision=precision, progress=show, tell=tell
+            )
+        except ProbeStopped:
+            probed = None
+            if show:
+                print("linear probe: stopped on request; kept the fine-tuned network")
         if probed is not None:
             probe, probe_outputs = probed
             if best_outputs is None:  # resumed after its best evaluation
@@ -573,6 +584,23 @@ def finetune(
         best.baseline = kmer_baseline
         compare_with_baseline(ScoredModel(best, best_outputs), data, precision, show=show, name=name, seed=seed)
     return best
+
+
+class PhaseTeller:
+    """``tell(phase, done, total)``: tells every callback of progress outside the steps and returns whether one of
+    them wants the work stopped (:meth:`stop_wanted`)."""
+
+    def __init__(self, callbacks: Sequence[Callback]):
+        self.callbacks = callbacks
+
+    def stop_wanted(self) -> bool:
+        """Whether a callback wants the work stopped."""
+        return any(callback.wants_stop() for callback in self.callbacks)
+
+    def __call__(self, phase: str, done: int, total: int) -> bool:
+        for callback in self.callbacks:
+            callback.on_phase(phase, done, total)
+        return self.stop_wanted()
 
 
 def is_linear_probe(model: DNABERTModel) -> bool:
@@ -608,10 +636,13 @@ def probe_model(
     device: torch.device,
     precision: str | None,
     progress: bool,
+    tell: PhaseTeller | None = None,
 ) -> tuple[DNABERTModel, EvaluationOutputs] | None:
     """``model``'s encoder, frozen, under a linear-probe head fitted on ``data``'s training sequences and scored on
     its evaluation data (``.metrics``), and its outputs there; None when a class has fewer than 2 training
-    sequences."""
+    sequences. ``tell`` (:class:`PhaseTeller`) hears of the features read and the regressions fitted, between
+    pieces; when it answers True the work ends with :class:`~.probe.ProbeStopped`."""
+    tell = tell or PhaseTeller(())
     targets = data.targets
     if np.bincount(targets, minlength=len(data.names)).min() < 2:
         return None
@@ -620,12 +651,22 @@ def probe_model(
         rows = np.sort(np.random.default_rng(seed).choice(rows, PROBE_MAX_ROWS, replace=False))
         if np.bincount(targets[rows], minlength=len(data.names)).min() < 2:
             return None
-    features = embed(
-        model, [data.sequences[i] for i in rows], pooling="mean", layer="each", precision=precision, progress=progress
-    )
+    chosen = [data.sequences[i] for i in rows]
+    pieces = []
+    for start in tqdm(range(0, len(chosen), PROBE_CHUNK), desc="linear probe", unit="piece", disable=not progress):
+        if tell("linear probe features", start, len(chosen)):
+            raise ProbeStopped
+        piece = chosen[start : start + PROBE_CHUNK]
+        pieces.append(embed(model, piece, pooling="mean", layer="each", precision=precision, progress=False))
     network = task_network(model, data.task, data.names, seed)
     network.config.classifier_pooling = "layers_mean"
-    fit_probe_head(network, features, targets[rows], seed)
+    fit_probe_head(
+        network,
+        np.concatenate(pieces),
+        targets[rows],
+        seed,
+        on_fit=lambda done, total: tell("linear probe fits", done, total),
+    )
     probe = DNABERTModel(
         network.to(device).eval(),
         model.tokenizer,

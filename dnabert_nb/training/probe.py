@@ -17,6 +17,8 @@ values, so the network computes what was fitted.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import torch
 from sklearn.linear_model import LogisticRegression
@@ -32,6 +34,10 @@ PROBE_CS = np.logspace(-3, 2, 6)
 PROBE_FOLDS = 5
 #: The logistic regression's iteration cap.
 PROBE_MAX_ITER = 3000
+
+
+class ProbeStopped(Exception):
+    """A stop was asked for while the probe was being fitted; ``finetune`` keeps the fine-tuned network."""
 
 
 def probe_inputs(features: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -61,7 +67,12 @@ def probe_solver(n_rows: int, n_features: int, n_classes: int) -> str:
 
 
 def fit_probe_head(
-    network: torch.nn.Module, features: np.ndarray, targets: np.ndarray, seed: int, solver: str | None = None
+    network: torch.nn.Module,
+    features: np.ndarray,
+    targets: np.ndarray,
+    seed: int,
+    solver: str | None = None,
+    on_fit: Callable[[int, int], bool] | None = None,
 ) -> LogisticRegression:
     """Fit a logistic regression on the best-fitting hidden states of ``features``; write it into ``network``'s head.
 
@@ -83,6 +94,9 @@ def fit_probe_head(
         Seeds the cross-validation folds' shuffle.
     solver
         scikit-learn's solver for every fit; None: :func:`probe_solver`'s choice for these rows.
+    on_fit
+        Told ``(done, total)`` before each cross-validated choice and the final fit; returning True stops the fit
+        with :class:`ProbeStopped`, the network untouched.
 
     Returns
     -------
@@ -97,13 +111,18 @@ def fit_probe_head(
     )
     candidates = probe_candidates(features)
     best = (-np.inf, 0, PROBE_CS[len(PROBE_CS) // 2])  # (cross-validated log-likelihood, candidate, C)
+    total = len(candidates) * len(PROBE_CS) + 1
     for index, (_, vectors) in enumerate(candidates):
         inputs = probe_inputs(vectors.astype(np.float64))[0]
-        for c in PROBE_CS:
+        for number, c in enumerate(PROBE_CS):
+            if on_fit is not None and on_fit(index * len(PROBE_CS) + number, total):
+                raise ProbeStopped
             regression = LogisticRegression(C=c, solver=solver, max_iter=PROBE_MAX_ITER)
             score = cross_val_score(regression, inputs, targets, cv=folds, scoring="neg_log_loss").mean()
             if score > best[0]:  # ties keep the first (the mean of every hidden state); NaN never wins
                 best = (score, index, c)
+    if on_fit is not None and on_fit(total - 1, total):
+        raise ProbeStopped
     _, index, c = best
     layers, vectors = candidates[index]
     inputs, mean, sd = probe_inputs(vectors.astype(np.float64))

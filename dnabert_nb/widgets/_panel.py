@@ -14,6 +14,7 @@ import base64
 import html
 import io
 import threading
+import time
 import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -81,6 +82,22 @@ def sort_table(table: pd.DataFrame, column: str | None, descending: bool) -> pd.
     return table.sort_values(column, ascending=not descending, na_position="last", kind="stable")
 
 
+def duration_words(seconds: float) -> str:
+    """A duration as a person says it: ``"45 s"``, ``"3 min 05 s"``, ``"1 h 02 min"``."""
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+
+
+def progress_words(phase: str, done: int, total: int, elapsed: float, left: float | None) -> str:
+    """One line of progress: ``"training steps 140 / 1,000 · 1 min 29 s · about 8 min 10 s left"``."""
+    words = f"{phase + ' ' if phase else ''}{done:,} / {total:,} · {duration_words(elapsed)}"
+    return words + (f" · about {duration_words(left)} left" if left is not None and done < total else "")
+
+
 def plain_words(error: BaseException) -> str:
     """What a person reads in a panel for ``error``: the library's own message, or the kind of failure."""
     if isinstance(error, DNABERTError):
@@ -91,10 +108,11 @@ def plain_words(error: BaseException) -> str:
 class Job:
     """Work running in a background thread, with a stop flag, a progress callback and the error it ended with.
 
-    ``work(job)`` calls ``job.progress(done, total)`` as it goes and checks ``job.stopped`` between pieces.
+    ``work(job)`` calls ``job.progress(done, total)`` (or ``job.progress(done, total, phase)`` for work in named
+    phases) as it goes and checks ``job.stopped`` between pieces.
     """
 
-    def __init__(self, work: Callable[[Job], None], progress: Callable[[int, int], None]):
+    def __init__(self, work: Callable[[Job], None], progress: Callable[..., None]):
         self._work, self.progress = work, progress
         self._stop = threading.Event()
         self.error: BaseException | None = None
@@ -131,7 +149,8 @@ class Panel(widgets.VBox):
         self.progress_bar = widgets.IntProgress(value=0, min=0, max=1, layout=widgets.Layout(width="300px"))
         self.stop_button = widgets.Button(description="Stop", icon="stop", disabled=True, button_style="warning")
         self.stop_button.on_click(lambda _: self.stop())
-        self.progress_row = widgets.HBox([self.progress_bar, self.stop_button])
+        self.progress_text = widgets.HTML()
+        self.progress_row = widgets.HBox([self.progress_bar, self.stop_button, self.progress_text])
         self.progress_row.layout.display = "none"
         self.job: Job | None = None
         super().__init__([*children, self.progress_row, self.message], **kwargs)
@@ -184,12 +203,24 @@ class Panel(widgets.VBox):
                     self.stop_button.disabled = True
                     self.progress_row.layout.display = "none"
 
-        def progress(done_count: int, total: int) -> None:
-            if job is self.job:
-                self.progress_bar.max = max(1, total)
-                self.progress_bar.value = min(done_count, self.progress_bar.max)
+        started = time.monotonic()
+        phase_start = {"name": None, "time": started, "done": 0}
+
+        def progress(done_count: int, total: int, phase: str = "") -> None:
+            if job is not self.job:
+                return
+            now = time.monotonic()
+            if phase != phase_start["name"]:
+                phase_start.update(name=phase, time=now, done=done_count)
+            self.progress_bar.max = max(1, total)
+            self.progress_bar.value = min(done_count, self.progress_bar.max)
+            rate = (done_count - phase_start["done"]) / max(now - phase_start["time"], 1e-9)
+            left = (total - done_count) / rate if rate > 0 else None
+            if not job.stopped:
+                self.progress_text.value = html.escape(progress_words(phase, done_count, total, now - started, left))
 
         self.progress_bar.value = 0
+        self.progress_text.value = ""
         self.progress_bar.description = what
         self.progress_row.layout.display = "flex"
         self.stop_button.disabled = False
@@ -203,6 +234,8 @@ class Panel(widgets.VBox):
         """Ask the running job (if any) to stop after its current piece of work."""
         if self.job is not None:
             self.job.stop()
+            if self.job.thread.is_alive():
+                self.progress_text.value = "stopping after the current piece of work..."
 
     def wait(self, timeout: float | None = None) -> None:
         """Block until the running job has finished (for code and tests that want its result)."""

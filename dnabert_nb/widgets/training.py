@@ -18,7 +18,7 @@ from ..pl.training import training_curves
 from ..training.baseline import KmerBaseline
 from ..training.callbacks import CurvesCallback
 from ..training.evaluate import evaluate
-from ..training.finetune import AUTO_EPOCHS, AUTO_MIN_STEPS, finetune
+from ..training.finetune import AUTO_EPOCHS, AUTO_MIN_STEPS, finetune, is_linear_probe
 from ..training.loop import TrainingState
 from ._inputs import uploaded_labelled
 from ._model_choice import SharedModel, as_shared
@@ -59,10 +59,16 @@ class _PanelCallback(CurvesCallback):
         self.panel, self.job = panel, job
 
     def on_step(self, state: TrainingState, row: dict | None) -> None:
-        self.job.progress(state.step, state.total_steps)
+        self.job.progress(state.step, state.total_steps, "training steps")
         super().on_step(state, row)
         if self.job.stopped:
             state.request_stop()
+
+    def on_phase(self, phase: str, done: int, total: int) -> None:
+        self.job.progress(done, total, phase)
+
+    def wants_stop(self) -> bool:
+        return self.job.stopped
 
     def on_end(self, state: TrainingState) -> None:
         """Nothing: the panel draws the final curves, with the k-mer baseline, when ``finetune`` returns."""
@@ -184,7 +190,7 @@ class TrainingPanel(Panel):
 
     def _test(self, test: pd.DataFrame) -> None:
         self.metrics = evaluate(self.model, test, progress=False)
-        rows = {"fine-tuned model": self.metrics}
+        rows = {"linear probe (encoder frozen)" if is_linear_probe(self.model) else "fine-tuned network": self.metrics}
         if self.model.baseline is not None:  # the bar to clear, fitted by finetune on the same rows
             rows[f"k-mer baseline (k={self.model.baseline.k})"] = self.model.baseline.evaluate(test)
         table = pd.DataFrame.from_dict(rows, orient="index").rename_axis("model").reset_index()
