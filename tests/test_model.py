@@ -14,6 +14,7 @@ from transformers import AutoModel, BertTokenizer
 
 import dnabert_nb as dn
 from dnabert_nb import CheckpointError, InputFormatError, ModelNotFoundError, UntrainedHeadWarning
+from dnabert_nb.core.model import head_pooling
 
 
 @pytest.mark.parametrize("k", [3, 4, 5, 6])
@@ -31,6 +32,8 @@ def test_new_head_warns_once_that_it_is_untrained(checkpoints):
     assert len(untrained) == 1 and "random weights" in str(untrained[0].message)
     assert len(caught) == 1  # nothing else (e.g. from transformers) is printed
     assert model.task == "classification" and model.labels == ["background", "promoter"]
+    # the new head is finetune's default one, so that finetune trains what it would have added itself
+    assert head_pooling(model.network) == "mean" and model.config.classifier_layers is None
     reference = torch.load(checkpoints(6) / "pytorch_model.bin", weights_only=True)
     torch.testing.assert_close(
         model.encoder.encoder.layer[0].output.dense.weight, reference["bert.encoder.layer.0.output.dense.weight"]

@@ -286,7 +286,8 @@ def load(
     Parameters
     ----------
     path_or_id
-        None (the default) loads the embedded pretrained model ``dnabert-mini-6``, offline.
+        None (the default) loads the embedded pretrained model ``dnabert-mini-6``, offline. The name of a
+        ready task model (``dn.models()``, e.g. ``"mini6-splice"``) loads that one, offline.
         Otherwise a checkpoint folder in the official DNABERT format (``config.json``, ``vocab.txt``,
         ``pytorch_model.bin`` or ``model.safetensors``), or a hub id such as
         ``"zhihan1996/DNA_bert_6"`` when the hub is reachable. Custom-code fields of hub
@@ -338,6 +339,8 @@ def load(
         if saved_head is not None:
             state = {key: value for key, value in state.items() if not key.startswith("classifier.")}
         config.num_labels = head_size
+        config.classifier_pooling = NEW_HEAD_POOLING  # a new head is finetune's: it reads the k-mer tokens' mean
+        config.classifier_layers = None
         config.id2label = {i: str(name) for i, name in enumerate(labels or range(head_size))}
         config.label2id = {name: i for i, name in config.id2label.items()}
         config.problem_type = None
