@@ -80,6 +80,21 @@ def test_confusion_counts_and_normalises():
         dn.pl.confusion(PREDICTIONS, ["a", "b", "a"])
 
 
+def test_confusion_counts_are_readable_on_their_cells_when_the_counts_are_close():
+    counts = {("a", "a"): 45, ("a", "b"): 40, ("b", "a"): 42, ("b", "b"): 48}  # a weak two-class model
+    truth = [true for (true, _), n in counts.items() for _ in range(n)]
+    predicted = [guess for (_, guess), n in counts.items() for _ in range(n)]
+    predictions = pd.DataFrame({"label": predicted, "prob_a": 0.5, "prob_b": 0.5})
+    ax = dn.pl.confusion(predictions, truth)
+    image = ax.images[0]
+    assert image.norm.vmin == 0  # the colour scale starts at no rows, so 40 of 48 is dark, not white
+    for text in ax.texts:
+        row, column = round(text.get_position()[1]), round(text.get_position()[0])
+        red, green, blue, _ = image.cmap(image.norm(image.get_array()[row, column]))
+        face = 0.299 * red + 0.587 * green + 0.114 * blue
+        assert (text.get_color() == "white") == (face < 0.5), (text.get_text(), face)
+
+
 def test_roc_draws_the_positive_class_with_its_auroc():
     ax = dn.pl.roc(PREDICTIONS, ["a", "b", "b", "a"])
     assert [line.get_label() for line in ax.lines][0] == "b (AUROC 1.000)"

@@ -45,10 +45,12 @@ def confusion(predictions: pd.DataFrame, truth: Sequence, *, normalize: bool = F
         matrix = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
     if ax is None:
         _, ax = plt.subplots(figsize=(1.2 * len(names) + 2, 1.2 * len(names) + 1.5))
-    ax.imshow(matrix, cmap="Blues")
+    image = ax.imshow(matrix, cmap="Blues", vmin=0, vmax=max(matrix.max(), 1))  # colour from 0: a count's share
     for (row, column), value in np.ndenumerate(matrix):
         text = f"{value:.2f}" if normalize else f"{int(value)}"
-        ax.text(column, row, text, ha="center", va="center", color="white" if value > matrix.max() / 2 else "black")
+        red, green, blue, _ = image.cmap(image.norm(value))
+        dark = 0.299 * red + 0.587 * green + 0.114 * blue < 0.5  # the cell's luminance decides the text's colour
+        ax.text(column, row, text, ha="center", va="center", color="white" if dark else "black")
     ax.set_xticks(range(len(names)), names, rotation=45 if len(names) > 3 else 0)
     ax.set_yticks(range(len(names)), names)
     ax.set(xlabel="predicted", ylabel="true", title="confusion matrix")
