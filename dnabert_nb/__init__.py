@@ -2,6 +2,7 @@
 
 >>> import dnabert_nb as dn
 >>> model = dn.load()                                   # the embedded pretrained model, offline
+>>> dn.models()                                         # ready task models; dn.load("mini6-splice") loads one
 >>> ft = dn.finetune(model, train, valid)               # DataFrames with sequence, label
 >>> dn.predict(ft, ["ACGT..."])                         # DataFrame: one row per sequence
 
@@ -24,6 +25,7 @@ from .core.errors import (
 )
 from .core.model import DNABERTModel, UntrainedHeadWarning, load
 from .core.predict import embed, predict
+from .core.ready import model_card, models
 from .core.scan import scan
 from .core.tokenizer import KmerTokenizer
 from .design import DesignConstraints, DesignResult, design
@@ -76,6 +78,8 @@ __all__ = [
     "finetune",
     "io",
     "load",
+    "model_card",
+    "models",
     "motif_scores",
     "mutagenesis",
     "pl",

@@ -21,12 +21,14 @@ MODEL_FILES = frozenset(
     {
         "config.json",
         "model.safetensors",
+        "model.int8.safetensors",
         "pytorch_model.bin",
         "vocab.txt",
         "tokenizer_config.json",
         "special_tokens_map.json",
         "generation_config.json",
         "training_state.pt",
+        "card.json",
     }
 )
 STAGING = ".staging-"
