@@ -100,3 +100,17 @@ def test_roc_draws_the_positive_class_with_its_auroc():
     assert [line.get_label() for line in ax.lines][0] == "b (AUROC 1.000)"
     with pytest.raises(dn.InputFormatError, match="dn.predict"):
         dn.pl.roc(pd.DataFrame({"x": [1]}), [1])
+
+
+def test_training_curves_of_a_kept_linear_probe_draw_its_valid_mcc_beside_the_run_s_curves(checkpoints):
+    model = dn.load(checkpoints(4, num_labels=2))
+    history = pd.DataFrame({"step": [20, 40], "loss": [0.7, 0.6], "valid_mcc": [0.2, 0.3]})
+    model.source, model.metrics, model.history = "linear_probe(x)", {"mcc": 0.59}, history
+    axes = dn.pl.training_curves(model)
+    labels = [line.get_label() for line in axes[1].lines]
+    assert "linear probe valid mcc (the model kept)" in labels and "valid_mcc" in labels
+    probe_line = axes[1].lines[labels.index("linear probe valid mcc (the model kept)")]
+    assert list(probe_line.get_ydata()) == [0.59, 0.59]
+    model.source = "finetune(x)"
+    network_lines = dn.pl.training_curves(model)[1].lines
+    assert "linear probe valid mcc (the model kept)" not in [line.get_label() for line in network_lines]

@@ -100,7 +100,7 @@ def test_predict_panel_reads_uploads_and_reports_bad_input_in_plain_words(classi
     headless.run()
     assert "no task head" in headless.error_text
     headless.chooser.folder_button.click()
-    assert "Type the path of a checkpoint folder" in headless.error_text
+    assert "Type the path of a checkpoint folder" in headless.chooser.error_text  # beside the control
 
 
 def test_predict_panel_stop_keeps_what_was_predicted(classifier, monkeypatch):
@@ -248,6 +248,20 @@ def test_training_panel_names_the_phase_and_stop_ends_the_linear_probe_s_fits(en
     assert len(fits) <= stopped_at + 1  # the fit under way ends, no other starts
     assert panel.error_text == "" and not is_linear_probe(panel.model) and panel.model.metrics is not None
     assert "fine-tuned network" in panel.scores.value
+
+
+def test_training_panel_shows_warnings_as_plain_notes_and_errors_under_its_controls(encoder):
+    panel = TrainingPanel(encoder, dataset="ecoli_promoters")
+    children = list(panel.children)
+    assert children.index(panel.message) == children.index(panel.start_button) + 2  # under Start, above results
+    panel.rows.value, panel.epochs.value = 40, 1
+    panel.train()
+    panel.wait()
+    assert panel.error_text == "" and panel.notes.value.count("<div>Note: ") >= 1
+    assert "k-mer baseline" in panel.notes.value and "dn.evaluate" not in panel.notes.value  # the gist, for a person
+    panel.train()
+    assert panel.scores.value == "" and panel.plots.layout.display == "none"  # the last run's results are gone
+    panel.wait()
 
 
 def test_training_panel_trains_on_an_uploaded_file_and_reports_a_bad_one(encoder):
@@ -400,3 +414,56 @@ def test_design_panel_runs_the_verb_with_its_controls_and_highlights_the_edits(c
     panel.run()
     panel.wait()
     assert "already breaks the constraints: the forbidden motif GAATTC at position 0" in panel.error_text
+
+
+def test_attention_mutations_and_motifs_take_a_person_s_own_sequences(classifier):
+    examples = pd.DataFrame({"id": ["e1", "e2"], "sequence": [random_dna(60, 70), random_dna(60, 71)]})
+    attention = AttentionExplorer(classifier, examples)
+    attention.own.text.value = ">mine\n" + random_dna(80, 72)
+    attention.own.use_button.click()
+    assert attention.error_text == "" and list(attention.choice.options) == ["mine"]
+    np.testing.assert_allclose(
+        attention.result, dn.attention_scores(classifier, random_dna(80, 72), progress=False)[0], atol=1e-6
+    )
+    attention.own.text.value = "ACGTXACGT"
+    attention.own.use_button.click()
+    assert "'X' at position 5" in attention.error_text and list(attention.choice.options) == ["mine"]  # kept
+
+    mutations = MutationExplorer(classifier, random_dna(60, 73))
+    mutations.wait()
+    mutations.apply(3, "A" if mutations.sequence[3] != "A" else "C")
+    mutations.wait()
+    mutations.own.text.value = random_dna(90, 74)
+    mutations.own.use_button.click()
+    mutations.wait()
+    assert mutations.error_text == "" and mutations.sequence == random_dna(90, 74) and mutations.table.empty
+    assert mutations.region.max == 90 and len(mutations.result) == mutations.region.value[1] - mutations.region.value[0]
+
+    motifs = MotifBrowser(classifier, examples)
+    motifs.own.upload.value = upload("peaks.fa", "".join(f">p{i}\n{random_dna(50, 80 + i)}\n" for i in range(6)))
+    motifs.own.use_button.click()
+    assert motifs.error_text == "" and "6 sequences to search" in motifs.message.value
+    motifs.run()
+    motifs.wait()
+    assert motifs.error_text == "" and motifs.result is not None and len(motifs.result.scores) == 6
+
+
+def test_the_model_chooser_keeps_trained_models_loads_ready_ones_saves_and_reports_beside_itself(
+    classifier, encoder, tmp_path
+):
+    page = app(encoder, dataset="ecoli_promoters")
+    chooser = page.chooser
+    page.shared.model = classifier  # as the Train tab does with a model it trained
+    trained = [name for name in chooser.menu.options if isinstance(name, tuple) and name[0].startswith("trained 1")]
+    assert len(trained) == 1 and chooser.menu.value == trained[0][1]
+    chooser.use("embedded")
+    assert page.shared.model.task is None and "pre-trained encoder" in chooser.current.value
+    chooser.use(trained[0][1])
+    assert page.shared.model is classifier  # loading another model lost nothing
+    chooser.save(str(tmp_path / "saved"))
+    assert chooser.error_text == "" and "Saved to" in chooser.message.value
+    assert dn.load(tmp_path / "saved").labels == classifier.labels
+    page.tabs.selected_index = 3
+    chooser.folder.value = str(tmp_path / "missing")
+    chooser.folder_button.click()
+    assert "missing" in chooser.error_text and page.training.error_text == ""  # beside the control, not in Train

@@ -8,8 +8,10 @@ import pandas as pd
 from matplotlib.axes import Axes
 
 from ..core.errors import InputFormatError
+from ..core.model import DNABERTModel
 from ..training.baseline import KmerBaseline
 from ..training.callbacks import CurvesCallback
+from ..training.finetune import is_linear_probe
 from ..training.loop import TrainingState
 
 #: A panel with more curves than this gets its legend beside it instead of over the curves.
@@ -17,15 +19,20 @@ LEGEND_INSIDE = 3
 
 
 def training_curves(
-    history: pd.DataFrame, *, baseline: KmerBaseline | None = None, ax: tuple[Axes, Axes] | None = None
+    history: pd.DataFrame | DNABERTModel,
+    *,
+    baseline: KmerBaseline | None = None,
+    ax: tuple[Axes, Axes] | None = None,
 ) -> np.ndarray:
     """Plot a training history: losses on the left, other metrics (accuracy, MCC...) on the right.
 
     Parameters
     ----------
     history
-        A DataFrame with a ``step`` column and metric columns, as ``model.history`` from
-        :func:`dnabert_nb.pretrain`. Columns ending in ``loss`` go left; every other numeric
+        A model that :func:`dnabert_nb.finetune` returned, or a DataFrame with a ``step`` column and metric
+        columns, as ``model.history`` from :func:`dnabert_nb.pretrain`. Given the model, its ``.baseline`` is drawn
+        too, and where ``finetune`` kept the linear probe, the probe's valid MCC is drawn as a solid line: the
+        curves are the fine-tuning run's, which was not kept. Columns ending in ``loss`` go left; every other numeric
         column except ``step``, ``epoch``, ``lr`` and the throughput columns goes right. Training
         curves are solid, ``valid_*`` curves dashed with markers. Both panels span the same
         steps, so a metric evaluated once (one epoch) sits where it was measured.
@@ -39,6 +46,12 @@ def training_curves(
     -------
     ndarray of two Axes
     """
+    probe_mcc = None
+    if isinstance(history, DNABERTModel):
+        model, history = history, history.history
+        baseline = baseline if baseline is not None else model.baseline
+        if is_linear_probe(model) and model.metrics is not None:
+            probe_mcc = model.metrics.get("mcc")
     if not isinstance(history, pd.DataFrame) or "step" not in history.columns:
         raise InputFormatError("history must be a DataFrame with a 'step' column, such as model.history.")
     skip = {"step", "epoch", "lr", "tokens_per_s", "samples_per_s"}
@@ -61,6 +74,8 @@ def training_curves(
         if baseline is not None and target is axes[1]:
             bar = f"k-mer baseline mcc (k={baseline.k}, {baseline.selected_by})"
             target.axhline(baseline.valid_scores[baseline.k], color="0.35", ls=":", lw=1.5, label=bar)
+        if probe_mcc is not None and target is axes[1]:
+            target.axhline(probe_mcc, color="tab:green", lw=1.5, label="linear probe valid mcc (the model kept)")
         target.set(xlabel="step", ylabel=label)
         if last > 0:
             target.set_xlim(0, last * 1.03)

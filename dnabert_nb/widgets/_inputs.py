@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import ipywidgets as widgets
 import pandas as pd
 
 from ..core.errors import InputFormatError
@@ -72,3 +73,30 @@ def uploaded_labelled(value: object) -> pd.DataFrame:
             "header 'sequence,label' and commas between the fields."
         )
     return table
+
+
+class SequenceInput(widgets.VBox):
+    """Your own sequences for a panel: pasted (FASTA, or one a line) or uploaded (FASTA, CSV), then "Use".
+
+    ``use(table)`` is called with a DataFrame of ``id`` and ``sequence`` inside ``reporting`` (a panel's context
+    manager that shows errors in plain words).
+    """
+
+    def __init__(self, use: Callable[[pd.DataFrame], None], reporting: Callable, *, one: bool = False):
+        self._use, self._reporting = use, reporting
+        what = "a sequence" if one else "sequences: FASTA, or one a line"
+        self.text = widgets.Textarea(placeholder=f"paste {what}", layout=widgets.Layout(width="520px", height="52px"))
+        self.upload = widgets.FileUpload(accept=".fa,.fasta,.fna,.gz,.csv,.tsv,.txt", description="Upload")
+        self.use_button = widgets.Button(description="Use", icon="check", tooltip="explore these sequences")
+        self.use_button.on_click(lambda _: self.submit())
+        super().__init__([widgets.HBox([self.text, self.upload, self.use_button])])
+
+    def submit(self) -> None:
+        """Hand the pasted (or, with nothing pasted, the uploaded) sequences to the panel."""
+        with self._reporting():
+            table = pasted_sequences(self.text.value) if self.text.value.strip() else None
+            if table is None and self.upload.value:
+                table = uploaded_sequences(self.upload.value)
+            if table is None:
+                raise InputFormatError("Paste a sequence or upload a FASTA file first, then press Use.")
+            self._use(table)

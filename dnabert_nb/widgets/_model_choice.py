@@ -1,12 +1,22 @@
-"""The model the panels work on: one shared slot, and the control that fills it."""
+"""The model the panels work on: one shared slot, and the control that fills it (and saves what is in it)."""
 
 from __future__ import annotations
+
+import html
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import ipywidgets as widgets
 import traitlets
 
 from ..core.errors import InputFormatError
-from ..core.model import DNABERTModel, load
+from ..core.model import EMBEDDED_MODEL, DNABERTModel, load
+from ..core.ready import model_card, ready_names
+from ..training.finetune import is_linear_probe
+from ._panel import plain_words
+
+#: The menu entry of the embedded pre-trained model.
+EMBEDDED = "embedded"
 
 
 class SharedModel(traitlets.HasTraits):
@@ -15,12 +25,29 @@ class SharedModel(traitlets.HasTraits):
     model = traitlets.Any(default_value=None, allow_none=True)
 
 
+def ready_card(model: DNABERTModel | None) -> dict | None:
+    """The card of ``model`` when it is a ready model loaded by name (``dn.load("mini6-splice")``), else None."""
+    if model is None or model.source not in ready_names():
+        return None
+    return model_card(model.source)
+
+
+def kind_of(model: DNABERTModel) -> str:
+    """What a model is, in words: a linear probe, a fine-tuned network, or a pre-trained encoder."""
+    if model.task is None:
+        return "pre-trained encoder, no task head"
+    return "linear probe (encoder frozen)" if is_linear_probe(model) else "fine-tuned network"
+
+
 def describe(model: DNABERTModel | None) -> str:
-    """One line about a model for a person: its size and its task."""
+    """One line about a model for a person: its name, what it is and its classes."""
     if model is None:
         return "no model loaded yet"
-    head = f"{model.task} head: {', '.join(map(str, model.labels))}" if model.task else "no task head (fine-tune one)"
-    return f"k={model.tokenizer.k} model, {head}"
+    card = ready_card(model)
+    name = f"{model.source} ({card['about']}) — " if card else ""
+    if model.task is None:
+        return f"{name}k={model.tokenizer.k} {kind_of(model)}: fine-tune one in the Train tab, or load a ready model"
+    return f"{name}{kind_of(model)}, classes: {', '.join(map(str, model.labels))}"
 
 
 def as_shared(model: DNABERTModel | SharedModel | None) -> SharedModel:
@@ -29,28 +56,87 @@ def as_shared(model: DNABERTModel | SharedModel | None) -> SharedModel:
 
 
 class ModelChooser(widgets.VBox):
-    """Load the embedded model or a checkpoint folder into a :class:`SharedModel`, and say which one it holds.
+    """Choose the panels' model — a ready task model, the embedded pre-trained model, a model trained in this
+    session, or a checkpoint folder — and save the current one. Errors show on the chooser's own line.
 
-    Loading errors go to ``report`` (a panel's ``reporting`` context manager).
+    Models trained in the session (put in the shared slot by the Train tab) join the menu, so that loading another
+    never loses them.
     """
 
-    def __init__(self, shared: SharedModel, report):
-        self.shared, self.report = shared, report
+    def __init__(self, shared: SharedModel):
+        self.shared = shared
+        self.trained: dict[str, DNABERTModel] = {}
         self.current = widgets.HTML()
-        self.embedded_button = widgets.Button(description="Embedded model", tooltip="dn.load(): offline, no task head")
+        self.menu = widgets.Dropdown(description="Model", layout=widgets.Layout(width="520px"))
+        self.load_button = widgets.Button(description="Use", tooltip="make the chosen model the panels' model")
         self.folder = widgets.Text(placeholder="a checkpoint folder (official DNABERT or saved by dnabert_nb)")
         self.folder_button = widgets.Button(description="Load folder")
-        self.embedded_button.on_click(lambda _: self._load(None))
-        self.folder_button.on_click(lambda _: self._load(self.folder.value.strip()))
-        shared.observe(lambda _: self._show(), names="model")
-        self._show()
-        super().__init__([self.current, widgets.HBox([self.embedded_button, self.folder, self.folder_button])])
+        self.save_folder = widgets.Text(placeholder="folder to save the current model in")
+        self.save_button = widgets.Button(description="Save", icon="save")
+        self.message = widgets.HTML()
+        self.load_button.on_click(lambda _: self.use(self.menu.value))
+        self.folder_button.on_click(lambda _: self._load_folder(self.folder.value.strip()))
+        self.save_button.on_click(lambda _: self.save(self.save_folder.value.strip()))
+        shared.observe(lambda _: self._model_changed(), names="model")
+        self._model_changed()
+        super().__init__(
+            [
+                self.current,
+                widgets.HBox([self.menu, self.load_button]),
+                widgets.HBox([self.folder, self.folder_button, self.save_folder, self.save_button]),
+                self.message,
+            ]
+        )
 
-    def _load(self, source: str | None) -> None:
-        with self.report():
-            if source == "":
+    @contextmanager
+    def _reporting(self) -> Iterator[None]:
+        self.message.value = ""
+        try:
+            yield
+        except Exception as error:  # noqa: BLE001 - shown beside the control that caused it
+            self.message.value = f'<span style="color:#b00020">{html.escape(plain_words(error))}</span>'
+
+    @property
+    def error_text(self) -> str:
+        """The chooser's error line, as text ("" without an error)."""
+        value = self.message.value
+        return html.unescape(value.split(">", 1)[-1].rsplit("<", 1)[0]) if "#b00020" in value else ""
+
+    def use(self, choice: str) -> None:
+        """Make the model of a menu entry the panels' model: a ready model's name, ``"embedded"`` or a trained one."""
+        with self._reporting():
+            if choice in self.trained:
+                self.shared.model = self.trained[choice]
+            else:
+                self.shared.model = load(None if choice == EMBEDDED else choice)
+
+    def _load_folder(self, folder: str) -> None:
+        with self._reporting():
+            if not folder:
                 raise InputFormatError("Type the path of a checkpoint folder first.")
-            self.shared.model = load(source)
+            self.shared.model = load(folder)
 
-    def _show(self) -> None:
-        self.current.value = f"<b>Model:</b> {describe(self.shared.model)}"
+    def save(self, folder: str) -> None:
+        """Save the current model into ``folder`` (``model.save``) and say where."""
+        with self._reporting():
+            if self.shared.model is None:
+                raise InputFormatError("There is no model to save yet: train or load one first.")
+            if not folder:
+                raise InputFormatError("Type the folder to save the model in first.")
+            path = self.shared.model.save(folder)
+            self.message.value = f"Saved to {html.escape(str(path.resolve()))}; dn.load() reads it back."
+
+    def _model_changed(self) -> None:
+        model = self.shared.model
+        if model is not None and model.task is not None and ready_card(model) is None:
+            if not any(known is model for known in self.trained.values()):
+                self.trained[f"trained {len(self.trained) + 1}: {describe(model)}"] = model
+        ready = [(f"{name}: {model_card(name)['about']}", name) for name in ready_names()]
+        embedded = [("dnabert-mini-6: the embedded pre-trained model, no task head", EMBEDDED)]
+        self.menu.options = [*ready, *embedded, *((name, name) for name in self.trained)]
+        chosen = next((name for name, known in self.trained.items() if known is model), None)
+        if chosen is None and model is not None:
+            chosen = model.source if ready_card(model) else EMBEDDED if model.source == str(EMBEDDED_MODEL) else None
+        if chosen is not None:
+            self.menu.value = chosen
+        self.current.value = f"<b>Model:</b> {html.escape(describe(model))}"

@@ -13,6 +13,7 @@ import atexit
 import base64
 import html
 import io
+import re
 import threading
 import time
 import weakref
@@ -21,6 +22,7 @@ from contextlib import contextmanager
 
 import ipywidgets as widgets
 import pandas as pd
+from ipywidgets.widgets.widget_description import DescriptionStyle, DescriptionWidget
 from matplotlib.figure import Figure
 
 from ..core.errors import DNABERTError
@@ -98,6 +100,21 @@ def progress_words(phase: str, done: int, total: int, elapsed: float, left: floa
     return words + (f" · about {duration_words(left)} left" if left is not None and done < total else "")
 
 
+def show_whole_labels(widget: widgets.Widget) -> None:
+    """Give every labelled control under ``widget`` the width its label needs (ipywidgets cuts labels at 100 px:
+    "Learning r…")."""
+    if isinstance(widget, DescriptionWidget) and isinstance(widget.style, DescriptionStyle):
+        widget.style.description_width = "initial"
+    for child in getattr(widget, "children", ()):
+        show_whole_labels(child)
+
+
+def first_sentence(text: str) -> str:
+    """The first sentence of a message (a warning's gist, for a panel)."""
+    head = re.split(r"(?<=[.!?])\s+(?=[A-Z(])", text.strip(), maxsplit=1)[0]
+    return head
+
+
 def plain_words(error: BaseException) -> str:
     """What a person reads in a panel for ``error``: the library's own message, or the kind of failure."""
     if isinstance(error, DNABERTError):
@@ -142,9 +159,13 @@ def _stop_running_jobs() -> None:
 
 
 class Panel(widgets.VBox):
-    """Base of every panel: a message line, a progress bar with Stop, and one background job at a time."""
+    """Base of every panel: a message line, a progress bar with Stop, and one background job at a time.
 
-    def __init__(self, children: list[widgets.Widget], **kwargs):
+    The progress row and the message line follow the first ``status_after`` children (the controls), so that an
+    error shows beside what caused it, above results; None puts them last.
+    """
+
+    def __init__(self, children: list[widgets.Widget], *, status_after: int | None = None, **kwargs):
         self.message = widgets.HTML(layout=widgets.Layout(min_height="1.5em"))
         self.progress_bar = widgets.IntProgress(value=0, min=0, max=1, layout=widgets.Layout(width="300px"))
         self.stop_button = widgets.Button(description="Stop", icon="stop", disabled=True, button_style="warning")
@@ -153,8 +174,10 @@ class Panel(widgets.VBox):
         self.progress_row = widgets.HBox([self.progress_bar, self.stop_button, self.progress_text])
         self.progress_row.layout.display = "none"
         self.job: Job | None = None
-        super().__init__([*children, self.progress_row, self.message], **kwargs)
+        at = len(children) if status_after is None else status_after  # progress and errors under the controls
+        super().__init__([*children[:at], self.progress_row, self.message, *children[at:]], **kwargs)
         self.add_class("dn-panel")
+        show_whole_labels(self)
 
     # -- messages -------------------------------------------------------------------------------------------------
     def say(self, text: str, *, error: bool = False) -> None:

@@ -15,6 +15,7 @@ from ..interpret.attention import attention_scores
 from ..interpret.motifs import high_attention_regions
 from ..io.sequences import SequencesLike, as_sequence_table
 from ..pl.attention import attention as plot_attention
+from ._inputs import SequenceInput
 from ._model_choice import SharedModel, as_shared
 from ._panel import Panel, figure_image, html_table, new_figure, show_figure
 
@@ -47,6 +48,7 @@ class AttentionExplorer(Panel):
     Pick a sequence (a search box narrows long lists), a layer and a head; high-attention regions are shaded. A
     sequence longer than 120 nt is drawn whole above and, with its letters, 120 nt at a time below ("View from").
     Select a region with the slider to see its k-mers, its text (to copy) and where it occurs in the sequences.
+    Paste or upload your own sequences and press Use to explore them instead.
     The current sequence's scores are ``panel.result``; the occurrences of the region ``panel.table``.
 
     Parameters
@@ -59,15 +61,14 @@ class AttentionExplorer(Panel):
 
     def __init__(self, model: DNABERTModel | SharedModel, sequences: SequencesLike):
         self.shared = as_shared(model)
-        table = as_sequence_table(sequences)
-        self.ids = [str(identifier) for identifier in table.ids]
-        self.sequences = normalise(table.sequences, table.ids)
+        self.ids, self.sequences = self._read(sequences)
         self.result: np.ndarray | None = None
         self.table = pd.DataFrame(columns=["id", "start", "strand"])
         self._cache: dict[tuple, np.ndarray] = {}
         self.search = widgets.Text(placeholder="search ids", description="Search")
         self.search.layout.display = None if len(self.ids) > SEARCH_FROM else "none"
         self.choice = widgets.Dropdown(options=self.ids, description="Sequence")
+        self.own = SequenceInput(self.use_sequences, self.reporting)
         self.layer = widgets.Dropdown(description="Layer")
         self.head = widgets.Dropdown(description="Heads")
         self.prediction = widgets.HTML()
@@ -83,6 +84,7 @@ class AttentionExplorer(Panel):
         self.matches = widgets.HTML()
         super().__init__(
             [
+                self.own,
                 widgets.HBox([self.search, self.choice]),
                 widgets.HBox([self.layer, self.head]),
                 self.prediction,
@@ -112,6 +114,23 @@ class AttentionExplorer(Panel):
     def sequence(self) -> str:
         """The selected sequence."""
         return self.sequences[self.ids.index(self.choice.value)]
+
+    @staticmethod
+    def _read(sequences: SequencesLike) -> tuple[list[str], list[str]]:
+        table = as_sequence_table(sequences)
+        return [str(identifier) for identifier in table.ids], normalise(table.sequences, table.ids)
+
+    def use_sequences(self, sequences: SequencesLike) -> None:
+        """Explore these sequences (anything :func:`dnabert_nb.predict` takes) instead; the first is shown."""
+        ids, normalised = self._read(sequences)  # a bad letter is named here, before anything changes
+        self.ids, self.sequences = ids, normalised
+        self._cache.clear()
+        self.search.layout.display = None if len(ids) > SEARCH_FROM else "none"
+        with self.hold_trait_notifications():
+            self.search.value = ""
+            self.choice.options = ids
+            self.choice.value = ids[0]
+        self._select()
 
     def _model_changed(self) -> None:
         with self.reporting():

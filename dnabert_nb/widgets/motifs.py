@@ -18,6 +18,7 @@ from ..io.motifs import write_motifs
 from ..io.sequences import SequencesLike, as_sequence_table
 from ..pl.attention import attention as plot_attention
 from ..pl.logos import logo, motif_match
+from ._inputs import SequenceInput
 from ._model_choice import SharedModel, as_shared
 from ._panel import Job, Panel, download_link, figure_image, html_table, new_figure, show_figure, sort_table
 
@@ -63,8 +64,13 @@ class MotifBrowser(Panel):
         self.both_strands = widgets.Checkbox(value=True, description="both strands")
         self.run_button = widgets.Button(description="Run", button_style="primary", icon="play")
         self.run_button.on_click(lambda _: self.run())
+        self.own = SequenceInput(self.use_sequences, self.reporting)
         controls = widgets.VBox(
-            [widgets.HBox([self.min_len, self.pval]), widgets.HBox([self.window, self.both_strands, self.run_button])]
+            [
+                self.own,
+                widgets.HBox([self.min_len, self.pval]),
+                widgets.HBox([self.window, self.both_strands, self.run_button]),
+            ]
         )
         controls.layout.display = "none" if given else None
         self.sort_by = widgets.Dropdown(description="Sort by", options=[None])
@@ -106,6 +112,12 @@ class MotifBrowser(Panel):
             return {}
         table = as_sequence_table(sequences)
         return dict(zip(map(str, table.ids), normalise(table.sequences, table.ids)))
+
+    def use_sequences(self, positives: SequencesLike) -> None:
+        """Search these sequences (and shuffles of them as the background) at the next Run."""
+        texts = self._sequence_texts(positives)  # a bad letter is named here, before anything changes
+        self.positives, self.negatives, self._texts = positives, None, texts
+        self.say(f"{len(texts)} sequence{'s' if len(texts) != 1 else ''} to search: press Run.")
 
     def run(self) -> Job | None:
         """Run :func:`dnabert_nb.attention_motifs` with the panel's settings in the background."""

@@ -12,6 +12,7 @@ from ..core.model import DNABERTModel
 from ..core.predict import output_column, predict
 from ..interpret.mutagenesis import mutagenesis
 from ..pl.mutagenesis import mutagenesis as plot_mutagenesis
+from ._inputs import SequenceInput
 from ._model_choice import SharedModel, as_shared
 from ._panel import Job, Panel, figure_image, html_table, new_figure, show_figure
 
@@ -27,7 +28,7 @@ class MutationExplorer(Panel):
     The map (:func:`dnabert_nb.mutagenesis`, drawn by :func:`dnabert_nb.pl.mutagenesis`) shows how each
     substitution changes the chosen class's probability; choose a position and a base to apply one, see the new
     prediction and map, undo and redo. The current sequence is ``panel.sequence``, the map ``panel.result``, the
-    applied edits ``panel.table``.
+    applied edits ``panel.table``. Paste or upload another sequence and press Use to start from it.
 
     Parameters
     ----------
@@ -69,9 +70,11 @@ class MutationExplorer(Panel):
         self.redo_button.on_click(lambda _: self.redo())
         self.figure = figure_image()
         self.edits_table = widgets.HTML()
+        self.own = SequenceInput(lambda table: self.use_sequence(table["sequence"].iloc[0]), self.reporting, one=True)
         scroller = widgets.Box([self.figure], layout=widgets.Layout(overflow="auto", width="100%"))
         super().__init__(
             [
+                self.own,
                 self.prediction,
                 widgets.HBox([self.target, self.region]),
                 scroller,
@@ -98,6 +101,19 @@ class MutationExplorer(Panel):
     def table(self) -> pd.DataFrame:
         """The applied edits, in order: ``position``, ``ref``, ``alt`` and the class probability before and after."""
         return pd.DataFrame(self.edits, columns=["position", "ref", "alt", "before", "after"])
+
+    def use_sequence(self, sequence: str) -> None:
+        """Start again from ``sequence`` (edits forgotten), mapping its middle."""
+        history = normalise([sequence])  # a bad letter is named here, before anything changes
+        self.history, self.undone, self.edits, self.undone_edits = history, [], [], []
+        length = len(history[0])
+        start = max(0, length // 2 - MAP_WIDTH // 2)
+        with self.hold_trait_notifications():
+            self.region.max = length
+            self.region.value = (start, min(length, start + MAP_WIDTH))
+            self.position.max = length - 1
+            self.position.value = min(self.position.value, length - 1)
+        self.refresh()
 
     def _model_changed(self, target: str | None = None) -> None:
         with self.reporting():

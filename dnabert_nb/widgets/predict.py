@@ -32,7 +32,7 @@ class PredictPanel(Panel):
     def __init__(self, model: DNABERTModel | SharedModel | None = None, *, choose_model: bool = True):
         self.shared = as_shared(model)
         self.table: pd.DataFrame | None = None
-        self.chooser = ModelChooser(self.shared, self.reporting)
+        self.chooser = ModelChooser(self.shared)
         self.chooser.layout.display = None if choose_model else "none"
         self.pasted = widgets.Textarea(
             placeholder=">id1\nACGT...\n>id2\nACGT...   (FASTA, or one sequence per line)",
@@ -75,8 +75,8 @@ class PredictPanel(Panel):
             model = self.model
             if model is None or model.task is None:
                 raise ModelTaskError(
-                    "This model has no task head, so it cannot predict classes. Fine-tune one (the Train tab or "
-                    "dn.finetune) or load a fine-tuned checkpoint folder."
+                    "This model has no task head, so it cannot predict classes. Choose a ready model (dn.models()), "
+                    "fine-tune one (the Train tab or dn.finetune) or load a fine-tuned checkpoint folder."
                 )
             # Checked here, not in the background job, so a bad letter is reported the moment Predict is clicked.
             encode_nucleotides(list(sequences["sequence"]), list(sequences["id"]), min_length=model.k)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import inspect
+import warnings
 
 import ipywidgets as widgets
 import numpy as np
@@ -15,14 +17,13 @@ from ..datasets import list as list_datasets
 from ..datasets import load as load_dataset
 from ..pl.evaluation import confusion, roc
 from ..pl.training import training_curves
-from ..training.baseline import KmerBaseline
 from ..training.callbacks import CurvesCallback
 from ..training.evaluate import evaluate
 from ..training.finetune import AUTO_EPOCHS, AUTO_MIN_STEPS, finetune, is_linear_probe
 from ..training.loop import TrainingState
 from ._inputs import uploaded_labelled
 from ._model_choice import SharedModel, as_shared
-from ._panel import Job, Panel, figure_image, html_table, new_figure, show_figure
+from ._panel import Job, Panel, figure_image, first_sentence, html_table, new_figure, show_figure
 
 UPLOADED = "uploaded file"
 FINETUNE_DEFAULTS = inspect.signature(finetune).parameters
@@ -31,7 +32,7 @@ EPOCH_CHOICES = ("auto", 1, 2, 3, 5, 10, 20, 30)
 #: What the Head menu offers: finetune's own choice (a new head reads the k-mer mean, a model's own head keeps its
 #: pooling), or either pooling asked for.
 HEAD_CHOICES = (
-    ("default", None),
+    ("default", "default"),  # a string: a Dropdown whose value is None shows nothing selected
     ("mean of k-mers", "mean"),
     ("[CLS] (DNABERT)", "cls"),
 )
@@ -82,7 +83,8 @@ class TrainingPanel(Panel):
 
     Stop ends the run after the current step and keeps the best model so far. The result is ``panel.model``
     (also put in the shared slot for the other panels), its test scores ``panel.metrics``, the data it was trained
-    on ``panel.parts`` (``train``, ``valid``, ``test``). The Head menu is finetune's ``pooling``: a model meant for
+    on ``panel.parts`` (``train``, ``valid``, ``test``); each run starts from ``panel.base`` (the model given, or the
+    embedded pre-trained model when that is None). The Head menu is finetune's ``pooling``: a model meant for
     the Motifs panel wants a [CLS] head.
 
     Parameters
@@ -115,7 +117,7 @@ class TrainingPanel(Panel):
         )
         self.pooling = widgets.Dropdown(
             options=HEAD_CHOICES,
-            value=None,
+            value="default",
             description="Head",
             tooltip="what the task head reads; default: the mean of the k-mer tokens for a new head. "
             "[CLS]: DNABERT's head, for attention motifs on few sequences",
@@ -128,6 +130,7 @@ class TrainingPanel(Panel):
         )
         self.start_button = widgets.Button(description="Start", button_style="success", icon="play")
         self.start_button.on_click(lambda _: self.train())
+        self.notes = widgets.HTML()
         self.curves = figure_image()
         self.scores = widgets.HTML()
         self.plots = figure_image()
@@ -137,10 +140,12 @@ class TrainingPanel(Panel):
                 widgets.HBox([self.task, self.epochs, self.pooling]),
                 widgets.HBox([self.lr, self.rows]),
                 self.start_button,
+                self.notes,
                 self.curves,
                 self.scores,
                 self.plots,
-            ]
+            ],
+            status_after=4,
         )
 
     def _data(self) -> dict[str, pd.DataFrame]:
@@ -159,33 +164,44 @@ class TrainingPanel(Panel):
             self.start_button.disabled = True
 
             def work(job: Job) -> None:
-                try:
-                    self.model = finetune(
-                        base,
-                        parts["train"],
-                        valid,
-                        task=self.task.value,
-                        epochs=self.epochs.value,
-                        lr=self.lr.value,
-                        pooling=self.pooling.value,
-                        progress=False,
-                        live_plot=False,
-                        callbacks=[_PanelCallback(self, job)],
-                    )
-                finally:
-                    self.start_button.disabled = False
-                self.shared.model = self.model
-                self.show_curves(self.model.history, self.model.baseline)  # every point, redraws were spaced out
-                if len(parts["test"]):
-                    self._test(parts["test"])
+                self.notes.value = self.scores.value = ""  # the last run's results are gone: nothing stale stays
+                self.plots.layout.display = self.curves.layout.display = "none"
+                with warnings.catch_warnings(record=True) as caught:  # shown in the panel, in plain words
+                    warnings.simplefilter("always")
+                    try:
+                        self.model = finetune(
+                            base,
+                            parts["train"],
+                            valid,
+                            task=self.task.value,
+                            epochs=self.epochs.value,
+                            lr=self.lr.value,
+                            pooling=None if self.pooling.value == "default" else self.pooling.value,
+                            progress=False,
+                            live_plot=False,
+                            callbacks=[_PanelCallback(self, job)],
+                        )
+                    finally:
+                        self.start_button.disabled = False
+                    self.shared.model = self.model
+                    self.show_curves(self.model)  # every point (redraws were spaced out), the baseline, a kept probe
+                    if len(parts["test"]):
+                        self._test(parts["test"])
+                    self.show_notes(caught)
 
             return self.start(work, what="training")
         return None
 
-    def show_curves(self, history: pd.DataFrame, baseline: KmerBaseline | None = None) -> None:
-        """Draw the training curves so far (with the k-mer baseline's valid MCC once there is one)."""
+    def show_notes(self, caught: list[warnings.WarningMessage]) -> None:
+        """Show each distinct warning of a run as one plain sentence under the Start button."""
+        notes = dict.fromkeys(first_sentence(str(warning.message)) for warning in caught)
+        self.notes.value = "".join(f"<div>Note: {html.escape(note)}</div>" for note in notes)
+
+    def show_curves(self, history: pd.DataFrame | DNABERTModel) -> None:
+        """Draw the training curves so far, or those of the model ``finetune`` returned (with the k-mer baseline's
+        valid MCC, and a kept linear probe's)."""
         figure = new_figure(10, 3.2)
-        training_curves(history, baseline=baseline, ax=figure.subplots(1, 2))
+        training_curves(history, ax=figure.subplots(1, 2))
         show_figure(self.curves, figure)
 
     def _test(self, test: pd.DataFrame) -> None:
