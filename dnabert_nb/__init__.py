@@ -40,7 +40,7 @@ from .io import read_dnabert_tsv, read_fasta, read_gue, read_labelled_fasta
 from .training.baseline import KmerBaseline, baseline
 from .training.callbacks import Callback
 from .training.evaluate import evaluate
-from .training.finetune import BaselineWarning, CollapseWarning, finetune
+from .training.finetune import BaselineWarning, CollapseWarning, finetune, linear_probe
 from .training.loop import TrainingState
 from .training.pretrain import pretrain
 
@@ -77,6 +77,7 @@ __all__ = [
     "evaluate",
     "finetune",
     "io",
+    "linear_probe",
     "load",
     "model_card",
     "models",

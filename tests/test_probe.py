@@ -264,3 +264,17 @@ def test_a_stop_during_the_probe_keeps_the_network_and_ends_the_probe_at_once(en
             _finetune.PROBE_CHUNK,
             2 * _finetune.PROBE_CHUNK,
         ]
+
+
+def test_linear_probe_alone_fits_the_probe_finetune_would_fit_and_refuses_what_it_cannot_fit(encoder, data):
+    train, valid = data
+    probe = dn.linear_probe(encoder, train, valid, progress=False)
+    assert probe.source.startswith("linear_probe(") and probe.history is None and probe.baseline is not None
+    assert probe.metrics == pytest.approx(dn.evaluate(probe, valid, progress=False))
+    for original, probed in zip(encoder.network.bert.encoder.parameters(), probe.network.bert.encoder.parameters()):
+        torch.testing.assert_close(original, probed, rtol=0, atol=0)  # the encoder stays frozen
+    with pytest.raises(dn.InputFormatError, match="needs valid data"):
+        dn.linear_probe(encoder, train, None)
+    values = train.assign(label=np.linspace(0.1, 0.9, len(train)))
+    with pytest.raises(dn.InputFormatError, match="regression task; use dn.finetune"):
+        dn.linear_probe(encoder, values, values)

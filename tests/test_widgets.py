@@ -162,7 +162,7 @@ def test_mutation_explorer_needs_a_task_head(encoder):
 def test_training_panel_trains_tests_and_shares_the_model(encoder):
     shared = SharedModel(model=encoder)
     panel = TrainingPanel(shared, dataset="ecoli_promoters")
-    panel.epochs.value = 1
+    panel.recipe.value, panel.epochs.value = "fine-tune", 1
     panel.start_button.click()
     panel.wait()
     assert panel.error_text == ""
@@ -173,6 +173,20 @@ def test_training_panel_trains_tests_and_shares_the_model(encoder):
     assert f"k-mer baseline (k={panel.model.baseline.k})" in panel.scores.value  # the bar to clear, beside
     expected = "layers_mean" if is_linear_probe(panel.model) else "mean"  # finetune's probe, or its new head's
     assert head_pooling(panel.model.network) == expected
+
+
+def test_training_panel_fits_a_linear_probe_by_default_and_offers_the_fine_tune_with_its_estimated_time(encoder):
+    panel = TrainingPanel(encoder, dataset="ecoli_promoters")
+    assert panel.recipe.value == "linear probe"
+    full = dict((value, label) for label, value in panel.recipe.options)["fine-tune"]
+    assert re.search(r"full fine-tune: \d+ steps, about \d+ s to \d+ s on 2 CPU cores", full), full
+    panel.rows.value = 40
+    assert "full fine-tune: 60 steps" in dict((v, k) for k, v in panel.recipe.options)["fine-tune"]  # 30 epochs of 2
+    panel.train()
+    panel.wait()
+    assert panel.error_text == "" and is_linear_probe(panel.model) and panel.model.history is None
+    assert "linear probe (encoder frozen)" in panel.scores.value and is_png(panel.plots.value)
+    assert panel.curves.layout.display == "none"  # a probe alone has no curves to show
 
 
 def test_training_panel_redraws_the_curves_at_most_every_few_seconds(encoder):
@@ -194,7 +208,7 @@ def test_training_panel_redraws_the_curves_at_most_every_few_seconds(encoder):
 
 def test_training_panel_head_menu_asks_finetune_for_a_cls_head(encoder):
     panel = TrainingPanel(encoder, dataset="ecoli_promoters")
-    panel.epochs.value, panel.rows.value, panel.pooling.value = 1, 20, "cls"
+    panel.recipe.value, panel.epochs.value, panel.rows.value, panel.pooling.value = "fine-tune", 1, 20, "cls"
     panel.train()
     panel.wait()
     assert panel.error_text == "" and head_pooling(panel.model.network) == "cls"
@@ -203,6 +217,7 @@ def test_training_panel_head_menu_asks_finetune_for_a_cls_head(encoder):
 def test_training_panel_offers_finetune_s_auto_epochs_by_default(encoder):
     panel = TrainingPanel(encoder, dataset="ecoli_promoters")
     assert panel.epochs.value == "auto" and 1 in panel.epochs.options
+    panel.recipe.value = "fine-tune"
     panel.rows.value = 40
     panel.train()
     panel.wait()
@@ -214,7 +229,7 @@ def test_training_panel_offers_finetune_s_auto_epochs_by_default(encoder):
 
 def test_training_panel_stop_ends_after_the_current_step_and_keeps_the_best_model(encoder):
     panel = TrainingPanel(encoder, dataset="ecoli_promoters")
-    panel.epochs.value = 20
+    panel.recipe.value, panel.epochs.value = "fine-tune", 20
     panel.train()
     panel.stop_button.click()
     panel.wait()
@@ -233,7 +248,7 @@ def test_training_panel_names_the_phase_and_stop_ends_the_linear_probe_s_fits(en
 
     monkeypatch.setattr(probe, "cross_val_score", slow_cross_validation)
     panel = TrainingPanel(encoder, dataset="ecoli_promoters")
-    panel.rows.value, panel.epochs.value = 40, 1
+    panel.recipe.value, panel.rows.value, panel.epochs.value = "fine-tune", 40, 1
     shown = []
     panel.progress_text.observe(lambda change: shown.append(change["new"]), names="value")
     panel.train()

@@ -24,6 +24,7 @@ from ..core.errors import (
     InputFormatError,
     MissingDependencyError,
     ModelTaskError,
+    TrainingError,
     require_non_negative_integers,
     require_positive_integers,
     require_positive_integers_or_none,
@@ -679,6 +680,76 @@ def probe_model(
     outputs = window_outputs(probe, sequences, precision=precision)
     probe.metrics = output_scores(data.task, targets, outputs, data.names)
     return probe, outputs
+
+
+@shared_docs
+def linear_probe(
+    model: DNABERTModel,
+    train: object,
+    valid: object,
+    *,
+    baseline: bool = True,
+    seed: int = 0,
+    precision: str | None = None,
+    progress: bool = True,
+    callbacks: Sequence[Callback] = (),
+) -> DNABERTModel:
+    """Fit only a linear probe: the model's encoder frozen, a logistic regression on its token means as the head.
+
+    The quick answer, in seconds to minutes where fine-tuning takes minutes to hours: the probe that
+    :func:`finetune` fits beside the network (:mod:`dnabert_nb.training.probe`), on its own. Classification only.
+
+    Parameters
+    ----------
+    model
+        A :class:`DNABERTModel` (e.g. ``dn.load()``); it is not changed.
+    train, valid
+        Labelled data as :func:`finetune` takes it; ``valid`` is scored (``.metrics``), never fitted on.
+    baseline
+        Also fit the k-mer baseline on the same rows (``.baseline``) and say whether it does better on valid.
+    {seed}
+    {precision}
+    {progress}
+    callbacks
+        :class:`~dnabert_nb.Callback` instances: told of the probe's phases (``on_phase``); one whose ``wants_stop``
+        answers True ends the fit with :class:`~dnabert_nb.TrainingError`.
+
+    Returns
+    -------
+    DNABERTModel
+        The probe, with ``.metrics`` (valid scores), ``.baseline`` and ``.history`` None.
+    """
+    if valid is None:
+        raise InputFormatError("linear_probe needs valid data to score the probe on; give valid=.")
+    data = labelled_task(model, train, valid, "auto")
+    if data.task != "classification":
+        raise InputFormatError(
+            f"linear_probe fits classes, and these labels make a {data.task} task; use dn.finetune for it."
+        )
+    processes = Processes(model.device)
+    kmer_baseline = None
+    if baseline:
+        kmer_baseline = fit_baseline(data.sequences, data.targets, data.names, data.evaluation, seed=seed)
+    try:
+        probed = probe_model(
+            model,
+            data,
+            seed=seed,
+            device=processes.device,
+            precision=precision,
+            progress=progress,
+            tell=PhaseTeller(callbacks),
+        )
+    except ProbeStopped as stopped:
+        raise TrainingError("The linear probe was stopped before it was fitted; nothing was kept.") from stopped
+    if probed is None:
+        raise InputFormatError("A linear probe needs at least 2 training sequences of every class.")
+    probe, outputs = probed
+    probe.training_digest = data.digest
+    if kmer_baseline is not None:
+        probe.baseline = kmer_baseline
+        compare_with_baseline(ScoredModel(probe, outputs), data, precision, show=progress, name="linear probe")
+    return probe
 
 
 def compare_with_baseline(

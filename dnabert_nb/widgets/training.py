@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import inspect
+import math
 import warnings
 
 import ipywidgets as widgets
@@ -11,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ..core.errors import InputFormatError
+from ..core.inference import DEFAULT_WINDOW_OVERLAP
 from ..core.model import DNABERTModel, load
 from ..core.predict import predict
 from ..datasets import list as list_datasets
@@ -19,16 +21,35 @@ from ..pl.evaluation import confusion, roc
 from ..pl.training import training_curves
 from ..training.callbacks import CurvesCallback
 from ..training.evaluate import evaluate
-from ..training.finetune import AUTO_EPOCHS, AUTO_MIN_STEPS, finetune, is_linear_probe
+from ..training.finetune import AUTO_EPOCHS, AUTO_MIN_STEPS, auto_epochs, finetune, is_linear_probe, linear_probe
 from ..training.loop import TrainingState
 from ._inputs import uploaded_labelled
 from ._model_choice import SharedModel, as_shared
-from ._panel import Job, Panel, figure_image, first_sentence, html_table, new_figure, show_figure
+from ._panel import Job, Panel, duration_words, figure_image, first_sentence, html_table, new_figure, show_figure
 
 UPLOADED = "uploaded file"
 FINETUNE_DEFAULTS = inspect.signature(finetune).parameters
 #: What the Epochs menu offers; "auto" is finetune's step budget with early stopping.
 EPOCH_CHOICES = ("auto", 1, 2, 3, 5, 10, 20, 30)
+#: What the Recipe menu offers: the linear probe alone (a minute or two on 2 CPU cores), or a full fine-tune.
+QUICK, FULL = "linear probe", "fine-tune"
+#: Seconds a fine-tuning step of 32 full windows of the embedded model takes on 2 CPU cores, fast (bf16) to slow
+#: (fp32, AVX2): for the Recipe menu's estimate, scaled by the data's window length.
+STEP_SECONDS = (0.5, 1.2)
+
+
+def fine_tune_seconds(model: DNABERTModel, sequences: list[str], batch_size: int = 32) -> tuple[int, float, float]:
+    """``finetune``'s ``epochs="auto"`` step count for ``sequences`` and the seconds its steps take on 2 CPU cores
+    (fast, slow), estimated from :data:`STEP_SECONDS` and the windows' length. A GPU takes a small part of that."""
+    tokenizer = model.tokenizer
+    overlap = min(DEFAULT_WINDOW_OVERLAP, tokenizer.max_nucleotides - tokenizer.k)  # as window_runs cuts them
+    windows = tokenizer.windows([len(sequence) for sequence in sequences], overlap=overlap)
+    steps_per_epoch = max(1, math.ceil(len(windows.start) / batch_size))
+    steps = steps_per_epoch * auto_epochs(steps_per_epoch)
+    share = float(np.mean(windows.end - windows.start)) / tokenizer.max_nucleotides
+    return steps, *(steps * seconds * share for seconds in STEP_SECONDS)
+
+
 #: What the Head menu offers: finetune's own choice (a new head reads the k-mer mean, a model's own head keeps its
 #: pooling), or either pooling asked for.
 HEAD_CHOICES = (
@@ -101,6 +122,7 @@ class TrainingPanel(Panel):
         self.model: DNABERTModel | None = None
         self.metrics: dict[str, float] | None = None
         self.parts: dict[str, pd.DataFrame] | None = None
+        self._embedded_model: DNABERTModel | None = None
         names = list(list_datasets()["name"])
         self.data = widgets.Dropdown(options=[*names, UPLOADED], value=dataset, description="Data")
         self.upload = widgets.FileUpload(accept=".csv,.tsv,.txt,.fa,.fasta,.fna,.gz", description="Upload")
@@ -128,6 +150,9 @@ class TrainingPanel(Panel):
         self.rows = widgets.BoundedIntText(
             value=0, min=0, max=10**7, description="Train rows", tooltip="use at most this many (0: all)"
         )
+        self.recipe = widgets.Dropdown(description="Recipe", layout=widgets.Layout(width="640px"))
+        self.data.observe(lambda _: self._offer_recipes(), names="value")
+        self.rows.observe(lambda _: self._offer_recipes(), names="value")
         self.start_button = widgets.Button(description="Start", button_style="success", icon="play")
         self.start_button.on_click(lambda _: self.train())
         self.notes = widgets.HTML()
@@ -137,6 +162,7 @@ class TrainingPanel(Panel):
         super().__init__(
             [
                 widgets.HBox([self.data, self.upload]),
+                self.recipe,
                 widgets.HBox([self.task, self.epochs, self.pooling]),
                 widgets.HBox([self.lr, self.rows]),
                 self.start_button,
@@ -145,8 +171,28 @@ class TrainingPanel(Panel):
                 self.scores,
                 self.plots,
             ],
-            status_after=4,
+            status_after=5,
         )
+        self._offer_recipes()
+
+    def _offer_recipes(self) -> None:
+        """The Recipe menu, with the fine-tune's step count and estimated time for the chosen data."""
+        full = "full fine-tune (every weight; minutes to an hour)"
+        with self.reporting():
+            train = self._data()["train"]
+            steps, fast, slow = fine_tune_seconds(self.base or self._embedded(), list(train["sequence"]))
+            full = (
+                f"full fine-tune: {steps:,} steps, about {duration_words(fast)} to {duration_words(slow)} on 2 CPU "
+                "cores (less on a GPU)"
+            )
+        chosen = self.recipe.value or QUICK
+        self.recipe.options = [("quick: linear probe on the frozen encoder (a minute or two)", QUICK), (full, FULL)]
+        self.recipe.value = chosen
+
+    def _embedded(self) -> DNABERTModel:
+        if self._embedded_model is None:
+            self._embedded_model = load()
+        return self._embedded_model
 
     def _data(self) -> dict[str, pd.DataFrame]:
         table = uploaded_labelled(self.upload.value) if self.data.value == UPLOADED else load_dataset(self.data.value)
@@ -159,7 +205,7 @@ class TrainingPanel(Panel):
         """Start fine-tuning in the background (Stop ends it after the current step, keeping the best model)."""
         with self.reporting():
             parts = self.parts = self._data()
-            base = self.base if self.base is not None else load()
+            base = self.base if self.base is not None else self._embedded()
             valid = parts["valid"] if len(parts["valid"]) else None
             self.start_button.disabled = True
 
@@ -169,22 +215,28 @@ class TrainingPanel(Panel):
                 with warnings.catch_warnings(record=True) as caught:  # shown in the panel, in plain words
                     warnings.simplefilter("always")
                     try:
-                        self.model = finetune(
-                            base,
-                            parts["train"],
-                            valid,
-                            task=self.task.value,
-                            epochs=self.epochs.value,
-                            lr=self.lr.value,
-                            pooling=None if self.pooling.value == "default" else self.pooling.value,
-                            progress=False,
-                            live_plot=False,
-                            callbacks=[_PanelCallback(self, job)],
-                        )
+                        if self.recipe.value == QUICK:
+                            self.model = linear_probe(
+                                base, parts["train"], valid, progress=False, callbacks=[_PanelCallback(self, job)]
+                            )
+                        else:
+                            self.model = finetune(
+                                base,
+                                parts["train"],
+                                valid,
+                                task=self.task.value,
+                                epochs=self.epochs.value,
+                                lr=self.lr.value,
+                                pooling=None if self.pooling.value == "default" else self.pooling.value,
+                                progress=False,
+                                live_plot=False,
+                                callbacks=[_PanelCallback(self, job)],
+                            )
                     finally:
                         self.start_button.disabled = False
                     self.shared.model = self.model
-                    self.show_curves(self.model)  # every point (redraws were spaced out), the baseline, a kept probe
+                    if self.model.history is not None:  # a probe alone has no curves
+                        self.show_curves(self.model)  # every point (redraws were spaced out), the baseline, a probe
                     if len(parts["test"]):
                         self._test(parts["test"])
                     self.show_notes(caught)
