@@ -1,5 +1,7 @@
 """attention_motifs, find_motifs and compare_motifs on hand-made sequences with a planted motif."""
 
+import warnings
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -12,13 +14,16 @@ import dnabert_nb as dn
 from dnabert_nb import InputFormatError
 from dnabert_nb.core.alphabet import reverse_complement
 from dnabert_nb.interpret import motifs as _motifs
-from dnabert_nb.interpret.motifs import benjamini_hochberg, count_containing, find_motifs, high_attention_regions
+from dnabert_nb.interpret.enrichment import benjamini_hochberg
+from dnabert_nb.interpret.motifs import count_containing, find_motifs, high_attention_regions
+from dnabert_nb.interpret.seqlets import find_seqlets, seqlet_motifs
 
 CTCF_SITE = "CCACCAGGGGGCGC"  # the CTCF consensus (JASPAR MA0139, reverse strand)
 
 
-def planted(n=120, length=80, share=0.6, seed=0):
-    """Random sequences, ``share`` of them with the site at a random place; scores peak on the site."""
+def planted(n=120, length=80, share=0.6, seed=0, mismatches=0):
+    """Random sequences, ``share`` of them with the site (with ``mismatches`` random letters changed, on a random
+    strand with mismatches) at a random place; scores peak on the site."""
     rng = np.random.default_rng(seed)
     sequences, scores = [], []
     for index in range(n):
@@ -26,7 +31,13 @@ def planted(n=120, length=80, share=0.6, seed=0):
         score = rng.uniform(0.5, 1.0, size=length)
         if index < share * n:
             at = int(rng.integers(12, length - 12 - len(CTCF_SITE)))
-            sequence[at : at + len(CTCF_SITE)] = CTCF_SITE
+            site = list(CTCF_SITE)
+            for where in rng.choice(len(site), size=mismatches, replace=False):
+                site[where] = rng.choice([base for base in "ACGT" if base != site[where]])
+            site = "".join(site)
+            if mismatches and rng.random() < 0.5:
+                site = reverse_complement(site)
+            sequence[at : at + len(CTCF_SITE)] = site
             score[at : at + len(CTCF_SITE)] = 30
         sequences.append("".join(sequence))
         scores.append(score / np.linalg.norm(score))
@@ -92,12 +103,50 @@ def test_attention_motifs_matches_the_planted_site_to_jaspar_ctcf(checkpoints, m
         assert column in result.motifs
 
 
-def test_attention_motifs_warns_that_a_mean_pooled_head_s_attention_is_flat(checkpoints, tmp_path):
+def test_attention_motifs_warns_that_a_mean_pooled_head_s_attention_is_flat_for_dnabert_s_method_only(
+    checkpoints, tmp_path
+):
     model = dn.load(checkpoints(6, num_labels=2))
     model.config.classifier_pooling = "mean"
     positives, _ = planted(n=10)
-    with pytest.warns(UserWarning, match="pooling='cls'"):
-        dn.attention_motifs(model, positives, shuffles=1, progress=False)
+    with pytest.warns(UserWarning, match="method='seqlets'"):
+        dn.attention_motifs(model, positives, shuffles=1, method="dnabert", progress=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        dn.attention_motifs(model, positives, shuffles=1, progress=False)  # auto: seqlets for this head
+    with pytest.raises(InputFormatError, match="method = 'meme'"):
+        dn.attention_motifs(model, positives, method="meme")
+
+
+def test_seqlets_pool_inexact_sites_that_dnabert_s_exact_repeats_miss():
+    positives, scores = planted(n=60, share=0.5, mismatches=2, seed=3)  # 30 sites, each with 2 letters changed
+    rng = np.random.default_rng(9)
+    negatives = ["".join(rng.choice(list("ACGT"), size=80)) for _ in range(300)]
+    negative_scores = [rng.uniform(0.5, 1.0, size=80) / 10 for _ in range(300)]
+    exact, _, _ = find_motifs(positives, scores, negatives, window=24, min_len=5)
+    motifs, pfms, instances = seqlet_motifs(positives, scores, negatives, negative_scores, seqlet=14)
+    assert len(motifs) >= 1 and motifs["p_adj"].iloc[0] < 1e-6
+    assert len(exact) == 0 or exact["n_instances"].iloc[0] < motifs["n_instances"].iloc[0]
+    top = pfms[motifs["id"].iloc[0]]
+    assert len(top) == 24 and top.sum(axis=1).eq(motifs["n_instances"].iloc[0]).all()
+    consensus = motifs["consensus"].iloc[0]
+    # the instances read the site on one strand: its consensus holds most of the site's letters
+    best = max(
+        sum(a == b for a, b in zip(site, consensus[i : i + len(site)]))
+        for site in (CTCF_SITE, reverse_complement(CTCF_SITE))
+        for i in range(len(consensus) - len(site) + 1)
+    )
+    assert best >= len(CTCF_SITE) - 3, consensus
+    mine = instances[instances["motif"] == motifs["id"].iloc[0]]
+    assert (mine["end"] - mine["start"] == 24).all() and set(mine["strand"]) <= {"+", "-"}
+    assert dn.compare_motifs(top, top=1)["name"].iloc[0] == "CTCF"
+
+
+def test_find_seqlets_takes_the_best_windows_above_the_threshold_without_overlap():
+    scores = [np.array([0, 0, 5, 5, 0, 0, 0, 4, 4, 0, 1, 1], dtype=float)]
+    assert find_seqlets(scores, 2, threshold=3) == [(0, 2), (0, 7)]
+    assert find_seqlets(scores, 2, threshold=9) == [(0, 2)]
+    assert find_seqlets([np.ones(1)], 2, threshold=0) == []  # shorter than a seqlet
 
 
 def test_attention_motifs_can_read_the_positive_contributions_of_a_mean_pooled_head(checkpoints):

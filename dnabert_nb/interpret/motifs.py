@@ -8,7 +8,6 @@ from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
-from scipy.stats import hypergeom
 
 from .._docs import shared_docs
 from ..core.alphabet import encode_nucleotides, normalise, reverse_complement
@@ -21,17 +20,23 @@ from ..io.sequences import SequencesLike, as_sequence_table
 from .attention import attention_scores
 from .compare import compare_motifs, prepare_database
 from .contributions import contribution_run, require_mean_head
+from .enrichment import enrichment
 from .pfm import BASES
+from .seqlets import seqlet_motifs
 
 #: What attention_motifs can read the motif regions from.
 SCORE_SOURCES = ("attention", "contributions")
 #: What attention motifs of a mean-pooled head are like, and the ways out (attention_motifs' warning, Motifs panel).
 MEAN_HEAD_NOTE = (
     "This model's task head reads the mean of the k-mer tokens (finetune's default), so its attention is the mean "
-    "of every k-mer's row, flatter than DNABERT's [CLS] row: on ctcf_peaks such a model found CTCF in all 500 "
-    "positive peaks but no motif in the 50 test peaks, where a [CLS] head finds CTCF (BENCHMARKS.md). Give more "
-    "positives, try scores_from='contributions', or fine-tune with pooling='cls'."
+    "of every k-mer's row, flatter than DNABERT's [CLS] row: DNABERT's exact-repeat method (method='dnabert') found "
+    "no motif in the 50 test peaks of ctcf_peaks with such a model. method='seqlets' (the default for this head) "
+    "pools inexact sites and finds CTCF there (BENCHMARKS.md)."
 )
+#: How ``attention_motifs`` builds motifs from the scores.
+MOTIF_METHODS = ("auto", "dnabert", "seqlets")
+#: Background sequences scored (a seeded sample) to set the seqlets' threshold.
+SEQLET_BACKGROUND = 1000
 #: Bases per int64 key column in exact substring counting: 5**27 < 2**63.
 SINGLE_KEY_BASES = 27
 
@@ -130,19 +135,6 @@ def _find_rows(table: np.ndarray, rows: np.ndarray) -> np.ndarray:
         query = np.ascontiguousarray(rows).view(fields).ravel()
     position = np.minimum(np.searchsorted(view, query), len(view) - 1)
     return np.where(view[position] == query, position, -1)
-
-
-def benjamini_hochberg(p_values: np.ndarray) -> np.ndarray:
-    """Benjamini–Hochberg adjusted p-values."""
-    n = len(p_values)
-    if n == 0:
-        return p_values
-    order = np.argsort(p_values)
-    ranked = p_values[order] * n / np.arange(1, n + 1)
-    adjusted = np.minimum.accumulate(ranked[::-1])[::-1]
-    result = np.empty(n)
-    result[order] = np.minimum(adjusted, 1)
-    return result
 
 
 def _shared_run(a: str, b: str) -> tuple[int, int]:
@@ -269,9 +261,7 @@ def find_motifs(
     searched = _both_strands_text if both_strands else list
     n_pos = count_containing(searched(positives), candidates)
     n_neg = count_containing(searched(negatives), candidates)
-    total, drawn = len(positives) + len(negatives), n_pos + n_neg
-    p_values = hypergeom.sf(n_pos - 1, total, len(positives), drawn)
-    p_adj = benjamini_hochberg(p_values)
+    _, p_adj = enrichment(n_pos, n_neg, len(positives), len(negatives))
     keep = np.flatnonzero(p_adj < pval_cutoff)
     order = keep[np.lexsort((-np.array([len(candidates[i]) for i in keep]), p_adj[keep]))]
     groups: list[_Group] = []
@@ -332,6 +322,7 @@ def attention_motifs(
     shuffles: int = 10,
     layer: int = -1,
     scores_from: str = "attention",
+    method: str = "auto",
     target: str | int | None = None,
     database: dict[str, pd.DataFrame] | None = None,
     seed: int = 0,
@@ -359,6 +350,13 @@ def attention_motifs(
         What marks the regions a motif is read from: ``"attention"`` (DNABERT's: :func:`attention_scores`) or
         ``"contributions"`` (the positive part of :func:`token_contributions`: what pushes a mean-pooled head
         towards ``target``).
+    method
+        How motifs are built from the scores: ``"dnabert"`` (DNABERT's: exact repeats of high-scoring regions,
+        :func:`find_motifs`), ``"seqlets"`` (the best-scoring stretches grouped by enriched k-mers, inexact sites
+        pooled, :mod:`~dnabert_nb.interpret.seqlets`), or ``"auto"``: DNABERT's for a [CLS] head, seqlets for a
+        mean-pooled head (``finetune``'s default), whose flatter attention DNABERT's method finds nothing in on a
+        few dozen peaks (BENCHMARKS.md, "Motifs with the default head"). The window, cutoff, instance and strand
+        options mean the same in both.
     target
         With contributions: the class (name or index) the positives stand for; None: the class the model
         predicts most often for them.
@@ -384,8 +382,13 @@ def attention_motifs(
     sequences = normalise(table.sequences, table.ids)  # RNA reads as DNA; bad input fails here, not deep inside
     if scores_from not in SCORE_SOURCES:
         raise InputFormatError(f"scores_from = {scores_from!r}; use one of {', '.join(map(repr, SCORE_SOURCES))}.")
-    if scores_from == "attention" and reads_token_mean(model):
+    if method not in MOTIF_METHODS:
+        raise InputFormatError(f"method = {method!r}; use one of {', '.join(map(repr, MOTIF_METHODS))}.")
+    if method == "auto":
+        method = "seqlets" if reads_token_mean(model) else "dnabert"
+    if method == "dnabert" and scores_from == "attention" and reads_token_mean(model):
         warnings.warn(MEAN_HEAD_NOTE, UserWarning, stacklevel=2)
+    column = None
     if scores_from == "contributions":
         require_mean_head(model)
         column = target_column(model, target)
@@ -397,25 +400,25 @@ def attention_motifs(
         negative_table = as_sequence_table(negatives)
         background = normalise(negative_table.sequences, negative_table.ids)
     options = {"batch_size": batch_size, "precision": precision, "progress": progress}
-    if scores_from == "attention":
-        scores = attention_scores(model, sequences, layer=layer, **options)
-    else:
-        run = contribution_run(model, sequences, **options)
+
+    def scored(texts: list[str]) -> list[np.ndarray]:
+        nonlocal column
+        if scores_from == "attention":
+            return attention_scores(model, texts, layer=layer, **options)
+        run = contribution_run(model, texts, **options)
         if column is None:  # the class the model predicts most often for the positives
             column = int(np.bincount(run.probabilities.argmax(axis=1)).argmax())
-        contributions = run.nucleotide_scores(np.full(len(run.probabilities), column))
-        scores = [np.clip(score, 0, None) for score in contributions]
-    motifs, pfms, instances = find_motifs(
-        sequences,
-        scores,
-        background,
-        ids=table.ids,
-        window=window,
-        min_len=min_len,
-        pval_cutoff=pval_cutoff,
-        min_instances=min_instances,
-        both_strands=both_strands,
-    )
+        return [np.clip(score, 0, None) for score in run.nucleotide_scores(np.full(len(run.probabilities), column))]
+
+    scores = scored(sequences)
+    shared = {"ids": table.ids, "window": window, "pval_cutoff": pval_cutoff, "min_instances": min_instances}
+    shared["both_strands"] = both_strands
+    if method == "dnabert":
+        motifs, pfms, instances = find_motifs(sequences, scores, background, min_len=min_len, **shared)
+    else:  # the background's scores set the seqlets' threshold: a seeded sample of it is enough
+        sample = np.random.default_rng(seed).permutation(len(background))[:SEQLET_BACKGROUND]
+        background_scores = scored([background[i] for i in sorted(sample)])
+        motifs, pfms, instances = seqlet_motifs(sequences, scores, background, background_scores, **shared)
     prepared = prepare_database(database)
     matches = [compare_motifs(pfms[motif_id], database=prepared, top=1).iloc[0] for motif_id in motifs["id"]]
     motifs = motifs.assign(

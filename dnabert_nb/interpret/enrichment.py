@@ -1,0 +1,27 @@
+"""Enrichment statistics of the motif searches: how much more often a candidate is in positives than in negatives."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.stats import hypergeom
+
+
+def benjamini_hochberg(p_values: np.ndarray) -> np.ndarray:
+    """Benjamini–Hochberg adjusted p-values."""
+    n = len(p_values)
+    if n == 0:
+        return p_values
+    order = np.argsort(p_values)
+    ranked = p_values[order] * n / np.arange(1, n + 1)
+    adjusted = np.minimum.accumulate(ranked[::-1])[::-1]
+    result = np.empty(n)
+    result[order] = np.minimum(adjusted, 1)
+    return result
+
+
+def enrichment(n_pos: np.ndarray, n_neg: np.ndarray, positives: int, negatives: int) -> tuple[np.ndarray, np.ndarray]:
+    """One-sided hypergeometric p-values (and Benjamini–Hochberg adjusted ones) of candidates found in ``n_pos`` of
+    ``positives`` units and ``n_neg`` of ``negatives`` units."""
+    n_pos, n_neg = np.asarray(n_pos), np.asarray(n_neg)
+    p_values = hypergeom.sf(n_pos - 1, positives + negatives, positives, n_pos + n_neg)
+    return p_values, benjamini_hochberg(p_values)
