@@ -22,7 +22,7 @@ import dnabert_nb as dn
 #: The JASPAR names that count as the known factor (JASPAR spells mouse factors Mafg, Pou5f1).
 EXPECTED = {
     "ctcf_peaks": ("CTCF", "CTCFL"),
-    "oct4_peaks": ("POU5F1", "POU5F1::SOX2", "POU5F1B", "SOX2", "POU2F1", "POU2F2", "POU3F1"),
+    "oct4_peaks": ("POU5F1", "POU5F1::SOX2", "POU5F1B", "SOX2", "POU2F1", "POU2F1::SOX2", "POU2F2", "POU3F1"),
     "mafk_peaks": ("MAFK", "MAFF", "MAFG", "MAF::NFE2", "NFE2L2", "BACH1::MAFK", "MAFA", "MAFB", "NFE2"),
 }
 TOP = 3

@@ -377,15 +377,22 @@ def test_motif_browser_says_when_no_motif_passes(classifier):
     assert "No motif passed the cutoffs" in panel.message.value and panel.choice.options == ()
 
 
-def test_motif_browser_tells_that_a_mean_pooled_head_wants_pooling_cls(checkpoints, monkeypatch):
+def test_motif_browser_on_a_mean_pooled_head_runs_the_seqlet_method_without_advice_for_coders(checkpoints, monkeypatch):
     model = dn.load(checkpoints(4, num_labels=2), precision="fp32")
     model.config.classifier_pooling = "mean"
-    monkeypatch.setattr("dnabert_nb.widgets.motifs.attention_motifs", lambda *args, **options: planted_result()[0])
+    asked = []
+
+    def recorded(*args, **options):
+        asked.append(options)
+        return planted_result()[0]
+
+    monkeypatch.setattr("dnabert_nb.widgets.motifs.attention_motifs", recorded)
     panel = MotifBrowser(model, planted_result()[1])
     panel.run()
     panel.wait()
     assert panel.error_text == "" and panel.choice.value == "m1"
-    assert "pooling=&#x27;cls&#x27;" in panel.message.value
+    assert "method" not in asked[0]  # attention_motifs' own choice: seqlets for this head
+    assert "pooling=" not in panel.message.value and "scores_from" not in panel.message.value
 
 
 def test_the_app_tabs_every_panel_around_one_model(classifier, encoder):

@@ -67,7 +67,7 @@ class ModelChooser(widgets.VBox):
         self.shared = shared
         self.trained: dict[str, DNABERTModel] = {}
         self.current = widgets.HTML()
-        self.menu = widgets.Dropdown(description="Model", layout=widgets.Layout(width="520px"))
+        self.menu = widgets.Dropdown(description="Model", layout=widgets.Layout(width="760px"))
         self.load_button = widgets.Button(description="Use", tooltip="make the chosen model the panels' model")
         self.folder = widgets.Text(placeholder="a checkpoint folder (official DNABERT or saved by dnabert_nb)")
         self.folder_button = widgets.Button(description="Load folder")

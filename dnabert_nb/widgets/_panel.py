@@ -219,8 +219,8 @@ class Panel(widgets.VBox):
                         done()
             except Exception as error:  # noqa: BLE001 - shown in the panel, never lost in a thread
                 job.error = error
-                if job is self.job:
-                    self.say(plain_words(error), error=True)
+                if job is self.job:  # what a stop asked for is said plainly, not as an error
+                    self.say(plain_words(error), error=not job.stopped)
             finally:
                 if job is self.job:
                     self.stop_button.disabled = True

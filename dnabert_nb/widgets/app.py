@@ -65,18 +65,22 @@ class App(widgets.VBox):
         self._set_tabs(self._waiting)
         self.shared.observe(lambda _: self._model_changed(), names="model")
         intro = (
-            "<b>Predict</b> classes of your sequences, see what the model <b>attends</b> to, find <b>motifs</b> and "
-            "match them to JASPAR, try <b>mutations</b>, <b>design</b> a sequence toward a class, or <b>train</b> "
-            "a model on your own data. Choose a ready model above, or train one."
+            "<b>Predict</b> the classes of your sequences, see what the model <b>attends</b> to, find <b>motifs</b> "
+            "and match them to JASPAR, try <b>mutations</b>, <b>design</b> a sequence toward a class, or "
+            "<b>train</b> a model on a shipped dataset or your own file. The model below is a ready one, so every "
+            "tab answers at once; the menu has the others (splice sites, CTCF, Oct4 and MafK peaks, fly promoters)."
         )
         super().__init__([widgets.HTML(intro), self.chooser, self.tabs])
         if model is not None and model.task is not None:
             self._model_changed()
 
     def _set_tabs(self, analysis: list[widgets.Widget]) -> None:
+        selected = self.tabs.selected_index  # a person who changes the model stays on the tab they are on
         self.tabs.children = [self.training, self.predicting, *analysis]
         for index, title in enumerate(["Train", "Predict", "Attention", "Motifs", "Mutations", "Design"]):
             self.tabs.set_title(index, title)
+        self.tabs.selected_index = selected
+        self.tabs.send_state("selected_index")  # the browser moves to another tab when the children change
 
     def _model_changed(self) -> None:
         model = self.shared.model

@@ -13,7 +13,7 @@ from ..core.errors import InputFormatError
 from ..core.model import DNABERTModel
 from ..datasets import jaspar
 from ..interpret.compare import compare_motifs
-from ..interpret.motifs import MEAN_HEAD_NOTE, MotifResult, attention_motifs, reads_token_mean
+from ..interpret.motifs import MotifResult, attention_motifs
 from ..io.motifs import write_motifs
 from ..io.sequences import SequencesLike, as_sequence_table
 from ..pl.attention import attention as plot_attention
@@ -145,16 +145,16 @@ class MotifBrowser(Panel):
                     self.say("Stopped: the run's result was set aside.")
                     return
                 self.result = found[0]
-                self._show_result(note=MEAN_HEAD_NOTE if reads_token_mean(model) else "")
+                self._show_result()
 
             return self.start(work, done=done, what="finding motifs")
         return None
 
-    def _show_result(self, note: str = "") -> None:
-        """Show the result; ``note`` (e.g. about the model's head) goes in the message line."""
+    def _show_result(self) -> None:
+        """Show the result, and say in plain words when no motif passed."""
         motifs = self.result.motifs
         empty = "No motif passed the cutoffs; try a larger p cutoff or more sequences." if len(motifs) == 0 else ""
-        self.say(" ".join(part for part in (empty, note) if part))
+        self.say(empty)
         self.sort_by.options = [None, *motifs.columns]
         self._show_table()
         self.choice.options = list(motifs["id"])

@@ -172,6 +172,11 @@ def test_design_panel_runs_and_marks_the_edits(voila, browser):
 
 def test_training_panel_starts_and_stops(voila, browser):
     page = open_page(browser, render(voila, "training"), ".dn-panel button:has-text('Start')")
+    recipe = page.get_by_label("Recipe")
+    shown = "menu => menu.options[menu.selectedIndex].text.replaceAll('\\u00a0', ' ')"  # ipywidgets: no-break spaces
+    assert recipe.evaluate(shown).startswith("quick: linear probe")
+    recipe.select_option(index=1)
+    assert recipe.evaluate(shown).startswith("full fine-tune: ")
     head = page.get_by_label("Head")
     head.select_option(label="[CLS] (DNABERT)")
     assert head.evaluate("menu => menu.options[menu.selectedIndex].text").startswith("[CLS]")
@@ -203,6 +208,91 @@ def test_the_app_shows_its_tabs(voila, browser):
     page.locator(".lm-TabBar-tab:has-text('Predict')").click()
     page.wait_for_selector("button:has-text('Predict')", state="visible", timeout=30_000)
     page.screenshot(path=SCREENSHOTS / "app.png", full_page=True)
+
+
+def visible(page, selector: str):
+    """The first element matching ``selector`` that a person can see (the other tabs' panels are hidden)."""
+    return page.locator(f"{selector} >> visible=true").first
+
+
+def open_tab(page, title: str) -> None:
+    page.locator(f".lm-TabBar-tab:has-text('{title}')").click()
+
+
+def test_a_class_in_the_app_answers_in_every_tab_with_a_ready_model(voila, browser):
+    """Open, predict with the ready model, attention, a mutation, motifs with a JASPAR match on another ready model,
+    a design, training with Stop: each step checked on what the page shows. Timings go to class-timings.json."""
+    timings, began = {}, time.monotonic()
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(render(voila, "app"), wait_until="commit")
+    page.wait_for_selector(".lm-TabBar-tab:has-text('Predict')", timeout=RENDER_TIMEOUT)
+    assert "mini6-splice" in page.inner_text("body") and "Error displaying widget" not in page.inner_text("body")
+    open_tab(page, "Predict")
+    visible(page, ".dn-panel textarea").fill(">my_donor\nCAGGTGAGTACCTGCTGAGCAGAGGTAAGTGCTGGCTTCCTGCTCAGGTAAGCTGCAGG\n")
+    visible(page, ".dn-panel button:has-text('Predict')").click()
+    page.wait_for_selector(".dn-panel table.dn-table td:has-text('my_donor') >> visible=true", timeout=60_000)
+    timings["page open to first prediction, s"] = round(time.monotonic() - began, 1)
+    assert "prob_donor" in page.inner_text(".dn-panel table.dn-table >> visible=true")
+    page.screenshot(path=SCREENSHOTS / "class-1-predict.png", full_page=True)
+
+    open_tab(page, "Attention")
+    visible(page, ".dn-panel img").wait_for(timeout=60_000)
+    assert "Predicted" in visible(page, ".dn-panel").inner_text()
+    page.screenshot(path=SCREENSHOTS / "class-2-attention.png", full_page=True)
+
+    open_tab(page, "Mutations")
+    visible(page, ".dn-panel img").wait_for(timeout=60_000)
+    visible(page, "input[type='number']").fill("31")  # the Position box: the G of the intron's GT
+    page.keyboard.press("Enter")
+    visible(page, ".dn-panel button:has-text('Apply')").click()
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.dn-panel')].some(p => p.offsetParent && p.innerText.includes('1 edit'))",
+        timeout=60_000,
+    )
+    page.screenshot(path=SCREENSHOTS / "class-3-mutations.png", full_page=True)
+
+    menu = visible(page, "select")  # the model menu: the ready models first, in name order
+    menu.select_option(index=[i for i, text in enumerate(menu.evaluate("m => [...m.options].map(o => o.text)"))
+                              if text.startswith("mini6-ctcf")][0])  # fmt: skip
+    visible(page, "button:has-text('Use')").click()
+    page.wait_for_function("() => document.body.innerText.includes('Model: mini6-ctcf')", timeout=60_000)
+    rebuilt = "() => [...document.querySelectorAll('.dn-panel select option')].some(o => o.text.startsWith('chr'))"
+    page.wait_for_function(rebuilt, timeout=60_000)  # the tabs hold the CTCF model's examples (named chr...:...)
+    assert page.locator(".lm-TabBar-tab.lm-mod-current").inner_text() == "Mutations"  # the tab stays
+    open_tab(page, "Motifs")
+    visible(page, ".dn-panel :text('Region length')").wait_for(timeout=30_000)
+    started = time.monotonic()
+    visible(page, ".dn-panel button:has-text('Run')").click()
+    try:
+        page.wait_for_selector(".dn-panel :text('Best JASPAR matches') >> visible=true", timeout=180_000)
+    finally:
+        page.screenshot(path=SCREENSHOTS / "class-4-motifs.png", full_page=True)
+    timings["motifs on the CTCF examples, s"] = round(time.monotonic() - started, 1)
+    assert "CTCF" in visible(page, ".dn-panel").inner_text()
+
+    open_tab(page, "Design")
+    visible(page, ".dn-panel button:has-text('Run')").click()
+    page.wait_for_selector(".dn-panel :text('Designed') >> visible=true", timeout=120_000)
+    page.screenshot(path=SCREENSHOTS / "class-5-design.png", full_page=True)
+
+    open_tab(page, "Train")
+    visible(page, ".dn-panel button:has-text('Start')").click()
+    stop = visible(page, ".dn-panel button:has-text('Stop')")
+    stop.wait_for(timeout=60_000)
+    page.wait_for_function(
+        "() => document.body.innerText.includes('linear probe features')", timeout=60_000
+    )  # the progress line names the phase
+    started = time.monotonic()
+    stop.click()
+    page.wait_for_function(
+        "() => ![...document.querySelectorAll('.dn-panel button')].some(b => b.offsetParent && "
+        "b.innerText.includes('Stop') && !b.disabled)",
+        timeout=60_000,
+    )
+    timings["Stop during the linear probe to the panel free again, s"] = round(time.monotonic() - started, 1)
+    assert "stopped" in visible(page, ".dn-panel").inner_text() and page.locator("span[style*='#b00020']").count() == 0
+    page.screenshot(path=SCREENSHOTS / "class-6-train-stopped.png", full_page=True)
+    (SCREENSHOTS / "class-timings.json").write_text(json.dumps(timings, indent=2) + "\n")
 
 
 @pytest.fixture(scope="module")
