@@ -114,3 +114,11 @@ def test_training_curves_of_a_kept_linear_probe_draw_its_valid_mcc_beside_the_ru
     model.source = "finetune(x)"
     network_lines = dn.pl.training_curves(model)[1].lines
     assert "linear probe valid mcc (the model kept)" not in [line.get_label() for line in network_lines]
+
+
+def test_a_mutagenesis_map_is_titled_in_words():
+    from dnabert_nb.pl.mutagenesis import map_title
+
+    assert map_title(0, "donor", "probability") == "change of p(donor) for every substitution"
+    assert map_title("chr1:5-65", "1", "log-odds") == "chr1:5-65: change of log-odds of 1 for every substitution"
+    assert map_title(None, None, "probability") == "change of the output for every substitution"

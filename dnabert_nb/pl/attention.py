@@ -19,6 +19,7 @@ def attention(
     letters: bool | None = None,
     start: int = 0,
     ylabel: str = "attention",
+    shaded: str = "motif instance",
     ax: Axes | None = None,
 ) -> Axes:
     """Attention track of one sequence (e.g. from :func:`dnabert_nb.attention_scores`), bases underneath.
@@ -42,6 +43,8 @@ def attention(
         The position of the first score: a stretch of a longer sequence keeps that sequence's coordinates.
     ylabel
         What the scores are, e.g. ``"contribution"``.
+    shaded
+        What the shaded ``instances`` are, for the legend (e.g. ``"high-attention region"``).
     ax
         Axes to draw on; None makes a new figure.
     """
@@ -54,8 +57,10 @@ def attention(
     ax.fill_between(positions, scores, step="mid", alpha=0.7)
     if (scores < 0).any():
         ax.axhline(0, color="0.3", linewidth=0.8)
-    for row in instances.itertuples() if instances is not None else ():
-        ax.axvspan(row.start - 0.5, row.end - 0.5, color="orange", alpha=0.25)
+    for number, row in enumerate(instances.itertuples() if instances is not None else ()):
+        ax.axvspan(row.start - 0.5, row.end - 0.5, color="orange", alpha=0.25, label=shaded if number == 0 else None)
+    if instances is not None and len(instances):
+        ax.legend(loc="upper right", fontsize=7, frameon=False)
     letters = len(sequence) <= 120 if letters is None else letters
     if letters:  # one text per letter: far cheaper to draw than one tick per letter
         under_axis = blended_transform_factory(ax.transData, ax.transAxes)

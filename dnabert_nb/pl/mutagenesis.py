@@ -31,6 +31,14 @@ def importance(ism: pd.DataFrame, sequence: str) -> pd.DataFrame:
     return pd.DataFrame(heights, index=ism.index, columns=BASES)
 
 
+def map_title(name: object, target: object, scale: str) -> str:
+    """A map's title in words, e.g. ``"change of p(donor) for every substitution"``, led by the sequence's name
+    when it has one (not the position a lone sequence gets)."""
+    what = "the output" if target is None else f"p({target})" if scale == "probability" else f"{scale} of {target}"
+    title = f"change of {what} for every substitution"
+    return f"{name}: {title}" if isinstance(name, str) else title
+
+
 def mutagenesis(
     ism: pd.DataFrame, sequence: str | None = None, *, ax: Sequence[Axes] | None = None, cmap: str = "RdBu_r"
 ) -> np.ndarray:
@@ -68,12 +76,7 @@ def mutagenesis(
     top.axhline(0, color="grey", lw=0.5)
     label = ism.attrs.get("scale", "probability").replace("_", "-")
     top.set(ylabel=f"importance\n({label})", xlim=(-0.5, length - 0.5))
-    name = ism.attrs.get("id")
-    parts = [
-        f"sequence {name}" if name is not None else "",
-        f"target {ism.attrs['target']}" if "target" in ism.attrs else "",
-    ]
-    top.set_title(" · ".join(part for part in parts if part))
+    top.set_title(map_title(ism.attrs.get("id"), ism.attrs.get("target"), label))
     values = ism[BASES].to_numpy(dtype=float).T
     limit = float(np.abs(values).max()) or 1.0
     image = bottom.imshow(values, aspect="auto", cmap=cmap, vmin=-limit, vmax=limit, interpolation="nearest")

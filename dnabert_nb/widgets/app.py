@@ -101,7 +101,8 @@ class App(widgets.VBox):
         others = test[test["label"].astype(str) != focus]
         self.attention = AttentionExplorer(self.shared, test)
         self.motifs = MotifBrowser(self.shared, positives if len(positives) else test)
-        self.mutations = MutationExplorer(self.shared, (positives if len(positives) else test)["sequence"].iloc[0])
+        start = (positives if len(positives) else test)["sequence"].iloc[0]
+        self.mutations = MutationExplorer(self.shared, start, target=focus)
         self.designing = DesignPanel(self.shared, (others if len(others) else test)["sequence"].iloc[0])
         self._set_tabs([self.attention, self.motifs, self.mutations, self.designing])
 

@@ -21,6 +21,8 @@ from ._panel import Panel, figure_image, html_table, new_figure, show_figure
 
 #: Above this many sequences, a search box narrows the list.
 SEARCH_FROM = 20
+#: What the shaded stretches of a track are.
+REGIONS = "high-attention region"
 #: Occurrences listed for a selected region.
 MAX_OCCURRENCES = 50
 #: Nucleotides shown with their letters; a longer sequence gets an overview track above a zoomed one.
@@ -190,15 +192,21 @@ class AttentionExplorer(Panel):
         figure.subplots_adjust(left=0.07, right=0.99, top=0.92 if long else 0.88, bottom=0.15 if long else 0.3)
         figure.subplots_adjust(hspace=0.45)
         if long:  # the whole sequence above, the part in view (with its letters) below
-            plot_attention(scores, sequence, instances=regions, letters=False, ax=axes[0])
+            plot_attention(scores, sequence, instances=regions, letters=False, shaded=REGIONS, ax=axes[0])
             axes[0].axvspan(self.view.value - 0.5, self.view.value + ZOOM - 0.5, fill=False, edgecolor="black")
             shown = slice(self.view.value, self.view.value + ZOOM)
             in_view = regions.clip(lower=shown.start, upper=shown.stop)
             plot_attention(
-                scores[shown], sequence[shown], instances=in_view, letters=True, start=shown.start, ax=axes[1]
+                scores[shown],
+                sequence[shown],
+                instances=in_view,
+                letters=True,
+                start=shown.start,
+                shaded=REGIONS,
+                ax=axes[1],
             )
         else:
-            plot_attention(scores, sequence, instances=regions, letters=True, ax=axes[0])
+            plot_attention(scores, sequence, instances=regions, letters=True, shaded=REGIONS, ax=axes[0])
         for ax in axes:
             if last > first:
                 ax.axvspan(first - 0.5, last - 0.5, color="tab:green", alpha=0.3)
