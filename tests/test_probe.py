@@ -278,3 +278,24 @@ def test_linear_probe_alone_fits_the_probe_finetune_would_fit_and_refuses_what_i
     values = train.assign(label=np.linspace(0.1, 0.9, len(train)))
     with pytest.raises(dn.InputFormatError, match="regression task; use dn.finetune"):
         dn.linear_probe(encoder, values, values)
+
+
+def test_a_stop_while_the_k_mer_baseline_is_fitted_ends_the_run_before_any_step(encoder, data):
+    train, valid = data
+    phases, steps = [], []
+
+    class StopAtTheBaseline(dn.Callback):
+        def on_phase(self, phase, done, total):
+            phases.append((phase, done, total))
+
+        def on_step(self, state, row):
+            steps.append(state.step)
+
+        def wants_stop(self):
+            return True
+
+    with pytest.raises(dn.TrainingError, match="before any training"):
+        dn.finetune(encoder, train, valid, **{**PROBING, "baseline": True}, callbacks=[StopAtTheBaseline()])
+    assert phases == [("k-mer baseline", 0, 1), ("k-mer baseline", 1, 1)] and steps == []
+    with pytest.raises(dn.TrainingError, match="before any training"):
+        dn.linear_probe(encoder, train, valid, progress=False, callbacks=[StopAtTheBaseline()])

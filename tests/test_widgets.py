@@ -231,6 +231,8 @@ def test_training_panel_stop_ends_after_the_current_step_and_keeps_the_best_mode
     panel = TrainingPanel(encoder, dataset="ecoli_promoters")
     panel.recipe.value, panel.epochs.value = "fine-tune", 20
     panel.train()
+    while "training steps" not in panel.progress_text.value and panel.job.thread.is_alive():
+        time.sleep(0.01)  # Stop pressed during the steps (during the k-mer baseline nothing is trained yet)
     panel.stop_button.click()
     panel.wait()
     history = panel.model.history

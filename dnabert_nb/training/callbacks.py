@@ -42,12 +42,14 @@ class Callback:
         """After the last step, an early stop or a requested stop."""
 
     def on_phase(self, phase: str, done: int, total: int) -> None:
-        """Progress of work between or after the steps: ``phase`` is ``"linear probe features"`` (sequences read)
-        or ``"linear probe fits"`` (regressions fitted), ``done`` of ``total``."""
+        """Progress of work before, between or after the steps: ``phase`` is ``"k-mer baseline"`` (0 of 1, then 1
+        of 1), ``"linear probe features"`` (sequences read) or ``"linear probe fits"`` (regressions fitted), ``done``
+        of ``total``."""
 
     def wants_stop(self) -> bool:
-        """Asked between pieces of work that are not steps (the linear probe's); True ends that work and keeps
-        the fine-tuned network evaluated so far. Steps are stopped with ``state.request_stop()``."""
+        """Asked between pieces of work that are not steps: True after the k-mer baseline ends the run before
+        training (``TrainingError``); during the linear probe it ends the probe and keeps the fine-tuned network
+        evaluated so far. Steps are stopped with ``state.request_stop()``."""
         return False
 
 

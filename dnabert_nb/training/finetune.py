@@ -36,7 +36,7 @@ from ..core.predict import embed
 from ..core.runtime import resolve_precision
 from ..core.tokenizer import pack_inputs
 from . import loop
-from .baseline import fit_baseline
+from .baseline import KmerBaseline, fit_baseline
 from .callbacks import Callback
 from .distributed import Processes
 from .evaluate import EvaluationOutputs, bootstrap_wins, output_scores, window_outputs
@@ -451,9 +451,10 @@ def finetune(
     processes = Processes(model.device)
     dtype = resolve_precision(precision or model.precision, processes.device)
     weights = class_weight_tensor(class_weights, data.targets, data.task, len(data.names))
+    tell = PhaseTeller(callbacks)
     kmer_baseline = None  # fitted first, so that the live figure draws it while the model trains
     if baseline and data.task == "classification" and data.evaluation is not None:
-        kmer_baseline = fit_baseline(data.sequences, data.targets, data.names, data.evaluation, seed=seed)
+        kmer_baseline = baseline_unless_stopped(data, seed, tell)
 
     def attempt(seed: int, folder: Path | None, last: bool) -> ScoredModel:
         network = task_network(model, data.task, data.names, seed)
@@ -538,7 +539,6 @@ def finetune(
         return ScoredModel(finished, job.best_outputs)
 
     tried = [attempt(seed, output_dir, last=restarts == 0)]
-    tell = PhaseTeller(callbacks)
     while restarts and not tell.stop_wanted() and collapsed(tried[-1].model, data.task) and len(tried) <= restarts:
         folder = None if output_dir is None else output_dir / f"restart-{len(tried)}"
         tried.append(attempt(restart_seed(seed, len(tried)), folder, last=len(tried) == restarts))
@@ -602,6 +602,16 @@ class PhaseTeller:
         for callback in self.callbacks:
             callback.on_phase(phase, done, total)
         return self.stop_wanted()
+
+
+def baseline_unless_stopped(data: LabelledTask, seed: int, tell: PhaseTeller) -> KmerBaseline:
+    """The k-mer baseline fitted on ``data`` (phase ``"k-mer baseline"``); a stop asked for meanwhile ends the run
+    with :class:`~dnabert_nb.TrainingError` before anything is trained."""
+    tell("k-mer baseline", 0, 1)
+    fitted = fit_baseline(data.sequences, data.targets, data.names, data.evaluation, seed=seed)
+    if tell("k-mer baseline", 1, 1):
+        raise TrainingError("Stopped while the k-mer baseline was fitted, before any training: nothing was trained.")
+    return fitted
 
 
 def is_linear_probe(model: DNABERTModel) -> bool:
@@ -727,9 +737,8 @@ def linear_probe(
             f"linear_probe fits classes, and these labels make a {data.task} task; use dn.finetune for it."
         )
     processes = Processes(model.device)
-    kmer_baseline = None
-    if baseline:
-        kmer_baseline = fit_baseline(data.sequences, data.targets, data.names, data.evaluation, seed=seed)
+    tell = PhaseTeller(callbacks)
+    kmer_baseline = baseline_unless_stopped(data, seed, tell) if baseline else None
     try:
         probed = probe_model(
             model,
@@ -738,7 +747,7 @@ def linear_probe(
             device=processes.device,
             precision=precision,
             progress=progress,
-            tell=PhaseTeller(callbacks),
+            tell=tell,
         )
     except ProbeStopped as stopped:
         raise TrainingError("The linear probe was stopped before it was fitted; nothing was kept.") from stopped

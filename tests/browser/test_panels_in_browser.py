@@ -183,6 +183,10 @@ def test_training_panel_starts_and_stops(voila, browser):
     page.locator(".dn-panel button:has-text('Start')").click()
     stop = page.locator(".dn-panel button:has-text('Stop')")
     stop.wait_for(state="visible", timeout=60_000)
+    page.wait_for_function(  # Stop during the steps: pressed during the k-mer baseline, nothing would be trained
+        "() => ['training steps', 'Test scores'].some(text => document.body.innerText.includes(text))",
+        timeout=60_000,
+    )
     stop.click()
     page.wait_for_selector(".dn-panel :text('Test scores')", timeout=120_000)
     stop.wait_for(state="hidden", timeout=120_000)  # the run is over: curves, scores, confusion matrix and ROC
