@@ -394,6 +394,7 @@ def test_motif_browser_on_a_mean_pooled_head_runs_the_seqlet_method_without_advi
     panel.wait()
     assert panel.error_text == "" and panel.choice.value == "m1"
     assert "method" not in asked[0]  # attention_motifs' own choice: seqlets for this head
+    assert panel.min_len.layout.display == "none"  # Region length is DNABERT's method's option only
     assert "pooling=" not in panel.message.value and "scores_from" not in panel.message.value
 
 

@@ -13,7 +13,7 @@ from ..core.errors import InputFormatError
 from ..core.model import DNABERTModel
 from ..datasets import jaspar
 from ..interpret.compare import compare_motifs
-from ..interpret.motifs import MotifResult, attention_motifs
+from ..interpret.motifs import MotifResult, attention_motifs, reads_token_mean
 from ..io.motifs import write_motifs
 from ..io.sequences import SequencesLike, as_sequence_table
 from ..pl.attention import attention as plot_attention
@@ -73,6 +73,8 @@ class MotifBrowser(Panel):
             ]
         )
         controls.layout.display = "none" if given else None
+        self.shared.observe(lambda _: self._offer_options(), names="model")
+        self._offer_options()
         self.sort_by = widgets.Dropdown(description="Sort by", options=[None])
         self.descending = widgets.Checkbox(description="descending", value=False)
         self.motifs_table = widgets.HTML()
@@ -112,6 +114,11 @@ class MotifBrowser(Panel):
             return {}
         table = as_sequence_table(sequences)
         return dict(zip(map(str, table.ids), normalise(table.sequences, table.ids)))
+
+    def _offer_options(self) -> None:
+        """Region length is an option of DNABERT's method only, which a mean-pooled head's motifs do not use."""
+        model = self.shared.model
+        self.min_len.layout.display = "none" if model is not None and reads_token_mean(model) else None
 
     def use_sequences(self, positives: SequencesLike) -> None:
         """Search these sequences (and shuffles of them as the background) at the next Run."""
