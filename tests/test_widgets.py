@@ -257,6 +257,9 @@ def test_training_panel_names_the_phase_and_stop_ends_the_linear_probe_s_fits(en
     while len(fits) < 3 and panel.job.thread.is_alive():
         time.sleep(0.05)
     assert any(text.startswith("training steps ") and " / " in text for text in shown)
+    assert any(text.startswith("evaluation ") for text in shown) and any(
+        text.startswith("k-mer baseline") for text in shown
+    )
     assert "linear probe fits 2 / " in panel.progress_text.value and "left" in panel.progress_text.value
     stopped_at = len(fits)
     panel.stop_button.click()

@@ -10,7 +10,7 @@ are others.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -43,8 +43,8 @@ class Callback:
 
     def on_phase(self, phase: str, done: int, total: int) -> None:
         """Progress of work before, between or after the steps: ``phase`` is ``"k-mer baseline"`` (0 of 1, then 1
-        of 1), ``"linear probe features"`` (sequences read) or ``"linear probe fits"`` (regressions fitted), ``done``
-        of ``total``."""
+        of 1), ``"evaluation"`` (at step ``done`` of ``total``, before it), ``"linear probe features"`` (sequences
+        read) or ``"linear probe fits"`` (regressions fitted), ``done`` of ``total``."""
 
     def wants_stop(self) -> bool:
         """Asked between pieces of work that are not steps: True after the k-mer baseline ends the run before
@@ -162,10 +162,20 @@ def standard_callbacks(
         chosen.append(ProgressBar(description, metric))
     if is_main and _live_figure is not None and (live_plot is True or (live_plot == "auto" and in_notebook())):
         chosen.append(_live_figure(**(live_plot_options or {})))
+    return [*chosen, *require_callbacks(callbacks)]
+
+
+def require_callbacks(callbacks: Sequence[Callback]) -> list[Callback]:
+    """``callbacks`` as a list, each checked to be a :class:`Callback`.
+
+    Raises
+    ------
+    InputFormatError
+        One is not a :class:`Callback` instance.
+    """
     for callback in callbacks:
         if not isinstance(callback, Callback):
             raise InputFormatError(
                 f"callbacks holds a {type(callback).__name__}; give instances of dnabert_nb.Callback subclasses."
             )
-        chosen.append(callback)
-    return chosen
+    return list(callbacks)

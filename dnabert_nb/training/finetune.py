@@ -37,7 +37,7 @@ from ..core.runtime import resolve_precision
 from ..core.tokenizer import pack_inputs
 from . import loop
 from .baseline import KmerBaseline, fit_baseline
-from .callbacks import Callback
+from .callbacks import Callback, require_callbacks
 from .distributed import Processes
 from .evaluate import EvaluationOutputs, bootstrap_wins, output_scores, window_outputs
 from .metrics import LOWER_IS_BETTER, check_metric, log_probabilities
@@ -592,7 +592,7 @@ class PhaseTeller:
     them wants the work stopped (:meth:`stop_wanted`)."""
 
     def __init__(self, callbacks: Sequence[Callback]):
-        self.callbacks = callbacks
+        self.callbacks = require_callbacks(callbacks)
 
     def stop_wanted(self) -> bool:
         """Whether a callback wants the work stopped."""

@@ -466,6 +466,8 @@ def _evaluate(
 ) -> dict | None:
     """Evaluate, record the scores, keep the best weights; return the best weights so far."""
     job.trainable.eval()
+    for callback in callbacks:
+        callback.on_phase("evaluation", state.step, state.total_steps)
     scores = job.evaluate()
     if scores is None:
         return best_weights

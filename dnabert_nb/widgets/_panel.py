@@ -227,17 +227,16 @@ class Panel(widgets.VBox):
                     self.progress_row.layout.display = "none"
 
         started = time.monotonic()
-        phase_start = {"name": None, "time": started, "done": 0}
+        phase_starts: dict[str, tuple[float, int]] = {}  # when each phase was first heard of, and its count then
 
         def progress(done_count: int, total: int, phase: str = "") -> None:
             if job is not self.job:
                 return
             now = time.monotonic()
-            if phase != phase_start["name"]:
-                phase_start.update(name=phase, time=now, done=done_count)
+            since, first = phase_starts.setdefault(phase, (now, done_count))  # steps' pace includes evaluations
             self.progress_bar.max = max(1, total)
             self.progress_bar.value = min(done_count, self.progress_bar.max)
-            rate = (done_count - phase_start["done"]) / max(now - phase_start["time"], 1e-9)
+            rate = (done_count - first) / max(now - since, 1e-9)
             left = (total - done_count) / rate if rate > 0 else None
             if not job.stopped:
                 self.progress_text.value = html.escape(progress_words(phase, done_count, total, now - started, left))

@@ -264,7 +264,7 @@ def test_a_class_in_the_app_answers_in_every_tab_with_a_ready_model(voila, brows
     page.wait_for_function(rebuilt, timeout=60_000)  # the tabs hold the CTCF model's examples (named chr...:...)
     assert page.locator(".lm-TabBar-tab.lm-mod-current").inner_text() == "Mutations"  # the tab stays
     open_tab(page, "Motifs")
-    visible(page, ".dn-panel :text('Region length')").wait_for(timeout=30_000)
+    visible(page, ".dn-panel :text('p cutoff')").wait_for(timeout=30_000)
     started = time.monotonic()
     visible(page, ".dn-panel button:has-text('Run')").click()
     try:
