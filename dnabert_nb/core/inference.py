@@ -46,6 +46,11 @@ def average_windows(windows: Windows, values: np.ndarray, n_sequences: int) -> n
     return (totals / counts).astype(np.float32)
 
 
+def default_window_overlap(tokenizer: KmerTokenizer) -> int:
+    """The nucleotides neighbouring windows share when ``window_overlap`` is None: 100, or less for a short window."""
+    return min(DEFAULT_WINDOW_OVERLAP, tokenizer.max_nucleotides - tokenizer.k)
+
+
 def window_runs(
     tokenizer: KmerTokenizer, offsets: np.ndarray, window_overlap: int | None
 ) -> tuple[Windows, np.ndarray, np.ndarray]:
@@ -55,7 +60,7 @@ def window_runs(
     is shorter. Returns the windows and, per window, the start of its k-mer run and its length.
     """
     if window_overlap is None:
-        window_overlap = min(DEFAULT_WINDOW_OVERLAP, tokenizer.max_nucleotides - tokenizer.k)
+        window_overlap = default_window_overlap(tokenizer)
     windows = tokenizer.windows(np.diff(offsets) + tokenizer.k - 1, overlap=window_overlap)
     starts = offsets[windows.sequence_index] + windows.start
     counts = windows.end - windows.start - tokenizer.k + 1

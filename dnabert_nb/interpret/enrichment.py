@@ -1,9 +1,20 @@
-"""Enrichment statistics of the motif searches: how much more often a candidate is in positives than in negatives."""
+"""What the two motif searches share: the enrichment of a candidate in positives over negatives, and the tables
+they return."""
 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from scipy.stats import hypergeom
+
+#: The columns of a motif search's motif table and instance table (before the JASPAR columns).
+MOTIF_COLUMNS = ["id", "consensus", "core", "n_instances", "n_pos", "n_neg", "p_adj"]
+INSTANCE_COLUMNS = ["motif", "sequence_id", "start", "end", "strand", "sequence"]
+
+
+def no_motifs() -> tuple[pd.DataFrame, dict, pd.DataFrame]:
+    """A motif search's result when nothing passed: empty motif and instance tables, no PFM."""
+    return pd.DataFrame(columns=MOTIF_COLUMNS), {}, pd.DataFrame(columns=INSTANCE_COLUMNS)
 
 
 def benjamini_hochberg(p_values: np.ndarray) -> np.ndarray:

@@ -20,8 +20,8 @@ from ..io.sequences import SequencesLike, as_sequence_table
 from .attention import attention_scores
 from .compare import compare_motifs, prepare_database
 from .contributions import contribution_run, require_mean_head
-from .enrichment import enrichment
-from .pfm import BASES
+from .enrichment import enrichment, no_motifs
+from .pfm import BASES, site_pfm
 from .seqlets import seqlet_motifs
 
 #: What attention_motifs can read the motif regions from.
@@ -251,13 +251,8 @@ def find_motifs(
                 key = min(text, reverse_complement(text)) if both_strands else text
                 found.setdefault(key, []).append((index, start, 1 if key == text else -1))
     candidates = [motif for motif, places in found.items() if len(places) >= min_instances]
-    empty = (
-        pd.DataFrame(columns=["id", "consensus", "core", "n_instances", "n_pos", "n_neg", "p_adj"]),
-        {},
-        pd.DataFrame(columns=["motif", "sequence_id", "start", "end", "strand", "sequence"]),
-    )
     if not candidates:
-        return empty
+        return no_motifs()
     searched = _both_strands_text if both_strands else list
     n_pos = count_containing(searched(positives), candidates)
     n_neg = count_containing(searched(negatives), candidates)
@@ -275,11 +270,7 @@ def find_motifs(
         if len(windows) < min_instances:
             continue
         motif_id = f"motif_{len(rows) + 1}"
-        letters = np.array([list(w[3]) for w in windows])
-        pfm = pd.DataFrame({base: (letters == base).sum(axis=0) for base in BASES}).astype(float)
-        pfm.index.name = "position"
-        pfm.attrs = {"id": motif_id, "name": group.core}
-        pfms[motif_id] = pfm
+        pfm = pfms[motif_id] = site_pfm([w[3] for w in windows], id=motif_id, name=group.core)
         best = min(group.members, key=lambda m: p_adj[m])
         rows.append(
             {
@@ -304,7 +295,7 @@ def find_motifs(
             for seq, first, strand, text in windows
         ]
     if not rows:
-        return empty
+        return no_motifs()
     return pd.DataFrame(rows), pfms, pd.DataFrame(instance_rows)
 
 
@@ -411,8 +402,13 @@ def attention_motifs(
         return [np.clip(score, 0, None) for score in run.nucleotide_scores(np.full(len(run.probabilities), column))]
 
     scores = scored(sequences)
-    shared = {"ids": table.ids, "window": window, "pval_cutoff": pval_cutoff, "min_instances": min_instances}
-    shared["both_strands"] = both_strands
+    shared = {
+        "ids": table.ids,
+        "window": window,
+        "pval_cutoff": pval_cutoff,
+        "min_instances": min_instances,
+        "both_strands": both_strands,
+    }
     if method == "dnabert":
         motifs, pfms, instances = find_motifs(sequences, scores, background, min_len=min_len, **shared)
     else:  # the background's scores set the seqlets' threshold: a seeded sample of it is enough

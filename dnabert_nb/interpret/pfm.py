@@ -43,6 +43,16 @@ def check_pfm(pfm: object) -> None:
         )
 
 
+def site_pfm(sites: Sequence[str], **attrs: str) -> pd.DataFrame:
+    """The PFM of aligned sites of one length: the count of each base at each position (index ``position``), with
+    ``attrs`` (e.g. ``id``, ``name``) kept in ``.attrs``."""
+    letters = np.array([list(site) for site in sites])
+    pfm = pd.DataFrame({base: (letters == base).sum(axis=0) for base in BASES}).astype(float)
+    pfm.index.name = "position"
+    pfm.attrs = dict(attrs)
+    return pfm
+
+
 def probabilities(pfm: pd.DataFrame, *, pseudocount: float = 0.0) -> pd.DataFrame:
     """Each row as probabilities: ``(counts + pseudocount) / row sum``; probability rows count as 100 observations.
 

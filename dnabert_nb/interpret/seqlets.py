@@ -25,15 +25,13 @@ import numpy as np
 import pandas as pd
 
 from ..core.alphabet import reverse_complement
-from .enrichment import enrichment
-from .pfm import BASES
+from .enrichment import INSTANCE_COLUMNS, enrichment, no_motifs
+from .pfm import BASES, site_pfm
 
 #: A seqlet's score sum must pass this quantile of the negatives' window sums (a 5 % false-positive rate a window).
 SEQLET_QUANTILE = 0.95
 #: Motifs returned at most.
 MAX_MOTIFS = 10
-MOTIF_COLUMNS = ["id", "consensus", "core", "n_instances", "n_pos", "n_neg", "p_adj"]
-INSTANCE_COLUMNS = ["motif", "sequence_id", "start", "end", "strand", "sequence"]
 
 
 def window_sums(scores: np.ndarray, width: int) -> np.ndarray:
@@ -110,9 +108,8 @@ def seqlet_motifs(
     for text in background:
         in_background.update(seeds_in(text))
     candidates = [seed for seed, count in in_seqlets.items() if count >= min_instances]
-    empty = pd.DataFrame(columns=MOTIF_COLUMNS), {}, pd.DataFrame(columns=INSTANCE_COLUMNS)
     if not candidates:
-        return empty
+        return no_motifs()
     n_pos = np.array([in_seqlets[seed] for seed in candidates])
     n_neg = np.array([in_background[seed] for seed in candidates])
     p_values, p_adj = enrichment(n_pos, n_neg, len(texts), len(background))
@@ -132,11 +129,7 @@ def seqlet_motifs(
             continue
         used.update(number for number, *_ in instances)
         motif_id = f"motif_{len(rows) + 1}"
-        letters = np.array([list(text) for *_, text in instances])
-        pfm = pd.DataFrame({base: (letters == base).sum(axis=0) for base in BASES}).astype(float)
-        pfm.index.name = "position"
-        pfm.attrs = {"id": motif_id, "name": seed}
-        pfms[motif_id] = pfm
+        pfm = pfms[motif_id] = site_pfm([text for *_, text in instances], id=motif_id, name=seed)
         rows.append(
             {
                 "id": motif_id,
@@ -156,7 +149,7 @@ def seqlet_motifs(
         if len(rows) == MAX_MOTIFS:
             break
     if not rows:
-        return empty
+        return no_motifs()
     return pd.DataFrame(rows), pfms, pd.DataFrame(instance_rows, columns=INSTANCE_COLUMNS)
 
 

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 
 import ipywidgets as widgets
 import traitlets
 
 from ..core.errors import InputFormatError
 from ..core.model import EMBEDDED_MODEL, DNABERTModel, load
-from ..core.ready import model_card, ready_names
+from ..core.ready import model_card, ready_folder, ready_names
 from ..training.finetune import is_linear_probe
-from ._panel import plain_words
+from ._panel import MessageLine
 
 #: The menu entry of the embedded pre-trained model.
 EMBEDDED = "embedded"
@@ -27,7 +26,7 @@ class SharedModel(traitlets.HasTraits):
 
 def ready_card(model: DNABERTModel | None) -> dict | None:
     """The card of ``model`` when it is a ready model loaded by name (``dn.load("mini6-splice")``), else None."""
-    if model is None or model.source not in ready_names():
+    if model is None or ready_folder(model.source) is None:
         return None
     return model_card(model.source)
 
@@ -73,7 +72,7 @@ class ModelChooser(widgets.VBox):
         self.folder_button = widgets.Button(description="Load folder")
         self.save_folder = widgets.Text(placeholder="folder to save the current model in")
         self.save_button = widgets.Button(description="Save", icon="save")
-        self.message = widgets.HTML()
+        self.message = MessageLine()
         self.load_button.on_click(lambda _: self.use(self.menu.value))
         self.folder_button.on_click(lambda _: self._load_folder(self.folder.value.strip()))
         self.save_button.on_click(lambda _: self.save(self.save_folder.value.strip()))
@@ -88,19 +87,14 @@ class ModelChooser(widgets.VBox):
             ]
         )
 
-    @contextmanager
-    def _reporting(self) -> Iterator[None]:
-        self.message.value = ""
-        try:
-            yield
-        except Exception as error:  # noqa: BLE001 - shown beside the control that caused it
-            self.message.value = f'<span style="color:#b00020">{html.escape(plain_words(error))}</span>'
+    def _reporting(self) -> AbstractContextManager[None]:
+        self.message.say("")  # the last answer goes: errors show beside the control that caused them
+        return self.message.reporting()
 
     @property
     def error_text(self) -> str:
         """The chooser's error line, as text ("" without an error)."""
-        value = self.message.value
-        return html.unescape(value.split(">", 1)[-1].rsplit("<", 1)[0]) if "#b00020" in value else ""
+        return self.message.error_text
 
     def use(self, choice: str) -> None:
         """Make the model of a menu entry the panels' model: a ready model's name, ``"embedded"`` or a trained one."""
@@ -124,7 +118,7 @@ class ModelChooser(widgets.VBox):
             if not folder:
                 raise InputFormatError("Type the folder to save the model in first.")
             path = self.shared.model.save(folder)
-            self.message.value = f"Saved to {html.escape(str(path.resolve()))}; dn.load() reads it back."
+            self.message.say(f"Saved to {path.resolve()}; dn.load() reads it back.")
 
     def _model_changed(self) -> None:
         model = self.shared.model

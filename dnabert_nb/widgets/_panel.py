@@ -18,7 +18,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 
 import ipywidgets as widgets
 import pandas as pd
@@ -111,8 +111,7 @@ def show_whole_labels(widget: widgets.Widget) -> None:
 
 def first_sentence(text: str) -> str:
     """The first sentence of a message (a warning's gist, for a panel)."""
-    head = re.split(r"(?<=[.!?])\s+(?=[A-Z(])", text.strip(), maxsplit=1)[0]
-    return head
+    return re.split(r"(?<=[.!?])\s+(?=[A-Z(])", text.strip(), maxsplit=1)[0]
 
 
 def plain_words(error: BaseException) -> str:
@@ -158,6 +157,30 @@ def _stop_running_jobs() -> None:
         job.thread.join(timeout=60)
 
 
+class MessageLine(widgets.HTML):
+    """One line of plain words under a panel's controls: errors in red, other news in grey."""
+
+    def say(self, text: str, *, error: bool = False) -> None:
+        """Show ``text`` (plain words); errors in red."""
+        colour = "#b00020" if error else "#333"
+        self.value = f'<span style="color:{colour}">{html.escape(text)}</span>' if text else ""
+
+    @property
+    def error_text(self) -> str:
+        """The line's text when it shows an error, else an empty string."""
+        if "#b00020" not in self.value:
+            return ""
+        return html.unescape(self.value.split(">", 1)[1].rsplit("<", 1)[0])
+
+    @contextmanager
+    def reporting(self) -> Iterator[None]:
+        """Run a callback's body; an error is written on the line instead of escaping."""
+        try:
+            yield
+        except Exception as error:  # noqa: BLE001 - a panel must stay usable whatever went wrong
+            self.say(plain_words(error), error=True)
+
+
 class Panel(widgets.VBox):
     """Base of every panel: a message line, a progress bar with Stop, and one background job at a time.
 
@@ -166,7 +189,7 @@ class Panel(widgets.VBox):
     """
 
     def __init__(self, children: list[widgets.Widget], *, status_after: int | None = None, **kwargs):
-        self.message = widgets.HTML(layout=widgets.Layout(min_height="1.5em"))
+        self.message = MessageLine(layout=widgets.Layout(min_height="1.5em"))
         self.progress_bar = widgets.IntProgress(value=0, min=0, max=1, layout=widgets.Layout(width="300px"))
         self.stop_button = widgets.Button(description="Stop", icon="stop", disabled=True, button_style="warning")
         self.stop_button.on_click(lambda _: self.stop())
@@ -182,24 +205,16 @@ class Panel(widgets.VBox):
     # -- messages -------------------------------------------------------------------------------------------------
     def say(self, text: str, *, error: bool = False) -> None:
         """Show ``text`` (plain words) in the panel's message line; errors in red."""
-        colour = "#b00020" if error else "#333"
-        self.message.value = f'<span style="color:{colour}">{html.escape(text)}</span>' if text else ""
+        self.message.say(text, error=error)
 
     @property
     def error_text(self) -> str:
         """The message line's text when it shows an error, else an empty string."""
-        value = self.message.value
-        if "#b00020" not in value:
-            return ""
-        return html.unescape(value.split(">", 1)[1].rsplit("<", 1)[0])
+        return self.message.error_text
 
-    @contextmanager
-    def reporting(self) -> Iterator[None]:
+    def reporting(self) -> AbstractContextManager[None]:
         """Run a callback's body; an error is written into the panel instead of escaping."""
-        try:
-            yield
-        except Exception as error:  # noqa: BLE001 - a panel must stay usable whatever went wrong
-            self.say(plain_words(error), error=True)
+        return self.message.reporting()
 
     # -- background work ------------------------------------------------------------------------------------------
     def start(self, work: Callable[[Job], None], *, done: Callable[[], None] | None = None, what: str = "") -> Job:

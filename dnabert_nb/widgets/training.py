@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ..core.errors import InputFormatError
-from ..core.inference import DEFAULT_WINDOW_OVERLAP
+from ..core.inference import default_window_overlap
 from ..core.model import DNABERTModel, load
 from ..core.predict import predict
 from ..datasets import list as list_datasets
@@ -42,8 +42,7 @@ def fine_tune_seconds(model: DNABERTModel, sequences: list[str], batch_size: int
     """``finetune``'s ``epochs="auto"`` step count for ``sequences`` and the seconds its steps take on 2 CPU cores
     (fast, slow), estimated from :data:`STEP_SECONDS` and the windows' length. A GPU takes a small part of that."""
     tokenizer = model.tokenizer
-    overlap = min(DEFAULT_WINDOW_OVERLAP, tokenizer.max_nucleotides - tokenizer.k)  # as window_runs cuts them
-    windows = tokenizer.windows([len(sequence) for sequence in sequences], overlap=overlap)
+    windows = tokenizer.windows([len(sequence) for sequence in sequences], overlap=default_window_overlap(tokenizer))
     steps_per_epoch = max(1, math.ceil(len(windows.start) / batch_size))
     steps = steps_per_epoch * auto_epochs(steps_per_epoch)
     share = float(np.mean(windows.end - windows.start)) / tokenizer.max_nucleotides
@@ -180,7 +179,7 @@ class TrainingPanel(Panel):
         full = "full fine-tune (every weight; minutes to an hour)"
         with self.reporting():
             train = self._data()["train"]
-            steps, fast, slow = fine_tune_seconds(self.base or self._embedded(), list(train["sequence"]))
+            steps, fast, slow = fine_tune_seconds(self._start_model(), list(train["sequence"]))
             full = (
                 f"full fine-tune: {steps:,} steps, about {duration_words(fast)} to {duration_words(slow)} on 2 CPU "
                 "cores (less on a GPU)"
@@ -189,7 +188,10 @@ class TrainingPanel(Panel):
         self.recipe.options = [("quick: linear probe on the frozen encoder (a minute or two)", QUICK), (full, FULL)]
         self.recipe.value = chosen
 
-    def _embedded(self) -> DNABERTModel:
+    def _start_model(self) -> DNABERTModel:
+        """What a run starts from: ``base``, or the embedded pre-trained model (loaded once) when that is None."""
+        if self.base is not None:
+            return self.base
         if self._embedded_model is None:
             self._embedded_model = load()
         return self._embedded_model
@@ -205,7 +207,7 @@ class TrainingPanel(Panel):
         """Start fine-tuning in the background (Stop ends it after the current step, keeping the best model)."""
         with self.reporting():
             parts = self.parts = self._data()
-            base = self.base if self.base is not None else self._embedded()
+            base = self._start_model()
             valid = parts["valid"] if len(parts["valid"]) else None
             self.start_button.disabled = True
 
