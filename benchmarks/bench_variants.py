@@ -1,11 +1,11 @@
 """variant_effects on a real VCF, timed against the naive loop (one ``dn.predict`` call per variant).
 
-The variants are the 1000 Genomes chr22 calls shipped with Bioconductor's VariantAnnotation (Debian
-``r-bioc-variantannotation``), scored against hg19 chr22 (Debian ``maffilter-examples``). Alleles longer than
-``MAX_ALLELE`` are dropped; a REF the genome does not hold (stretches the alignment does not cover) is kept as a
-flagged row (``on_mismatch="skip"``), so both sides do the same work on the same rows. The naive loop builds each
-variant's two windows the same way and calls ``dn.predict`` once per variant on the pair; the script checks that
-both give the same numbers.
+The variants are the 1000 Genomes chr22 calls the package ships (``dn.datasets.variants("1000g_chr22")``, the sites
+of Bioconductor VariantAnnotation's example VCF), scored against hg19 chr22 (Debian ``maffilter-examples``). Alleles
+longer than ``MAX_ALLELE`` are dropped; a REF the genome does not hold (stretches the alignment does not cover) is
+kept as a flagged row (``on_mismatch="skip"``), so both sides do the same work on the same rows. The naive loop
+builds each variant's two windows the same way and calls ``dn.predict`` once per variant on the pair; the script
+checks that both give the same numbers.
 
 Models: the embedded model with a quick splice head, and a DNABERT-6-size model (random weights) on the first
 ``--base-rows`` rows (at this size a 2-core CPU scores about three windows a second).

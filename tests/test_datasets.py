@@ -2,6 +2,7 @@
 
 import collections
 import hashlib
+import json
 import re
 from importlib import resources
 
@@ -126,6 +127,8 @@ def test_shipped_files_match_the_manifest_checksums():
         assert hashlib.sha256((data / info["file"]).read_bytes()).hexdigest() == info["sha256"]
     jaspar = dn.datasets.jaspar_info()
     assert hashlib.sha256((data / jaspar["file"]).read_bytes()).hexdigest() == jaspar["sha256"]
+    for name, entry in json.loads((data / "manifest.json").read_text())["variants"].items():
+        assert hashlib.sha256(dn.datasets.variants(name).read_bytes()).hexdigest() == entry["sha256"]
 
 
 def test_unknown_dataset_names_the_choices():

@@ -1,35 +1,41 @@
-"""Real variant calls from installed Debian packages, for variant_effects examples and benchmarks."""
+"""Real variant calls shipped with the package (sites of public VCFs), for variant_effects examples and benchmarks."""
 
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
 
 import pandas as pd
 
-from ._genome import packaged_files, packaged_path
+from ..core.errors import InputFormatError
+from ._shipped import _manifest
 
-VARIANT_FILES = {
-    "1000g_chr22": {
-        "package": "r-bioc-variantannotation",
-        "path": "usr/lib/R/site-library/VariantAnnotation/extdata/chr22.vcf.gz",
-        "genome": "hg19_chr22",
-        "description": "1000 Genomes calls of 5 samples on hg19 chr22:50.30-51.00 Mb, 10,376 records (bgzip, "
-        "tabix-indexed); Bioconductor VariantAnnotation example data (Artistic-2.0)",
-    },
-}
+_DATA = resources.files("dnabert_nb.datasets") / "data"
 
 
 def variant_files() -> pd.DataFrame:
-    """The VCF files :func:`variants` can find, their Debian package, genome and whether it is installed here."""
-    return packaged_files(VARIANT_FILES, "genome")
+    """The VCF files :func:`variants` gives, with their genome (for :func:`genome_fasta`) and provenance.
+
+    Returns
+    -------
+    DataFrame
+        ``name``, ``genome``, ``n`` (sites), ``source``, ``license``, ``description``.
+    """
+    rows = [{"name": name, **entry} for name, entry in _manifest()["variants"].items()]
+    return pd.DataFrame(rows)[["name", "genome", "n", "source", "license", "description"]]
 
 
 def variants(name: str) -> Path:
-    """The path of an installed VCF of :func:`variant_files` (its genome: :func:`genome_fasta` of ``genome``).
+    """The path of a shipped VCF of :func:`variant_files`, for :func:`dnabert_nb.io.read_vcf`.
+
+    Its sequence is :func:`genome_fasta` of the file's ``genome``, which comes from a Debian package.
 
     Raises
     ------
-    MissingGenomeError
-        When the package is not installed; the message gives the ``apt-get install`` to run.
+    InputFormatError
+        When no shipped VCF has that name.
     """
-    return packaged_path("variant file", name, VARIANT_FILES)
+    files = _manifest()["variants"]
+    if name not in files:
+        raise InputFormatError(f"No VCF is called {name!r}; dn.datasets.variant_files() lists {', '.join(files)}.")
+    return Path(str(_DATA / files[name]["file"]))
