@@ -4,6 +4,8 @@ Reference: space-separated k-mers → transformers.BertTokenizer(do_lower_case=F
 BertForSequenceClassification, fp32, transformers defaults, fixed-size batches.
 Model: DNABERT-6 size (hidden 768, 12 layers, 12 heads, vocab 4101), random weights.
 
+int8 (``precision="int8"``) is timed beside them; its agreement with fp32 needs trained weights (bench_int8.py).
+
 Usage: python benchmarks/bench_predict.py [--n-predict 256] [--n-tokenize 2000] [--length 300]
 """
 
@@ -74,6 +76,10 @@ def main() -> None:
     exact, t_exact = timed(
         lambda: dn.predict(model, batch, batch_size=args.batch_size, precision="fp32", progress=False)
     )
+    dn.predict(model, batch[: args.batch_size], precision="int8", progress=False)  # warm-up (builds the int8 copy)
+    quantised, t_int8 = timed(
+        lambda: dn.predict(model, batch, batch_size=args.batch_size, precision="int8", progress=False)
+    )
     reference, t_ref = timed(lambda: reference_predict(folder, batch, 6, batch_size=args.batch_size))
     agreement = (auto["label"].astype(int).to_numpy() == reference.argmax(axis=1)).mean()
     max_diff = np.abs(exact[["prob_0", "prob_1"]].to_numpy() - reference).max()
@@ -88,6 +94,10 @@ def main() -> None:
         f"  predict auto ({str(dtype).split('.')[-1]})  {len(batch) / t_auto:7.2f} seq/s   "
         f"ratio {t_ref / t_auto:5.2f}x   "
         f"argmax agreement {agreement:.3f}"
+    )
+    print(
+        f"  predict int8           {len(batch) / t_int8:7.2f} seq/s   ratio {t_ref / t_int8:5.2f}x   "
+        f"{t_exact / t_int8:.2f}x predict fp32 (random weights: agreement is measured by bench_int8.py)"
     )
 
 

@@ -25,6 +25,7 @@ from .core.errors import (
 )
 from .core.model import DNABERTModel, UntrainedHeadWarning, load
 from .core.predict import embed, predict
+from .core.processes import is_main_process
 from .core.ready import model_card, models
 from .core.scan import scan
 from .core.tokenizer import KmerTokenizer
@@ -77,6 +78,7 @@ __all__ = [
     "evaluate",
     "finetune",
     "io",
+    "is_main_process",
     "linear_probe",
     "load",
     "model_card",

@@ -15,13 +15,13 @@ from __future__ import annotations
 import argparse
 import inspect
 import json
-import os
 import sys
 from pathlib import Path
 
 from .core.errors import DNABERTError
 from .core.model import HEAD_POOLINGS, load
-from .core.runtime import PRECISIONS
+from .core.processes import is_main_process
+from .core.runtime import INFERENCE_PRECISIONS, PRECISIONS
 from .io.labelled import as_labelled
 from .training.evaluate import evaluate
 from .training.finetune import finetune
@@ -34,11 +34,6 @@ FINETUNE_DEFAULTS = {
 }
 METRICS_FILE, HISTORY_FILE = "metrics.json", "history.csv"
 PRECISION_CHOICES = ["auto", *PRECISIONS]
-
-
-def _is_main_process() -> bool:
-    """True in the process that prints and writes (rank 0 under torchrun / accelerate launch)."""
-    return int(os.environ.get("RANK", "0")) == 0
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -102,7 +97,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     score.add_argument("model", help="a fine-tuned checkpoint folder (e.g. RUN/best)")
     score.add_argument("data", help=f"labelled data: {data_help} (a GUE folder: its test split)")
-    score.add_argument("--precision", default="auto", choices=PRECISION_CHOICES)
+    score.add_argument("--precision", default="auto", choices=["auto", *INFERENCE_PRECISIONS])
     return parser
 
 
@@ -150,10 +145,10 @@ def _finetune(args: argparse.Namespace) -> dict:
         live_plot=False,
     )
     results = {"model": str(model.checkpoint), "valid": model.metrics}
-    if not _is_main_process():  # the other processes' copies of the model are the same
-        return results
-    if test is not None:
+    if test is not None:  # every process scores a share of the test windows
         results["test"] = evaluate(model, test, precision=args.precision)
+    if not is_main_process():  # the other processes' copies of the model and scores are the same
+        return results
     model.history.to_csv(args.output_dir / HISTORY_FILE, index=False)
     (args.output_dir / METRICS_FILE).write_text(json.dumps(results, indent=2))
     return results
@@ -176,6 +171,6 @@ def main(argv: list[str] | None = None) -> int:
     except DNABERTError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    if _is_main_process():
+    if is_main_process():
         print(json.dumps(results, indent=2))
     return 0

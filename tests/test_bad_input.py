@@ -104,6 +104,7 @@ BAD_OPTIONS = [
     ({"task": "clustering"}, "task = 'clustering'"),
     ({"resume": True}, "resume=True needs the output_dir"),
     ({"callbacks": [print]}, "callbacks holds a builtin_function_or_method"),
+    ({"precision": "int8"}, "precision = 'int8' is for running a model"),
 ]
 
 
@@ -163,6 +164,8 @@ def test_pretrain_refuses_bad_options_before_training(no_training, tmp_path):
         dn.pretrain(corpus, k=4, max_length=40, steps=2, lr=float("inf"), progress=False)
     with pytest.raises(InputFormatError, match="is a file"):
         dn.pretrain(corpus, k=4, max_length=40, steps=2, output_dir=tmp_path / "file", progress=False)
+    with pytest.raises(InputFormatError, match="'int8' is for running a model"):
+        dn.pretrain(corpus, k=4, max_length=40, steps=2, precision="int8", progress=False)
 
 
 def test_a_metric_that_is_better_when_lower_picks_the_lowest(encoder, data):
@@ -303,6 +306,16 @@ def test_device_without_cuda_is_a_clear_error():
 
 
 # --- models -------------------------------------------------------------------------------------------------------
+
+
+def test_int8_is_refused_off_the_cpu_and_a_model_loaded_with_it_trains_in_auto():
+    from dnabert_nb.core.runtime import resolve_precision, training_precision
+
+    with pytest.raises(InputFormatError, match="'int8' runs on the CPU only"):
+        resolve_precision("int8", torch.device("cuda"))
+    with pytest.raises(InputFormatError, match="not one of 'auto', 'fp32', 'bf16', 'fp16', 'int8'"):
+        resolve_precision("int4", torch.device("cpu"))
+    assert training_precision(None, "int8") == "auto" and training_precision("bf16", "int8") == "bf16"
 
 
 def test_weights_edited_in_place_are_seen_by_the_fast_path(checkpoints):

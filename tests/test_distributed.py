@@ -1,5 +1,5 @@
-"""The same pretrain and finetune calls on two CPU processes (torchrun launching, Accelerate inside, gloo): sharded
-data, one writer."""
+"""The same pretrain, finetune, scan and variant_effects calls on two CPU processes (torchrun launching, Accelerate
+inside, gloo): sharded data, one writer, the rows of one process."""
 
 import json
 import os
@@ -54,3 +54,24 @@ def test_finetune_on_two_processes_gives_the_usual_result_from_one_writer(tmp_pa
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert {"accuracy", "mcc", "auroc"} <= set(metrics["valid"]) and metrics["test"]["n"] == 32
     assert dn.load(tmp_path / "run" / "best").labels == ["0", "1"]
+
+
+def test_scan_and_variant_effects_on_two_processes_give_the_rows_of_one(tmp_path):
+    pytest.importorskip("pysam")
+    alone, together = tmp_path / "one", tmp_path / "two"
+    alone.mkdir(), together.mkdir()
+    script = str(Path(__file__).with_name("two_process_inference.py"))
+    single = subprocess.run(
+        [sys.executable, script, str(alone)], capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL
+    )
+    assert single.returncode == 0, single.stderr[-3000:]
+    run_on_two_processes("two_process_inference.py", together)
+    for table in ("scan", "effects"):
+        expected = pd.read_csv(alone / f"{table}-0.csv")
+        assert len(expected) > 4
+        for rank in (0, 1):  # every process gets the whole table, as one process computes it
+            pd.testing.assert_frame_equal(pd.read_csv(together / f"{table}-{rank}.csv"), expected, atol=1e-5)
+    shares = [int((together / f"windows-{rank}.txt").read_text()) for rank in (0, 1)]
+    assert shares[0] > 0 and shares[1] > 0  # each ran a share of the windows ...
+    assert sum(shares) == int((alone / "windows-0.txt").read_text())  # ... and together all of them, once
+    assert (together / "writer-0").exists() and not (together / "writer-1").exists()

@@ -40,6 +40,36 @@ def test_auto_precision_agrees_with_fp32(checkpoints):
     np.testing.assert_allclose(fast["prob_1"], exact["prob_1"], atol=0.02)
 
 
+def test_int8_calls_what_fp32_calls_on_a_ready_model():
+    data = dn.datasets.load("splice")
+    test = data[data.split == "test"]
+    model = dn.load("mini6-splice", precision="int8")
+    quantised = dn.predict(model, test, progress=False)  # the model's own precision
+    exact = dn.predict(model, test, precision="fp32", progress=False)
+    encoder = model.inference_network(torch.qint8).bert.encoder
+    assert "quantized.dynamic" in type(encoder.layer[0].intermediate.dense).__module__
+    assert (quantised["label"] == exact["label"]).mean() >= 0.99
+    columns = [f"prob_{name}" for name in model.labels]
+    change = np.abs(quantised[columns].to_numpy() - exact[columns].to_numpy())
+    assert 0 < change.mean() < 0.01  # another computation (the int8 one), with the same calls
+
+
+def test_int8_runs_through_every_verb_close_to_fp32():
+    model = dn.load("mini6-splice")
+    data = dn.datasets.load("splice")
+    sequence = data[(data.split == "test") & (data.label == "donor")].sequence.iloc[0]
+    for verb in (
+        lambda precision: dn.predict(model, sequence, precision=precision, progress=False)[["prob_donor"]],
+        lambda precision: dn.embed(model, sequence, precision=precision, progress=False),
+        lambda precision: dn.attention_scores(model, sequence, precision=precision, progress=False)[0],
+        lambda precision: dn.mutagenesis(model, sequence, target="donor", precision=precision, progress=False),
+        lambda precision: dn.token_contributions(model, sequence, precision=precision, progress=False)[0],
+    ):
+        exact, quantised = np.asarray(verb("fp32")), np.asarray(verb("int8"))
+        assert quantised.shape == exact.shape
+        assert np.abs(quantised - exact).max() <= 0.1 * np.abs(exact).max() + 1e-3
+
+
 def test_result_frame_and_input_forms(classifier, tmp_path):
     sequences = random_sequences(5, 30, 60)
     by_list = dn.predict(classifier, sequences, progress=False)

@@ -103,7 +103,7 @@ def test_a_ready_model_scores_on_its_test_split_what_its_card_states(name):
     card = dn.model_card(name)
     data = dn.datasets.load(card["dataset"])
     test = data[data.split == "test"]
-    test = test.assign(label=test["label"].astype(str).map(card["dataset_labels"]))
+    test = ready.named_classes(test, card)
     scores = dn.evaluate(dn.load(name), test, precision="fp32", progress=False)  # as the card was measured
     assert len(test) == card["test_rows"]
     assert scores["mcc"] == pytest.approx(card["test_mcc"], abs=1e-4)

@@ -10,11 +10,11 @@ import numpy as np
 import pandas as pd
 
 from dnabert_nb import cli
+from dnabert_nb.core.processes import Processes
 from dnabert_nb.core.runtime import resolve_device
 from dnabert_nb.testing import TINY_SIZES, official_config, write_checkpoint
 from dnabert_nb.training import finetune as finetune_module
 from dnabert_nb.training import loop
-from dnabert_nb.training.distributed import Processes
 
 out = Path(sys.argv[1])
 rank = Processes(resolve_device("cpu")).rank

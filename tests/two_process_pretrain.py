@@ -8,11 +8,11 @@ from pathlib import Path
 import numpy as np
 
 import dnabert_nb as dn
+from dnabert_nb.core.processes import Processes
 from dnabert_nb.core.runtime import resolve_device
 from dnabert_nb.testing import TINY_SIZES
 from dnabert_nb.training import loop
 from dnabert_nb.training.corpus import Corpus
-from dnabert_nb.training.distributed import Processes
 
 out = Path(sys.argv[1])
 rank = Processes(resolve_device("cpu")).rank

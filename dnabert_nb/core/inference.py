@@ -18,6 +18,7 @@ from ..io.sequences import SequencesLike, as_sequence_table
 from .encoder import cls_pass, kmer_token_weights, supports_cls_pass
 from .errors import require_positive_integers
 from .model import TOKEN_MEAN_POOLINGS, DNABERTModel, head_pooling
+from .processes import Processes
 from .runtime import resolve_precision
 from .tokenizer import KmerTokenizer, Windows, pack_inputs
 
@@ -83,7 +84,8 @@ def run_windows(
     Sequences are validated and tokenised at once, cut into windows of at most one model
     input (``tokenizer.max_kmers`` k-mers), sorted by length so that batches carry the least padding, and run under
     ``torch.inference_mode`` in the resolved precision. Output rows come back in
-    window order.
+    window order. Under several processes (torchrun, ``accelerate launch``) each runs every n-th window and every
+    process gets all rows back.
     """
     require_positive_integers(batch_size=batch_size)
     table = as_sequence_table(sequences)
@@ -92,13 +94,18 @@ def run_windows(
     lengths = np.diff(offsets) + tokenizer.k - 1
     windows, starts, counts = window_runs(tokenizer, offsets, window_overlap)
 
+    processes = Processes(model.device)
+    if processes.device != model.device:
+        model.to(processes.device)  # several processes: each runs on the device its launcher gave it
     dtype = resolve_precision(precision or model.precision, model.device)
     network = model.inference_network(dtype)
     order = np.argsort(-counts, kind="stable")
+    order = order[processes.shard(len(order))]  # one process: every window; several: every n-th by length
     outputs: list[torch.Tensor] = []
+    show = progress and processes.is_main
     with (
         torch.inference_mode(),
-        tqdm(total=len(order), desc=description, unit="seq", disable=not progress, leave=False) as bar,
+        tqdm(total=len(order), desc=description, unit="seq", disable=not show, leave=False) as bar,
     ):
         for first in range(0, len(order), batch_size):
             rows = order[first : first + batch_size]
@@ -107,8 +114,13 @@ def run_windows(
             attention_mask = torch.from_numpy(batch["attention_mask"]).to(model.device)
             outputs.append(batch_function(network, input_ids, attention_mask).float().cpu())
             bar.update(len(rows))
-    values = np.empty((len(order), outputs[0].shape[1]), dtype=np.float32)
-    values[order] = torch.cat(outputs).numpy()
+    mine = torch.cat(outputs).numpy() if outputs else None
+    shards = processes.gather((order, mine))
+    width = next(shard[1].shape[1] for shard in shards if shard[1] is not None)
+    values = np.empty((len(counts), width), dtype=np.float32)
+    for rows, shard_values in shards:
+        if shard_values is not None:
+            values[rows] = shard_values
     return WindowOutputs(table.ids, lengths, windows, values)
 
 

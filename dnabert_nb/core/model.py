@@ -21,7 +21,7 @@ from transformers.utils import logging as hf_logging
 from .checkpoint import read_config, read_tokenizer, read_weights, resolve_folder
 from .errors import CheckpointError, InputFormatError, ModelNotFoundError, require_positive_integers
 from .folders import atomic_folder
-from .runtime import resolve_device, resolve_precision
+from .runtime import quantise_encoder, resolve_device, resolve_precision
 from .tokenizer import MAX_KMERS, SPECIAL_TOKENS, KmerTokenizer
 
 if TYPE_CHECKING:
@@ -171,7 +171,8 @@ class DNABERTModel:
     def inference_network(self, dtype: torch.dtype) -> PreTrainedModel:
         """The network with weights in ``dtype`` for inference.
 
-        fp32 returns ``.network`` itself. A lower precision returns a cast copy, cached
+        fp32 returns ``.network`` itself. A lower precision (``torch.qint8``: int8 encoder linear layers, see
+        :func:`~dnabert_nb.core.runtime.quantise_encoder`) returns a converted copy, cached
         and rebuilt whenever a weight of ``.network`` has changed since: the cache is keyed
         by the weights' content (a sum and a norm per tensor), so edits that
         autograd does not see (``param.data[...] = ...``) are caught as well. The copy shares
@@ -183,7 +184,8 @@ class DNABERTModel:
         cached = self._low_precision
         if cached is None or cached[0] != dtype or not torch.equal(cached[1], key):
             shared_config = {id(self.network.config): self.network.config}
-            cast = copy.deepcopy(self.network, memo=shared_config).to(dtype).eval()
+            cast = copy.deepcopy(self.network, memo=shared_config)
+            cast = quantise_encoder(cast) if dtype == torch.qint8 else cast.to(dtype).eval()
             self._low_precision = cached = (dtype, key, cast)
         return cached[2]
 
@@ -301,7 +303,8 @@ def load(
         ``"cpu"``, ``"cuda"``, ``"cuda:1"``...; None picks a GPU when there is one.
     precision
         Default precision of ``predict``/``embed`` with this model: ``"auto"`` (bf16 where
-        the hardware is fast at it), ``"fp32"``, ``"bf16"`` or ``"fp16"``.
+        the hardware is fast at it), ``"fp32"``, ``"bf16"``, ``"fp16"``, or ``"int8"`` (CPU inference with int8
+        encoder weights; training such a model runs in ``"auto"``).
 
     Returns
     -------

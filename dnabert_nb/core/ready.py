@@ -52,6 +52,11 @@ def model_card(name: str) -> dict:
     return json.loads((folder / CARD).read_text())
 
 
+def named_classes(data: pd.DataFrame, card: dict) -> pd.DataFrame:
+    """``data`` (rows of the card's dataset) with its labels renamed to the ready model's class names."""
+    return data.assign(label=data["label"].astype(str).map(card["dataset_labels"]))
+
+
 def ready_names() -> list[str]:
     """Names of the ready models shipped with the package."""
     return sorted(folder.name for folder in READY_MODELS.glob("*") if (folder / CARD).is_file())

@@ -1,12 +1,17 @@
-"""Where and in which floating-point precision the model runs."""
+"""Where and in which precision the model runs."""
 
 from __future__ import annotations
+
+import warnings
 
 import torch
 
 from .errors import InputFormatError
 
 PRECISIONS = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+#: Inference only, on the CPU: the encoder's linear layers multiply int8 weights (one scale per output row) with
+#: activations quantised on the fly; everything else stays fp32.
+INFERENCE_PRECISIONS = {**PRECISIONS, "int8": torch.qint8}
 
 
 def resolve_device(device: str | torch.device | None) -> torch.device:
@@ -34,11 +39,11 @@ def cpu_has_fast_bf16() -> bool:
     return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
 
 
-def resolve_precision(precision: str, device: torch.device) -> torch.dtype:
-    """Turn ``"auto" | "fp32" | "bf16" | "fp16"`` into a dtype for ``device``.
+def resolve_precision(precision: str, device: torch.device, *, training: bool = False) -> torch.dtype:
+    """Turn ``"auto" | "fp32" | "bf16" | "fp16"`` (and, outside ``training``, ``"int8"``) into a dtype for ``device``.
 
     ``"auto"`` is bf16 on a GPU that supports it (else fp16) and on a CPU with
-    native bf16 arithmetic; fp32 everywhere else.
+    native bf16 arithmetic; fp32 everywhere else. ``"int8"`` gives ``torch.qint8``: see :func:`quantise_encoder`.
     """
     if precision == "auto":
         if device.type == "cuda":
@@ -46,6 +51,41 @@ def resolve_precision(precision: str, device: torch.device) -> torch.dtype:
         if device.type == "cpu" and cpu_has_fast_bf16():
             return torch.bfloat16
         return torch.float32
-    if precision not in PRECISIONS:
-        raise InputFormatError(f"precision = {precision!r} is not one of 'auto', {', '.join(map(repr, PRECISIONS))}.")
-    return PRECISIONS[precision]
+    if precision == "int8":
+        if training:
+            raise InputFormatError(
+                "precision = 'int8' is for running a model (predict, embed, scan, maps), not for training; "
+                "train with 'auto', 'fp32' or 'bf16'."
+            )
+        if device.type != "cpu":
+            raise InputFormatError(
+                f"precision = 'int8' runs on the CPU only (torch's dynamic quantisation); on {device} use 'auto'."
+            )
+    choices = PRECISIONS if training else INFERENCE_PRECISIONS
+    if precision not in choices:
+        raise InputFormatError(f"precision = {precision!r} is not one of 'auto', {', '.join(map(repr, choices))}.")
+    return choices[precision]
+
+
+def training_precision(precision: str | None, model_precision: str) -> str:
+    """The precision a training run uses: ``precision``, else the model's own, where a model loaded for int8
+    inference trains in ``"auto"``."""
+    return precision or ("auto" if model_precision == "int8" else model_precision)
+
+
+def quantise_encoder(network: torch.nn.Module) -> torch.nn.Module:
+    """Turn ``network``'s encoder linear layers into int8 ones (torch's dynamic quantisation, fbgemm kernels), in
+    place, and return it in eval mode.
+
+    Embeddings, LayerNorms, the pooler and the head stay fp32, so heads read their weights as they are. The
+    result is for inference only (no gradients). Torch marks its eager quantisation API as deprecated in favour of
+    torchao, whose int8 path needs ``torch.compile`` to be fast on a CPU; torch is pinned, and the warnings are
+    silenced here.
+    """
+    network = network.float().eval()
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*(torch.ao.quantization|quantize_per_tensor).*")
+        network.bert.encoder = torch.ao.quantization.quantize_dynamic(
+            network.bert.encoder, {torch.nn.Linear}, dtype=torch.qint8
+        )
+    return network

@@ -15,6 +15,7 @@ from .errors import InputFormatError, ModelTaskError, require_positive_integers
 from .inference import DEFAULT_BATCH_SIZE
 from .model import DNABERTModel
 from .predict import predict
+from .processes import is_main_process
 
 #: Windows predicted per call of :func:`predict` (bounds memory on a whole chromosome).
 CHUNK = 4096
@@ -30,6 +31,7 @@ def scan(
     step: int | None = None,
     max_n: float = 0.1,
     batch_size: int = DEFAULT_BATCH_SIZE,
+    precision: str | None = None,
     progress: bool = True,
 ) -> pd.DataFrame:
     """Predict along a chromosome or region, one window every ``step`` nucleotides.
@@ -51,8 +53,9 @@ def scan(
         Distance between window starts; default ``width // 2``.
     max_n
         Windows with a larger fraction of N are skipped (counted in ``attrs["skipped"]``).
-    batch_size, progress
-        As in :func:`dnabert_nb.predict`; the bar counts windows.
+    batch_size, precision, progress
+        As in :func:`dnabert_nb.predict`; the bar counts windows. Under several processes (torchrun), each scores
+        a share of every chunk of windows and every process returns the whole table.
 
     Returns
     -------
@@ -76,7 +79,7 @@ def scan(
             f"The region is shorter than one window of {width} nt; give a longer region or a lower width."
         )
     parts, skipped = [], 0
-    with tqdm(total=total, desc="scan", unit="window", disable=not progress) as bar:
+    with tqdm(total=total, desc="scan", unit="window", disable=not (progress and is_main_process())) as bar:
         for chrom, offset, length, fetch in sources:
             text, starts = fetch(), np.arange(0, length - width + 1, step)  # one chromosome in memory at a time
             for first in range(0, len(starts), CHUNK):
@@ -90,6 +93,7 @@ def scan(
                         model,
                         [window for window, ok in zip(windows, usable) if ok],
                         batch_size=batch_size,
+                        precision=precision,
                         progress=False,
                     )
                     centre = offset + kept + width // 2

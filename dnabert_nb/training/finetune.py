@@ -33,12 +33,12 @@ from ..core.errors import (
 from ..core.inference import logits, window_runs
 from ..core.model import HEAD_POOLINGS, NEW_HEAD_POOLING, DNABERTModel
 from ..core.predict import embed
-from ..core.runtime import resolve_precision
+from ..core.processes import Processes
+from ..core.runtime import resolve_precision, training_precision
 from ..core.tokenizer import pack_inputs
 from . import loop
 from .baseline import KmerBaseline, fit_baseline
 from .callbacks import Callback, require_callbacks
-from .distributed import Processes
 from .evaluate import EvaluationOutputs, bootstrap_wins, output_scores, window_outputs
 from .metrics import LOWER_IS_BETTER, check_metric, log_probabilities
 from .probe import ProbeStopped, fit_probe_head, probe_layers
@@ -408,7 +408,8 @@ def finetune(
     {seed}
         Here: the head, the batch order and dropout.
     {precision}
-        Training autocasts to bf16 where it is fast and keeps fp32 weights.
+        Training autocasts to bf16 where it is fast and keeps fp32 weights; ``"int8"`` is for inference only, and
+        a model loaded with it trains (and is evaluated here) in ``"auto"``.
     {output_dir}
     save_every
         Also write ``last/`` every this many steps (None: at evaluations only).
@@ -449,7 +450,8 @@ def finetune(
     token_ids, offsets = model.tokenizer.kmer_ids(data.sequences, data.ids)
     windows, starts, n_kmers = window_runs(model.tokenizer, offsets, None)
     processes = Processes(model.device)
-    dtype = resolve_precision(precision or model.precision, processes.device)
+    precision = training_precision(precision, model.precision)
+    dtype = resolve_precision(precision, processes.device, training=True)
     weights = class_weight_tensor(class_weights, data.targets, data.task, len(data.names))
     tell = PhaseTeller(callbacks)
     kmer_baseline = None  # fitted first, so that the live figure draws it while the model trains

@@ -25,8 +25,8 @@ import torch
 from ..core.errors import InputFormatError, TrainingError
 from ..core.folders import atomic_folder, remove_stale_staging
 from ..core.model import DNABERTModel, load
+from ..core.processes import Processes
 from .callbacks import Callback, standard_callbacks
-from .distributed import Processes
 
 STATE_FILE = "training_state.pt"
 LAST, BEST = "last", "best"

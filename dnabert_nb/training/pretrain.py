@@ -15,12 +15,12 @@ from transformers import BertConfig, BertForMaskedLM
 from .._docs import shared_docs
 from ..core.errors import InputFormatError, require_positive_integers, require_positive_numbers
 from ..core.model import DNABERTModel, load
+from ..core.processes import Processes
 from ..core.runtime import resolve_device, resolve_precision
 from ..core.tokenizer import MAX_KMERS, SPECIAL_TOKENS, KmerTokenizer
 from . import loop
 from .callbacks import Callback
 from .corpus import Corpus, as_corpus
-from .distributed import Processes
 from .masking import MaskedLMObjective, mask_tokens, masked_lm_step
 
 #: Named architectures. "mini" is the embedded model's; "base" is DNABERT's published size.
@@ -268,7 +268,7 @@ def pretrain(
         raise InputFormatError(f"cls_summary = {cls_summary}; use a weight of 0 (off) or more.")
     tokenizer = KmerTokenizer(k)
     processes = Processes(resolve_device(device))
-    dtype = resolve_precision(precision or "auto", processes.device)
+    dtype = resolve_precision(precision or "auto", processes.device, training=True)
     train_corpus = as_corpus(tokenizer, corpus, "training")
     train_corpus, valid_corpus = (
         train_corpus.split(0.99) if valid is None else (train_corpus, as_corpus(tokenizer, valid, "validation"))

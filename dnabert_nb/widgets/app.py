@@ -6,7 +6,7 @@ import ipywidgets as widgets
 import pandas as pd
 
 from ..core.model import DNABERTModel, load
-from ..core.ready import ready_names
+from ..core.ready import named_classes, ready_names
 from ..datasets import load as load_dataset
 from ._model_choice import ModelChooser, SharedModel, ready_card
 from .attention import AttentionExplorer
@@ -28,7 +28,7 @@ def example_rows(data: pd.DataFrame, model: DNABERTModel, count: int) -> pd.Data
     card = ready_card(model)
     test = data[data["split"] == "test"] if "split" in data.columns else data
     if card is not None and set(test["label"].astype(str)) <= set(card["dataset_labels"]):
-        test = test.assign(label=test["label"].astype(str).map(card["dataset_labels"]))
+        test = named_classes(test, card)
     test = test[test["label"].astype(str).isin([str(name) for name in model.labels])]
     if test.empty:
         return test

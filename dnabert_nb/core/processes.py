@@ -1,6 +1,6 @@
-"""The processes of a training run: one, or several launched by `accelerate launch` / torchrun.
+"""The processes of a run: one, or several launched by `accelerate launch` / torchrun.
 
-Training code talks to :class:`Processes` only, so the same call scales from a laptop to
+Training and inference talk to :class:`Processes` only, so the same call scales from a laptop to
 several GPUs or nodes through Hugging Face Accelerate (torch.distributed underneath).
 """
 
@@ -10,9 +10,10 @@ import atexit
 import os
 from typing import Any
 
+import numpy as np
 import torch
 
-from ..core.errors import MissingDependencyError
+from .errors import MissingDependencyError
 
 
 class Processes:
@@ -64,6 +65,10 @@ class Processes:
 
         return gather_object([value])
 
+    def shard(self, count: int) -> np.ndarray:
+        """This process's share of ``count`` items: every ``world_size``-th index from its rank."""
+        return np.arange(self.rank, count, self.world_size)
+
     def barrier(self) -> None:
         """Wait until every process gets here."""
         if self.accelerator is not None:
@@ -79,3 +84,9 @@ def end_process_group() -> None:
     """
     if torch.distributed.is_available() and torch.distributed.is_initialized():
         torch.distributed.destroy_process_group()
+
+
+def is_main_process() -> bool:
+    """True in the process that should write files: the only one, or rank 0 of several launched by torchrun or
+    ``accelerate launch`` (every process gets the whole result of ``predict``, ``scan``, ``variant_effects``...)."""
+    return int(os.environ.get("RANK", "0")) == 0
