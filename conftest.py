@@ -36,11 +36,10 @@ NOTEBOOK_DATA = {"06_your_peaks.ipynb": {"peak_files": ["gm12878_atac", "hg19_bl
 #: short; ``.ci/binder`` runs every notebook at its own settings, in the Binder environment, on every CI run.
 NOTEBOOK_TEST_SETTINGS = {
     "02_finetune.ipynb": {"TRAIN_ROWS": 500, "EPOCHS": 1},
-    "03_attention_motifs.ipynb": {"TRAIN_ROWS": 300, "EPOCHS": 1},
     "04_variants.ipynb": {"N_VARIANTS": 50},
     "05_widgets.ipynb": {"TRAIN_ROWS": 300},
     "06_your_peaks.ipynb": {"TRAIN_ROWS": 500, "EPOCHS": 1, "SCAN_LENGTH": 10_000},
-    "07_design.ipynb": {"N_TRAIN": 300, "N_STARTS": 2, "STEPS": 2},
+    "07_design.ipynb": {"N_JUDGE": 300, "N_STARTS": 2, "STEPS": 2},
 }
 
 
