@@ -6,11 +6,12 @@ rows). ``dn.finetune(dn.load(), train, valid)`` at its defaults for seeds 0, 1 a
 on the same rows. Reported per task: test MCC per seed, their spread, whether a seed gave a constant predictor
 (one class for every test sequence), and the baseline's test MCC.
 
-``--epochs``, ``--eval-every``, ``--restarts``, ``--pooling``, ``--lr`` and ``--crop`` pass those finetune options
-(default: finetune's own defaults), to compare recipes; ``--history FOLDER`` writes each run's ``.history`` there as
-``<task>_seed<N>.csv``; ``--no-linear-probe`` turns finetune's linear probe off. Each run
-prints which model finetune kept (the fine-tuned network or the linear probe). ``--probe-only`` fits only that
-linear probe (frozen encoder, seconds) and reports its valid and test MCC per task, beside the baseline's.
+``--min-steps`` sets the step budget of ``epochs="auto"``; ``--epochs``, ``--eval-every``, ``--restarts``,
+``--pooling``, ``--lr`` and ``--crop`` pass those finetune options (default: finetune's own defaults), to compare
+recipes; ``--history FOLDER`` writes each run's ``.history`` there as ``<task>_seed<N>.csv``; ``--no-linear-probe``
+turns finetune's linear probe off. Each run prints which model finetune kept (the fine-tuned network or the linear
+probe). ``--probe-only`` fits only that linear probe (frozen encoder, seconds) and reports its valid and test MCC
+per task, beside the baseline's.
 
 ``--cv K`` is for tasks whose test split is too small to rank anything (``ecoli_promoters``: 12 test rows): all of
 the task's rows are pooled and split into K stratified folds; each fold is predicted once by a baseline and, per seed,
@@ -20,7 +21,7 @@ draws: on 106 rows the draw alone moves the MCC by several points.
 
 Usage: python benchmarks/bench_finetune_stability.py [--rows 2000] [--seeds 0 1 2] [--tasks splice ...]
        [--epochs auto] [--eval-every 125] [--history FOLDER] [--restarts 2] [--pooling mean] [--lr 5e-5]
-       [--crop 0.65] [--no-linear-probe | --probe-only]
+       [--crop 0.65] [--min-steps 500] [--no-linear-probe | --probe-only]
        [--model CHECKPOINT] [--cv 10 [--cv-repeats 5]]
 """
 
@@ -38,6 +39,7 @@ from sklearn.model_selection import StratifiedKFold, train_test_split
 
 import dnabert_nb as dn
 from dnabert_nb.core.model import HEAD_POOLINGS
+from dnabert_nb.training import finetune as finetune_module
 from dnabert_nb.training.finetune import is_linear_probe, probe_model
 from dnabert_nb.training.targets import labelled_task
 
@@ -150,6 +152,9 @@ def main() -> None:
     parser.add_argument("--restarts", type=int)
     parser.add_argument("--pooling", choices=HEAD_POOLINGS)
     parser.add_argument("--lr", type=float)
+    parser.add_argument(
+        "--min-steps", type=int, help="epochs='auto' budget: optimiser steps at least (finetune.AUTO_MIN_STEPS)"
+    )
     parser.add_argument("--crop", type=float, help="train on random crops keeping at least this share of each window")
     parser.add_argument("--no-linear-probe", action="store_true", help="finetune(linear_probe=False)")
     parser.add_argument("--probe-only", action="store_true", help="fit only finetune's linear probe")
@@ -172,6 +177,9 @@ def main() -> None:
         recipe["crop"] = args.crop
     if args.no_linear_probe:
         recipe["linear_probe"] = False
+    if args.min_steps is not None:
+        finetune_module.AUTO_MIN_STEPS = args.min_steps
+        print(f"epochs='auto' budget: {args.min_steps} steps at least")
     print(f"finetune options beyond the defaults: {recipe or 'none'}")
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; dnabert_nb {dn.__version__}")
     rows = []

@@ -19,8 +19,8 @@ OPTIONS = {
         Model inputs (windows) per forward pass (default 32).""",
     "precision": """precision
         ``"auto"`` (bf16 where the hardware is fast at it, else fp32), ``"fp32"``, ``"bf16"``, ``"fp16"``, or
-        ``"int8"`` (CPU only: the encoder's linear layers in int8, faster on CPUs without bf16; BENCHMARKS.md
-        gives its agreement with fp32); None (the default) uses the model's own (``load(precision=...)``,
+        ``"int8"`` (CPU only: the encoder's linear layers in int8, activations scaled per batch; faster on CPUs
+        without bf16; BENCHMARKS.md gives its agreement with fp32); None (the default) uses the model's own (``load(precision=...)``,
         ``"auto"`` unless set).""",
     "window_overlap": """window_overlap
         Nucleotides shared by neighbouring windows of a sequence longer than one model input

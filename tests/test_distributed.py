@@ -66,12 +66,12 @@ def test_scan_and_variant_effects_on_two_processes_give_the_rows_of_one(tmp_path
     )
     assert single.returncode == 0, single.stderr[-3000:]
     run_on_two_processes("two_process_inference.py", together)
-    for table in ("scan", "effects"):
+    for table in ("scan", "scan_int8", "effects"):
         expected = pd.read_csv(alone / f"{table}-0.csv")
         assert len(expected) > 4
         for rank in (0, 1):  # every process gets the whole table, as one process computes it
             pd.testing.assert_frame_equal(pd.read_csv(together / f"{table}-{rank}.csv"), expected, atol=1e-5)
-    shares = [int((together / f"windows-{rank}.txt").read_text()) for rank in (0, 1)]
+    shares = [int((together / f"windows-{rank}.txt").read_text()) for rank in (0, 1)]  # batches, fp32 and int8
     assert shares[0] > 0 and shares[1] > 0  # each ran a share of the windows ...
     assert sum(shares) == int((alone / "windows-0.txt").read_text())  # ... and together all of them, once
     assert (together / "writer-0").exists() and not (together / "writer-1").exists()

@@ -1,5 +1,5 @@
-"""Run by test_distributed.py under `torchrun --nproc_per_node 2` (and once as one process): scan and
-variant_effects of a tiny model, each process writing the tables it got back and the number of windows it ran."""
+"""Run by test_distributed.py under `torchrun --nproc_per_node 2` (and once as one process): scan (fp32 and int8)
+and variant_effects of a tiny model, each process writing the tables it got back and the number of windows it ran."""
 
 import sys
 from pathlib import Path
@@ -29,6 +29,8 @@ rng = np.random.default_rng(5)
 genome = {"chr1": "".join(rng.choice(list("ACGT"), size=4000)), "chr2": "".join(rng.choice(list("ACGT"), size=900))}
 model = dn.load(write_checkpoint(out / f"model-{rank}", official_config(4, **TINY_SIZES), num_labels=2))
 scanned = dn.scan(model, genome, width=120, step=40, progress=False)
+ready = dn.load("mini6-ctcf", precision="int8")  # trained weights: int8 scales activations per batch
+scanned_int8 = dn.scan(ready, genome, step=40, batch_size=8, progress=False)
 positions = [101, 700, 1500, 2222, 3900]
 calls = pd.DataFrame(
     {
@@ -43,6 +45,7 @@ fasta = out / f"genome-{rank}.fa"
 fasta.write_text("".join(f">{name}\n{sequence}\n" for name, sequence in genome.items()))
 effects = dn.variant_effects(model, calls, genome=fasta, progress=False)
 scanned.to_csv(out / f"scan-{rank}.csv", index=False)
+scanned_int8.to_csv(out / f"scan_int8-{rank}.csv", index=False)
 effects.to_csv(out / f"effects-{rank}.csv", index=False)
 (out / f"windows-{rank}.txt").write_text(str(sum(windows_run)))
 if dn.is_main_process():

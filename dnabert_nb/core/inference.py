@@ -84,7 +84,7 @@ def run_windows(
     Sequences are validated and tokenised at once, cut into windows of at most one model
     input (``tokenizer.max_kmers`` k-mers), sorted by length so that batches carry the least padding, and run under
     ``torch.inference_mode`` in the resolved precision. Output rows come back in
-    window order. Under several processes (torchrun, ``accelerate launch``) each runs every n-th window and every
+    window order. Under several processes (torchrun, ``accelerate launch``) each runs every n-th batch and every
     process gets all rows back.
     """
     require_positive_integers(batch_size=batch_size)
@@ -100,15 +100,17 @@ def run_windows(
     dtype = resolve_precision(precision or model.precision, model.device)
     network = model.inference_network(dtype)
     order = np.argsort(-counts, kind="stable")
-    order = order[processes.shard(len(order))]  # one process: every window; several: every n-th by length
+    batches = [order[first : first + batch_size] for first in range(0, len(order), batch_size)]
+    # one process: every batch; several: every n-th, each batch as one process makes it (int8 scales per batch)
+    batches = [batches[index] for index in processes.shard(len(batches))]
+    order = np.concatenate(batches) if batches else order[:0]
     outputs: list[torch.Tensor] = []
     show = progress and processes.is_main
     with (
         torch.inference_mode(),
         tqdm(total=len(order), desc=description, unit="seq", disable=not show, leave=False) as bar,
     ):
-        for first in range(0, len(order), batch_size):
-            rows = order[first : first + batch_size]
+        for rows in batches:
             batch = pack_inputs(token_ids, starts[rows], counts[rows])
             input_ids = torch.from_numpy(batch["input_ids"]).to(model.device)
             attention_mask = torch.from_numpy(batch["attention_mask"]).to(model.device)
