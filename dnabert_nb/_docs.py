@@ -20,8 +20,8 @@ OPTIONS = {
     "precision": """precision
         ``"auto"`` (bf16 where the hardware is fast at it, else fp32), ``"fp32"``, ``"bf16"``, ``"fp16"``, or
         ``"int8"`` (CPU only: the encoder's linear layers in int8, activations scaled per batch; faster on CPUs
-        without bf16; BENCHMARKS.md gives its agreement with fp32); None (the default) uses the model's own (``load(precision=...)``,
-        ``"auto"`` unless set).""",
+        without bf16; BENCHMARKS.md gives its agreement with fp32); None (the default) uses the model's own
+        (``load(precision=...)``, ``"auto"`` unless set).""",
     "window_overlap": """window_overlap
         Nucleotides shared by neighbouring windows of a sequence longer than one model input
         (``model.tokenizer.max_nucleotides``: 515 nt for DNABERT-6); None: 100 nt, or less where a window is
