@@ -71,8 +71,9 @@ AUTO_PATIENCE_STEPS = 250
 #: once this share of its steps is done stops there and restarts with another seed, where ``restarts`` are left: on
 #: 2,000 ``oct4_peaks`` rows (2-core bf16 CPU) seed 0 scored valid MCC 0.00 at step 250 of 1,000 and ended at 0.47,
 #: below the probe and the baseline, where seeds 1 and 2 were at 0.49 and 0.59 by step 250 and ended near 0.69
-#: (BENCHMARKS.md, "Stop 40"). Dodge et al. (2020) found such unpromising seeds can be told early. Single-label
-#: classification only: early in a regression run R² is often below 0 while the outputs are still mis-scaled.
+#: (BENCHMARKS.md, "E. coli over 20 draws"). Dodge et al. (2020) found such unpromising seeds can be told early.
+#: Single-label classification only: early in a regression run R² is often below 0 while the outputs are still
+#: mis-scaled.
 STALL_SHARE = 0.25
 #: ... and only once this many evaluations have been seen, so that one evaluation at the end of a first epoch does
 #: not decide alone.
