@@ -37,6 +37,7 @@ class Processes:
                     "pip install 'dnabert_nb[distributed]'."
                 ) from error
             self.accelerator = Accelerator(cpu=device.type == "cpu")
+            atexit.unregister(end_process_group)  # once, however many calls made a Processes (every predict does)
             atexit.register(end_process_group)
             self.rank, self.world_size = self.accelerator.process_index, self.accelerator.num_processes
             self.device = self.accelerator.device
@@ -79,8 +80,7 @@ def end_process_group() -> None:
     """Destroy the default process group, once, before the interpreter exits.
 
     Left to the interpreter's own teardown, the group's communication threads can outlive it and abort a finished
-    run at exit ("terminate called without an active exception"). Each run in a process registers it; only the first
-    call finds a group to destroy.
+    run at exit ("terminate called without an active exception"). :class:`Processes` registers it once.
     """
     if torch.distributed.is_available() and torch.distributed.is_initialized():
         torch.distributed.destroy_process_group()
