@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from importlib import resources
 from pathlib import Path
 
 import pandas as pd
 
 from ..core.errors import InputFormatError
-from ._shipped import _manifest
-
-_DATA = resources.files("dnabert_nb.datasets") / "data"
+from ._shipped import _DATA, _manifest
 
 
 def variant_files() -> pd.DataFrame:
