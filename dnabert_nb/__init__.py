@@ -21,6 +21,8 @@ from .core.errors import (
     MissingDependencyError,
     ModelNotFoundError,
     ModelTaskError,
+    OutputError,
+    OutputWarning,
     TrainingError,
 )
 from .core.model import DNABERTModel, UntrainedHeadWarning, load
@@ -51,6 +53,8 @@ __all__ = [
     "BaselineWarning",
     "Callback",
     "CheckpointError",
+    "OutputError",
+    "OutputWarning",
     "CollapseWarning",
     "DNABERTError",
     "DataWarning",

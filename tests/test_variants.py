@@ -150,6 +150,18 @@ def test_a_bgzip_genome_and_ids_with_sequences(classifier, genome, tmp_path):
         (pd.DataFrame({"sequence": ["ACGTACGT"], "pos": [9], "ref": ["G"], "alt": ["A"]}), {}, "outside its 8-nt"),
         (pd.DataFrame({"pos": [2], "ref": ["G"], "alt": ["A"]}), {}, "need a 'sequence' column"),
         (
+            pd.DataFrame({"chrom": ["chr1", "chr1"], "pos": [5, 6], "ref": ["A", "C"], "alt": ["C", np.nan]}),
+            {"genome": True},
+            "Variant rows 1: no alt",
+        ),
+        (
+            pd.DataFrame({"chrom": [np.nan], "pos": [5], "ref": ["A"], "alt": ["C"]}),
+            {"genome": True},
+            "Variant rows 0: no chrom",
+        ),
+        (pd.DataFrame({"sequence": ["ACGTACGT"], "pos": [2], "ref": ["C"], "alt": [None]}), {}, "rows 0: no alt"),
+        (pd.DataFrame({"sequence": ["ACGTACGT"], "pos": [2], "ref": [np.nan], "alt": ["A"]}), {}, "rows 0: no ref"),
+        (
             pd.DataFrame({"sequence": ["ACGTACGT"], "pos": [2], "ref": ["G"], "alt": ["A"]}),
             {"on_mismatch": "x"},
             "on_mismatch",

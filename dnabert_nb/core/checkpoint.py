@@ -18,6 +18,7 @@ import torch
 from transformers import BertConfig
 
 from .errors import CheckpointError, ModelNotFoundError
+from .folders import CHECKSUM_FILE, changed_files
 from .ready import ready_folder, ready_names
 from .tokenizer import KmerTokenizer
 
@@ -136,10 +137,18 @@ def read_tokenizer(folder: Path, config: BertConfig) -> KmerTokenizer:
 def read_weights(folder: Path) -> dict[str, torch.Tensor]:
     """Load the weights as a name → tensor dict, safely, with legacy names normalised.
 
-    A file whose numbers are not all finite (a damaged copy, a diverged run) is refused.
-    Legacy TensorFlow-era names (``LayerNorm.gamma/beta``) become ``weight/bias``;
-    keys of a bare encoder get the ``bert.`` prefix; ``position_ids`` buffers are dropped.
+    A file whose numbers are not all finite (a damaged copy, a diverged run), or that no longer has the SHA-256
+    this package saved beside it (:data:`~.folders.CHECKSUM_FILE`), is refused. Legacy TensorFlow-era names
+    (``LayerNorm.gamma/beta``) become ``weight/bias``; keys of a bare encoder get the ``bert.``
+    prefix; ``position_ids`` buffers are dropped.
     """
+    changed = changed_files(folder)
+    if changed:
+        raise CheckpointError(
+            f"{', '.join(changed)} in {str(folder)!r} no longer match the checksums written with the model "
+            f"({CHECKSUM_FILE}): the file was changed or damaged since it was saved (a copy error, a disk fault). "
+            "Use another copy of the model."
+        )
     safetensors_path, bin_path, int8_path = (folder / name for name in WEIGHT_FILES)
     if safetensors_path.is_file():
         state = _read_safetensors(safetensors_path)
@@ -149,6 +158,8 @@ def read_weights(folder: Path) -> dict[str, torch.Tensor]:
         try:
             state = torch.load(bin_path, map_location="cpu", weights_only=True)
         except pickle.UnpicklingError as error:
+            if "GLOBAL" not in str(error):  # not a pickle of objects: junk, or a damaged file
+                raise CheckpointError(f"{str(bin_path)!r} is not a readable PyTorch weight file.") from error
             raise CheckpointError(
                 f"Refused to load {str(bin_path)!r}: it holds Python objects other than tensors, which "
                 "would run code while loading. Only load it if you trust its source, convert it to "

@@ -52,6 +52,15 @@ class TrainingError(DNABERTError):
     """Training cannot go on, e.g. the loss became NaN or infinite; the message says what was kept."""
 
 
+class OutputError(DNABERTError, OSError):
+    """A result cannot be written where asked (no permission, a full disk, a folder another process uses); the
+    message says what was kept."""
+
+
+class OutputWarning(UserWarning):
+    """A result could not be written (e.g. a checkpoint on a full disk); the work went on and says what is missing."""
+
+
 class MissingDependencyError(DNABERTError, ImportError):
     """An optional extra needed by the called function is not installed."""
 

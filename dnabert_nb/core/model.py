@@ -14,13 +14,21 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 import torch
+from safetensors import SafetensorError
 from transformers import BertConfig, BertForMaskedLM, BertForSequenceClassification, BertModel, PreTrainedModel
 from transformers.models.bert.modeling_bert import BertPooler
 from transformers.utils import logging as hf_logging
 
-from .checkpoint import read_config, read_tokenizer, read_weights, resolve_folder
-from .errors import CheckpointError, InputFormatError, ModelNotFoundError, require_positive_integers
-from .folders import atomic_folder
+from .checkpoint import WEIGHT_FILES, read_config, read_tokenizer, read_weights, resolve_folder
+from .errors import (
+    CheckpointError,
+    DNABERTError,
+    InputFormatError,
+    ModelNotFoundError,
+    OutputError,
+    require_positive_integers,
+)
+from .folders import atomic_folder, write_checksums
 from .runtime import quantise_encoder, resolve_device, resolve_precision
 from .tokenizer import MAX_KMERS, SPECIAL_TOKENS, KmerTokenizer
 
@@ -204,8 +212,9 @@ class DNABERTModel:
     def save(self, path: str | os.PathLike, *, dtype: torch.dtype | None = None, overwrite: bool = False) -> Path:
         """Write the model as a checkpoint folder and return its path.
 
-        The folder holds ``config.json``, ``model.safetensors``, ``vocab.txt`` and a
-        tokenizer config with ``do_lower_case: false``; :func:`load` reads it, and so do
+        The folder holds ``config.json``, ``model.safetensors``, ``vocab.txt``, a
+        tokenizer config with ``do_lower_case: false`` and ``checksums.sha256`` (which :func:`load`
+        verifies); :func:`load` reads it, and so do
         ``transformers.AutoModel.from_pretrained`` and ``BertTokenizer.from_pretrained``.
         The folder is written next to its final place and moved there only when
         complete, so an interrupted save never leaves a half-written checkpoint.
@@ -220,9 +229,22 @@ class DNABERTModel:
             None keeps the network's own.
         overwrite
             Save into a folder that holds other files: its model files are replaced, the others kept.
+
+        Raises
+        ------
+        OutputError
+            The folder cannot be written (no permission, a full disk); a model already there is unchanged.
         """
-        with atomic_folder(path, overwrite=overwrite) as staging:
-            self.write_files(staging, dtype=dtype)
+        try:
+            with atomic_folder(path, overwrite=overwrite) as staging:
+                self.write_files(staging, dtype=dtype)
+        except (OSError, SafetensorError) as error:
+            if isinstance(error, DNABERTError):
+                raise
+            raise OutputError(
+                f"Could not save the model in {str(path)!r} ({error}); a model already there is unchanged. Free some "
+                "space or save elsewhere."
+            ) from error
         return Path(path).expanduser()
 
     def write_files(self, folder: Path, *, dtype: torch.dtype | None = None) -> None:
@@ -235,6 +257,7 @@ class DNABERTModel:
         finally:
             if bars_were_on:
                 hf_logging.enable_progress_bar()
+        write_checksums(folder, WEIGHT_FILES)
         self.tokenizer.save_vocabulary(folder)
         tokenizer_config = {
             "tokenizer_class": "BertTokenizer",

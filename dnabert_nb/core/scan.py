@@ -123,6 +123,10 @@ def _sources(genome, region) -> list[tuple[str, int, int, Callable[[], str]]]:
         chrom, start, end = _region(region)
         if chrom not in named:
             raise InputFormatError(f"No sequence is called {chrom!r}; there are {', '.join(list(named)[:5])}.")
+        if end is not None and end > len(named[chrom]):
+            raise InputFormatError(
+                f"region = {region!r} ends past the end of {chrom!r} ({len(named[chrom]):,} nt); give an end within it."
+            )
         part = named[chrom][start:end]
         return [(chrom, start, len(part), lambda: part)]
     from ..datasets._genome import genome_of  # datasets sits above core; imported when a genome is scanned
@@ -140,15 +144,21 @@ def _sources(genome, region) -> list[tuple[str, int, int, Callable[[], str]]]:
 
 
 def _region(region) -> tuple[str, int, int | None]:
+    """``(chrom, start, end)`` of a region given as text or a tuple (``end`` None: to the end of ``chrom``)."""
     if isinstance(region, tuple) and len(region) == 3:
-        chrom, start, end = region
-        return str(chrom), int(start), int(end)
-    match = _REGION.match(str(region).strip())
-    if not match:
-        raise InputFormatError(f"region = {region!r}; write 'chr22', 'chr22:20,000,000-20,100,000' or a tuple.")
-    if match["start"] is None:
-        return match["chrom"], 0, None
-    start, end = (int(re.sub(r"[,_]", "", match[name])) for name in ("start", "end"))
+        chrom, *bounds = region
+        if not all(isinstance(bound, (int, np.integer)) and not isinstance(bound, bool) for bound in bounds):
+            raise InputFormatError(f"region = {region!r}; a tuple's start and end are whole numbers (0-based).")
+        start, end = map(int, bounds)
+        chrom = str(chrom)
+    else:
+        match = _REGION.match(str(region).strip())
+        if not match:
+            raise InputFormatError(f"region = {region!r}; write 'chr22', 'chr22:20,000,000-20,100,000' or a tuple.")
+        if match["start"] is None:
+            return match["chrom"], 0, None
+        chrom = match["chrom"]
+        start, end = (int(re.sub(r"[,_]", "", match[name])) for name in ("start", "end"))
     if not 0 <= start < end:
         raise InputFormatError(f"region = {region!r} needs 0 <= start < end.")
-    return match["chrom"], start, end
+    return chrom, start, end

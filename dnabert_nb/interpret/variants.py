@@ -73,6 +73,15 @@ def variant_windows(
 def _checked(variants: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     """Variants with upper-case alleles, integer positions, and every row's alleles checked."""
     table = variants.reset_index(drop=True).copy()
+    for column in ("chrom", "ref", "alt"):
+        if column in columns:
+            missing = np.flatnonzero(table[column].isna().to_numpy())
+            if len(missing):
+                rows = ", ".join(map(str, missing[:5]))
+                raise InputFormatError(
+                    f"Variant rows {rows}{' …' if len(missing) > 5 else ''}: no {column} (a missing value); give "
+                    f"every variant its {column}, or drop those rows."
+                )
     table["ref"], table["alt"] = table["ref"].astype(str).str.upper(), table["alt"].astype(str).str.upper()
     for row, (ref, alt, position) in enumerate(zip(table["ref"], table["alt"], table["pos"])):
         if not (_ALLELE.fullmatch(ref) and _ALLELE.fullmatch(alt)) or ref == alt:

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ..core.errors import InputFormatError
+from ..core.folders import atomic_file
 
 
 def intervals(table: pd.DataFrame) -> pd.DataFrame:
@@ -54,7 +55,7 @@ def write_bedgraph(
         mutagenesis map) with ``chrom`` and ``start``; or a DataFrame of regions (``chrom``, ``start``, ``end``,
         or variants with ``chrom``, ``pos``, ``ref``) with the score in column ``value``.
     path
-        The file to write.
+        The file to write; one already there is replaced, whole (on an error it is left as it was).
     value
         The score column of a DataFrame (e.g. ``"diff_1"`` of :func:`dnabert_nb.variant_effects`).
     chrom, start
@@ -65,6 +66,11 @@ def write_bedgraph(
     Returns
     -------
     Path
+
+    Raises
+    ------
+    OutputError
+        The file cannot be written there (no permission, a read-only or full disk).
     """
     path = Path(path).expanduser()
     if isinstance(scores, pd.DataFrame):
@@ -78,7 +84,7 @@ def write_bedgraph(
             raise InputFormatError("Per-nucleotide scores are a 1-D array and need chrom= (and start=) to be placed.")
         positions = start + np.arange(len(values))
         spans = pd.DataFrame({"chrom": chrom, "start": positions, "end": positions + 1, "value": values})
-    with open(path, "w", encoding="utf-8") as handle:
+    with atomic_file(path) as handle:
         handle.write(_track_line("bedGraph", name or path.stem))
         spans.to_csv(handle, sep="\t", header=False, index=False, float_format="%.6g")
     return path
@@ -99,7 +105,7 @@ def write_bed(
     regions
         A DataFrame with ``chrom``, ``start``, ``end`` (BED coordinates) or ``chrom``, ``pos``, ``ref`` (VCF).
     path
-        The file to write.
+        The file to write; one already there is replaced, whole (on an error it is left as it was).
     names
         The column that names each region (missing or None: ``.``).
     score
@@ -123,7 +129,7 @@ def write_bed(
     else:
         spans["score"] = 0
     spans["strand"] = "."
-    with open(path, "w", encoding="utf-8") as handle:
+    with atomic_file(path) as handle:
         handle.write(_track_line("bed", name or path.stem))
         spans.to_csv(handle, sep="\t", header=False, index=False)
     return path

@@ -537,8 +537,7 @@ def finetune(
         finished.network.eval()
         finished.history = pd.DataFrame(outcome.state.history)
         finished.metrics = outcome.state.best_metrics
-        if folder is not None:  # best/ is written only where valid scored the metric
-            finished.checkpoint = folder / (loop.BEST if outcome.best_weights is not None else loop.LAST)
+        finished.checkpoint = outcome.checkpoint
         return ScoredModel(finished, job.best_outputs)
 
     tried = [attempt(seed, output_dir, last=restarts == 0)]

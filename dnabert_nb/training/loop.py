@@ -8,11 +8,14 @@ and resuming an interrupted run exactly (weights, optimizer, schedule, random st
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import sys
 import tempfile
 import time
+import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -21,9 +24,10 @@ from typing import Any
 
 import numpy as np
 import torch
+from safetensors import SafetensorError
 
-from ..core.errors import InputFormatError, TrainingError
-from ..core.folders import atomic_folder, remove_stale_staging
+from ..core.errors import InputFormatError, OutputWarning, TrainingError
+from ..core.folders import atomic_folder, folder_lock, recover_interrupted_write
 from ..core.model import DNABERTModel, load
 from ..core.processes import Processes
 from .callbacks import Callback, standard_callbacks
@@ -273,9 +277,33 @@ class _Checkpoints:
 
     def __init__(self, output_dir: Path | None, processes: Processes):
         self.output_dir, self.processes = output_dir, processes
-        if output_dir is not None and processes.is_main:  # what a killed run left half-written
+        self.unwritten: set[str] = set()  # the folders whose last write failed
+        if output_dir is not None and processes.is_main:  # what a killed run left behind
             for name in (LAST, BEST):
-                remove_stale_staging(output_dir / name)
+                recover_interrupted_write(output_dir / name)
+
+    @contextlib.contextmanager
+    def _writing(self, name: str):
+        """Write ``name`` in the block; a failed write (a full disk) is a warning, once, and training goes on."""
+        try:
+            yield
+        except (OSError, SafetensorError) as error:
+            if name not in self.unwritten:
+                warnings.warn(
+                    f"Could not write the {name}/ checkpoint in {str(self.output_dir)!r} ({error}); training goes on "
+                    "and the model is returned, but that checkpoint is missing or older until a write succeeds. "
+                    "Free some space (or give another output_dir next time).",
+                    OutputWarning,
+                    stacklevel=2,
+                )
+            self.unwritten.add(name)
+        else:
+            self.unwritten.discard(name)
+
+    def written(self, name: str) -> Path | None:
+        """The folder ``name`` under ``output_dir`` if its last write succeeded."""
+        folder = None if self.output_dir is None else self.output_dir / name
+        return folder if folder is not None and name not in self.unwritten and folder.is_dir() else None
 
     def resumable(self) -> Path | None:
         """The ``last/`` folder of an interrupted run, if there is one."""
@@ -286,7 +314,7 @@ class _Checkpoints:
         torch_states = self.processes.gather(torch.get_rng_state())
         extras = self.processes.gather({**job.extra_state(), "pending": json.dumps(state.pending)})
         if self.output_dir is not None and self.processes.is_main:
-            with atomic_folder(self.output_dir / LAST) as staging:
+            with self._writing(LAST), atomic_folder(self.output_dir / LAST) as staging:
                 job.model().write_files(staging)
                 torch.save(
                     {
@@ -303,7 +331,7 @@ class _Checkpoints:
 
     def save_best(self, model: DNABERTModel) -> None:
         if self.output_dir is not None and self.processes.is_main:
-            with atomic_folder(self.output_dir / BEST) as staging:
+            with self._writing(BEST), atomic_folder(self.output_dir / BEST) as staging:
                 model.write_files(staging)
 
     def _saved(self) -> dict:
@@ -349,10 +377,12 @@ def apply_gradients(loss: torch.Tensor, parameters, optimizer, scheduler, max_no
 
 @dataclass
 class TrainingResult:
-    """What :func:`run` returns: the final state and, where a metric picked one, the best weights."""
+    """What :func:`run` returns: the final state, where a metric picked one the best weights, and the checkpoint
+    folder that holds the returned weights (``best/``, else ``last/``; None where none was written)."""
 
     state: TrainingState
     best_weights: dict[str, torch.Tensor] | None
+    checkpoint: Path | None = None
 
 
 def run(
@@ -396,16 +426,68 @@ def run(
         Add a progress bar labelled ``job.description``, and the notebook figure of the curves drawn with
         ``live_plot_options`` (see :func:`~.callbacks.standard_callbacks`), before ``callbacks``.
     """
-    checkpoints = _Checkpoints(None if output_dir is None else Path(output_dir), processes)
-    callbacks = standard_callbacks(
-        job.description,
-        progress=progress,
-        live_plot=live_plot,
-        metric=schedule.metric or job.shown_metric,
-        is_main=processes.is_main,
-        callbacks=callbacks,
-        live_plot_options=live_plot_options,
-    )
+    folder = None if output_dir is None else Path(output_dir)
+    with folder_lock(folder) if folder is not None and processes.is_main else contextlib.nullcontext():
+        checkpoints = _Checkpoints(folder, processes)
+        with _told_what_an_interrupt_kept(checkpoints, processes):
+            state, best_weights = _train(
+                job,
+                checkpoints,
+                optimizer=optimizer,
+                scheduler=scheduler,
+                total_steps=total_steps,
+                steps_per_epoch=steps_per_epoch,
+                schedule=schedule,
+                settings=settings,
+                processes=processes,
+                resume=resume,
+                callbacks=standard_callbacks(
+                    job.description,
+                    progress=progress,
+                    live_plot=live_plot,
+                    metric=schedule.metric or job.shown_metric,
+                    is_main=processes.is_main,
+                    callbacks=callbacks,
+                    live_plot_options=live_plot_options,
+                ),
+            )
+    saved = checkpoints.written(BEST) if best_weights is not None else checkpoints.written(LAST)
+    return TrainingResult(state, best_weights, saved)
+
+
+@contextlib.contextmanager
+def _told_what_an_interrupt_kept(checkpoints: _Checkpoints, processes: Processes):
+    """On a KeyboardInterrupt (Ctrl-C, a notebook's stop button), say what was kept and how to go on; re-raise it."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        if processes.is_main:
+            saved = checkpoints.resumable()
+            print(
+                f"Interrupted. The last checkpoint is {str(saved)!r} (step {checkpoints.last_step()}): the same call "
+                f"with output_dir={str(checkpoints.output_dir)!r}, resume=True goes on from there."
+                if saved is not None
+                else "Interrupted; no checkpoint was written (give output_dir= to keep one).",
+                file=sys.stderr,
+            )
+        raise
+
+
+def _train(
+    job: TrainingJob,
+    checkpoints: _Checkpoints,
+    *,
+    optimizer: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.LRScheduler,
+    total_steps: int,
+    steps_per_epoch: int | None,
+    schedule: Schedule,
+    settings: dict,
+    processes: Processes,
+    resume: bool,
+    callbacks: Sequence[Callback],
+) -> tuple[TrainingState, dict[str, torch.Tensor] | None]:
+    """:func:`run`'s steps, evaluations and checkpoints; the final state and the best weights."""
     if resume and checkpoints.resumable() is not None:
         best_weights = checkpoints.best_weights()
         state = checkpoints.resume(job, optimizer, scheduler, settings)  # last: it restores the random state
@@ -438,7 +520,7 @@ def run(
     job.trainable.eval()
     for callback in callbacks:
         callback.on_end(state)
-    return TrainingResult(state, best_weights)
+    return state, best_weights
 
 
 def _diverged(state: TrainingState, loss: torch.Tensor, optimizer, checkpoints: _Checkpoints) -> TrainingError:
