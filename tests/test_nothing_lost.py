@@ -191,3 +191,9 @@ def test_an_interrupt_says_what_was_kept_and_how_to_go_on(encoder, data, tmp_pat
         dn.finetune(encoder, *data, **OPTIONS, output_dir=tmp_path / "run")
     said = capsys.readouterr().err
     assert f"The last checkpoint is '{tmp_path / 'run' / 'last'}' (step 8)" in said and "resume=True" in said
+
+
+def test_training_into_a_folder_that_holds_a_run_says_it_replaces_it(encoder, data, tmp_path):
+    dn.finetune(encoder, *data, **{**OPTIONS, "epochs": 1}, output_dir=tmp_path / "run")
+    with pytest.warns(OutputWarning, match="holds an earlier run \\(its last/ is at step 6\\).*resume=True"):
+        dn.finetune(encoder, *data, **{**OPTIONS, "epochs": 1}, output_dir=tmp_path / "run")

@@ -169,6 +169,8 @@ def test_from_peaks_same_seed_same_table_and_clear_errors(genome, tmp_path):
         dn.datasets.from_peaks(peaks, path, center="peak")
     with pytest.raises(InputFormatError, match="width"):
         dn.datasets.from_peaks(peaks, path, width=5)
+    with pytest.raises(InputFormatError, match="valid_chroms = \\['chr9'\\]: no peak is on that chromosome"):
+        dn.datasets.from_peaks(peaks, path, valid_chroms=["chr9"])
 
 
 def test_scan_tiles_a_region_and_matches_predict(genome, checkpoints, tmp_path):

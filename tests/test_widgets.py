@@ -139,6 +139,9 @@ def test_mutation_explorer_maps_applies_undoes_and_redoes(classifier):
     assert panel.sequence == edited and len(panel.table) == 1
     panel.apply(10, base)
     assert "already holds" in panel.error_text
+    panel.apply(3, "X")
+    assert "substitute one of A, C, G, T or N" in panel.error_text and panel.sequence == edited
+    assert len(panel.history) == 2 and len(panel.table) == 1  # the refused edit is in neither
     panel.redo()
     assert "Nothing to redo" in panel.error_text
 
@@ -152,6 +155,11 @@ def test_mutation_explorer_maps_the_chosen_region_of_a_long_sequence(classifier)
     panel.region.value = (0, 20)
     panel.wait()
     assert list(panel.result.index) == list(range(20))
+
+
+def test_mutation_explorer_names_an_empty_sequence_as_such(classifier):
+    with pytest.raises(dn.InvalidSequenceError, match="is empty; at least 1 nt are needed to make a sequence"):
+        MutationExplorer(classifier, "")
 
 
 def test_mutation_explorer_needs_a_task_head(encoder):

@@ -91,9 +91,9 @@ def encode_nucleotides(
         index = int(too_short[0])
         name = describe_id(None if ids is None else ids[index], index)
         what = "is empty" if lengths[index] == 0 else f"has {lengths[index]} nt"
+        needed = "a sequence" if min_length == 1 else f"one k-mer (k = {min_length})"
         raise InvalidSequenceError(
-            f"Sequence {name} {what}; at least {min_length} nt are needed to make one k-mer "
-            f"(k = {min_length}). Remove it or lengthen it.",
+            f"Sequence {name} {what}; at least {min_length} nt are needed to make {needed}. Remove it or lengthen it.",
             sequence_id=name,
         )
     offsets = np.zeros(len(cleaned) + 1, dtype=np.int64)

@@ -255,7 +255,15 @@ def _deal(group: pd.Series, valid_chroms, test_chroms, rng: np.random.Generator)
     """``{group: split}``: the chromosomes given, else whole groups dealt (seeded) by their window counts."""
     if valid_chroms is not None or test_chroms is not None:
         fixed = {chrom: "valid" for chrom in valid_chroms or []} | {chrom: "test" for chrom in test_chroms or []}
-        return {name: fixed.get(name, fixed.get(name.removeprefix("chr"), "train")) for name in group.unique()}
+        split_of = {name: fixed.get(name, fixed.get(name.removeprefix("chr"), "train")) for name in group.unique()}
+        for split, chroms in (("valid", valid_chroms), ("test", test_chroms)):
+            if chroms and split not in split_of.values():
+                raise InputFormatError(
+                    f"{split}_chroms = {list(chroms)!r}: no peak is on {'these' if len(chroms) > 1 else 'that'} "
+                    f"chromosome{'s' if len(chroms) > 1 else ''}, so {split} would be empty; peaks are on "
+                    f"{', '.join(sorted(group.unique())[:8])}."
+                )
+        return split_of
     counts = group.value_counts().sort_index()
     split_of, filled = {}, {"test": 0, "valid": 0}
     for name in counts.index[rng.permutation(len(counts))]:

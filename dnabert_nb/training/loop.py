@@ -429,6 +429,13 @@ def run(
     folder = None if output_dir is None else Path(output_dir)
     with folder_lock(folder) if folder is not None and processes.is_main else contextlib.nullcontext():
         checkpoints = _Checkpoints(folder, processes)
+        if not resume and processes.is_main and checkpoints.resumable() is not None:
+            warnings.warn(
+                f"{str(folder)!r} holds an earlier run (its last/ is at step {checkpoints.last_step()}); this run "
+                "replaces its best/ and last/ as it saves. resume=True continues a run instead.",
+                OutputWarning,
+                stacklevel=3,
+            )
         with _told_what_an_interrupt_kept(checkpoints, processes):
             state, best_weights = _train(
                 job,

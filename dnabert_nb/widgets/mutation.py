@@ -184,6 +184,9 @@ class MutationExplorer(Panel):
             sequence = self.sequence
             if not 0 <= position < len(sequence):
                 raise InputFormatError(f"Position {position} is outside the {len(sequence)}-nt sequence (0-based).")
+            if not isinstance(base, str) or base.upper() not in set("ACGTN"):
+                raise InputFormatError(f"base = {base!r}; substitute one of A, C, G, T or N.")
+            base = base.upper()
             if sequence[position] == base:
                 raise InputFormatError(f"Position {position} already holds {base}; choose another base.")
             before = self.current  # shown since the last refresh: not predicted again
