@@ -208,6 +208,8 @@ def test_scan_skips_n_windows_reads_dicts_and_says_what_is_wrong(genome, checkpo
     assert sequences.groupby("chrom").size().to_dict() == {"a": 5, "b": 3}
     with pytest.raises(InputFormatError, match="region = 'chr2:9-3'"):
         dn.scan(model, path, region="chr2:9-3")
+    with pytest.raises(dn.InvalidSequenceError, match="Sequence 'b' holds 'X' at position 201 \\(1-based\\)"):
+        dn.scan(model, {"a": "ACGT" * 100, "b": "ACGT" * 50 + "X" + "ACGT" * 50}, width=120, progress=False)
     with pytest.raises(InputFormatError, match="start and end are whole numbers"):
         dn.scan(model, path, region=("chr1", "a", "b"))
     with pytest.raises(InputFormatError, match="ends past the end of 'a' \\(400 nt\\)"):

@@ -11,7 +11,8 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from ..io.genome import Genome
-from .errors import InputFormatError, ModelTaskError, require_positive_integers
+from .alphabet import AMBIGUOUS, NUCLEOTIDES
+from .errors import InputFormatError, InvalidSequenceError, ModelTaskError, require_positive_integers
 from .inference import DEFAULT_BATCH_SIZE
 from .model import DNABERTModel
 from .predict import predict
@@ -19,6 +20,8 @@ from .processes import is_main_process
 
 #: Windows predicted per call of :func:`predict` (bounds memory on a whole chromosome).
 CHUNK = 4096
+#: A letter no nucleotide code reads (A, C, G, T, U and the IUPAC ambiguity codes are read).
+_NOT_DNA = re.compile(f"[^{NUCLEOTIDES}U{AMBIGUOUS}]")
 _REGION = re.compile(r"^(?P<chrom>[^:\s]+)(:(?P<start>[\d,_]+)-(?P<end>[\d,_]+))?$")
 
 
@@ -118,6 +121,15 @@ def _sources(genome, region) -> list[tuple[str, int, int, Callable[[], str]]]:
     """``(name, offset, length, fetch)`` of everything to scan; ``fetch()`` reads the sequence when its turn comes."""
     if isinstance(genome, dict):
         named = {str(name): str(sequence).upper() for name, sequence in genome.items()}
+        for name, sequence in named.items():
+            odd = _NOT_DNA.search(sequence)
+            if odd:
+                raise InvalidSequenceError(
+                    f"Sequence {name!r} holds {odd.group()!r} at position {odd.start() + 1:,} (1-based); a genome to "
+                    "scan holds nucleotide codes (A, C, G, T, U, N and the IUPAC ambiguity codes) only.",
+                    sequence_id=name,
+                    position=odd.start() + 1,
+                )
         if region is None:
             return [(name, 0, len(sequence), lambda sequence=sequence: sequence) for name, sequence in named.items()]
         chrom, start, end = _region(region)
