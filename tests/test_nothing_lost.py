@@ -197,3 +197,41 @@ def test_training_into_a_folder_that_holds_a_run_says_it_replaces_it(encoder, da
     dn.finetune(encoder, *data, **{**OPTIONS, "epochs": 1}, output_dir=tmp_path / "run")
     with pytest.warns(OutputWarning, match="holds an earlier run \\(its last/ is at step 6\\).*resume=True"):
         dn.finetune(encoder, *data, **{**OPTIONS, "epochs": 1}, output_dir=tmp_path / "run")
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A tmpfs of the given size in bytes (a real full disk), where this process may mount one (as root)."""
+    mounted = []
+
+    def mount(size: int) -> Path:
+        folder = tmp_path / f"disk{len(mounted)}"
+        folder.mkdir()
+        done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)], capture_output=True)
+        if done.returncode:
+            pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
+        mounted.append(folder)
+        return folder
+
+    yield mount
+    for folder in mounted:
+        subprocess.run(["umount", str(folder)], check=False)
+
+
+def test_on_a_real_full_disk_training_returns_its_model_and_a_track_keeps_its_old_file(encoder, data, small_disk):
+    unsaved = dn.finetune(encoder, *data, **OPTIONS)
+    weights = sum(p.numel() * 4 for p in unsaved.network.parameters())
+    disk = small_disk(2 * weights)  # a model fits, a model with its optimizer state (last/) does not
+    with pytest.warns(OutputWarning, match="Could not write the last/ checkpoint .* MB free there"):
+        model = dn.finetune(encoder, *data, **OPTIONS, output_dir=disk / "run")
+    assert model.metrics == unsaved.metrics
+    for a, b in zip(unsaved.network.parameters(), model.network.parameters()):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+    assert not list((disk / "run").glob(".*staging*")) and not list((disk / "run").glob(".*ready*"))
+
+    disk = small_disk(64 * 1024)
+    path = dn.io.write_bedgraph(np.zeros(100), disk / "scores.bedgraph", chrom="chr1")
+    before = path.read_text()
+    with pytest.raises(OutputError, match="No space left on device.*the file there is unchanged"):
+        dn.io.write_bedgraph(np.linspace(0, 1, 20_000), path, chrom="chr1")  # about 400 kB
+    assert path.read_text() == before and sorted(p.name for p in disk.iterdir()) == ["scores.bedgraph"]

@@ -12,6 +12,7 @@ import contextlib
 import hashlib
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -287,10 +288,12 @@ class _Checkpoints:
         """Write ``name`` in the block; a failed write (a full disk) is a warning, once, and training goes on."""
         try:
             yield
-        except (OSError, SafetensorError) as error:
+        except (OSError, SafetensorError, RuntimeError) as error:  # torch.save on a full disk: a RuntimeError
             if name not in self.unwritten:
+                free = shutil.disk_usage(self.output_dir).free / 1e6
                 warnings.warn(
-                    f"Could not write the {name}/ checkpoint in {str(self.output_dir)!r} ({error}); training goes on "
+                    f"Could not write the {name}/ checkpoint in {str(self.output_dir)!r} ({error}; {free:,.1f} MB "
+                    "free there); training goes on "
                     "and the model is returned, but that checkpoint is missing or older until a write succeeds. "
                     "Free some space (or give another output_dir next time).",
                     OutputWarning,
