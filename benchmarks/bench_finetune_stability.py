@@ -1,27 +1,28 @@
 """Does default fine-tuning hold up on small data, for every seed, and does it beat a bag of k-mers?
 
-For each shipped classification task (and GUE prom_core_tata from ../shared when present): a 2,000-row subset of its
-training split (all of it when smaller), its validation split (at most 1,000 rows) and test split (at most 2,000
-rows). ``dn.finetune(dn.load(), train, valid)`` at its defaults for seeds 0, 1 and 2; ``dn.baseline(train, valid)``
-on the same rows. Reported per task: test MCC per seed, their spread, whether a seed gave a constant predictor
-(one class for every test sequence), and the baseline's test MCC.
+For each shipped classification task (and GUE tasks from ../shared when present, e.g. ``gue_prom_core_tata``): a
+2,000-row subset of its training split (all of it when smaller), its validation split (at most 1,000 rows) and test
+split (at most 2,000 rows). ``dn.finetune(dn.load(), train, valid)`` at its defaults for seeds 0, 1 and 2;
+``dn.baseline(train, valid)`` on the same rows. Reported per task: test MCC per seed, their spread, whether a seed
+gave a constant predictor (one class for every test sequence), and the baseline's test MCC.
 
-``--min-steps`` sets the step budget of ``epochs="auto"``; ``--epochs``, ``--eval-every``, ``--restarts``,
-``--pooling``, ``--lr`` and ``--crop`` pass those finetune options (default: finetune's own defaults), to compare
-recipes; ``--history FOLDER`` writes each run's ``.history`` there as ``<task>_seed<N>.csv``; ``--no-linear-probe``
-turns finetune's linear probe off. Each run prints which model finetune kept (the fine-tuned network or the linear
-probe). ``--probe-only`` fits only that linear probe (frozen encoder, seconds) and reports its valid and test MCC
-per task, beside the baseline's.
+``--passes`` and ``--steps LOW HIGH`` set the budget of ``epochs="auto"``; ``--epochs``, ``--eval-every``,
+``--restarts``, ``--pooling``, ``--lr`` and ``--crop`` pass those finetune options (default: finetune's own
+defaults), to compare recipes; ``--history FOLDER`` writes each run's ``.history`` there as ``<task>_seed<N>.csv``;
+``--no-linear-probe`` turns finetune's linear probe off; ``--blend`` also reports the test MCC of a weighted mean of
+the model's and the k-mer baseline's class probabilities, its share chosen on valid. Each run prints which model
+finetune kept (the fine-tuned network or the linear probe). ``--probe-only`` fits only that linear probe (frozen
+encoder, seconds) and reports its valid and test MCC per task, beside the baseline's.
 
 ``--cv K`` is for tasks whose test split is too small to rank anything (``ecoli_promoters``: 12 test rows): all of
-the task's rows are pooled and split into K stratified folds; each fold is predicted once by a baseline and, per seed,
-a model fitted on the other folds (a stratified tenth of them held out as the valid split), and the MCC is computed
-over all out-of-fold predictions. ``--cv-repeats R`` draws the folds R times and adds each score's mean and sd over the
-draws: on 106 rows the draw alone moves the MCC by several points.
+the task's rows are pooled and split into K stratified folds; each fold is predicted once by a baseline and, per
+seed, a model fitted on the other folds (a stratified tenth of them held out as the valid split), and the MCC is
+computed over all out-of-fold predictions. ``--cv-repeats R`` draws the folds R times and adds each score's mean and
+sd over the draws: on 106 rows the draw alone moves the MCC by several points.
 
 Usage: python benchmarks/bench_finetune_stability.py [--rows 2000] [--seeds 0 1 2] [--tasks splice ...]
        [--epochs auto] [--eval-every 125] [--history FOLDER] [--restarts 2] [--pooling mean] [--lr 5e-5]
-       [--crop 0.65] [--min-steps 500] [--no-linear-probe | --probe-only]
+       [--crop 0.65] [--passes 8] [--steps 500 1000] [--blend] [--no-linear-probe | --probe-only]
        [--model CHECKPOINT] [--cv 10 [--cv-repeats 5]]
 """
 
@@ -43,16 +44,17 @@ from dnabert_nb.training import finetune as finetune_module
 from dnabert_nb.training.finetune import is_linear_probe, probe_model
 from dnabert_nb.training.targets import labelled_task
 
-GUE = Path(__file__).resolve().parents[2] / "shared" / "gue" / "prom_core_tata"
+GUE = Path(__file__).resolve().parents[2] / "shared" / "gue"
 
 
 def tasks(names: list[str] | None) -> dict[str, pd.DataFrame]:
+    """The tasks by name: shipped datasets, and ``gue_<task>`` for a GUE task in ../shared/gue (where present)."""
     chosen = names or [*dn.datasets.list()["name"], "gue_prom_core_tata"]
     found = {}
     for name in chosen:
-        if name == "gue_prom_core_tata":
-            if GUE.is_dir():
-                found[name] = dn.read_gue(GUE)
+        if name.startswith("gue_"):
+            if (GUE / name.removeprefix("gue_")).is_dir():
+                found[name] = dn.read_gue(GUE / name.removeprefix("gue_"))
         else:
             found[name] = dn.datasets.load(name)
     return found
@@ -112,6 +114,26 @@ def training_course(history: pd.DataFrame) -> str:
     )
 
 
+def blend(model: dn.DNABERTModel, valid: pd.DataFrame, test: pd.DataFrame) -> tuple[float, float]:
+    """The share of finetune's k-mer baseline (of 0, 0.25, ..., 1) in a weighted mean of its and the model's class
+    probabilities that scores the best MCC on valid (the lower on a tie), and that blend's test MCC."""
+
+    def mcc_of(frame: pd.DataFrame) -> dict[float, float]:
+        network = dn.predict(model, frame, progress=False).filter(like="prob_").to_numpy()
+        counts = model.baseline.predict(frame["sequence"]).filter(like="prob_").to_numpy()
+        truth = frame["label"].astype(str).map({name: i for i, name in enumerate(model.labels)}).to_numpy()
+        return {
+            share: matthews_corrcoef(truth, ((1 - share) * network + share * counts).argmax(axis=1)) for share in SHARES
+        }
+
+    on_valid = mcc_of(valid)
+    share = max(SHARES, key=lambda s: (on_valid[s], -s))
+    return share, mcc_of(test)[share]
+
+
+SHARES = (0.0, 0.25, 0.5, 0.75, 1.0)
+
+
 def kept(model: dn.DNABERTModel) -> str:
     """Which model finetune returned: its linear probe or the fine-tuned network."""
     return "linear probe" if is_linear_probe(model) else "fine-tuned network"
@@ -152,12 +174,16 @@ def main() -> None:
     parser.add_argument("--restarts", type=int)
     parser.add_argument("--pooling", choices=HEAD_POOLINGS)
     parser.add_argument("--lr", type=float)
+    parser.add_argument("--passes", type=int, help="epochs='auto': passes over the data (finetune.AUTO_PASSES)")
     parser.add_argument(
-        "--min-steps", type=int, help="epochs='auto' budget: optimiser steps at least (finetune.AUTO_MIN_STEPS)"
+        "--steps", type=int, nargs=2, help="epochs='auto': fewest and most optimiser steps (finetune.AUTO_STEPS)"
     )
     parser.add_argument("--crop", type=float, help="train on random crops keeping at least this share of each window")
     parser.add_argument("--no-linear-probe", action="store_true", help="finetune(linear_probe=False)")
     parser.add_argument("--probe-only", action="store_true", help="fit only finetune's linear probe")
+    parser.add_argument(
+        "--blend", action="store_true", help="also score the model's probabilities blended with the k-mer baseline's"
+    )
     parser.add_argument("--model", help="checkpoint folder to fine-tune (default: the embedded model)")
     parser.add_argument("--cv", type=int, help="K-fold cross-validation over all of a task's rows")
     parser.add_argument("--cv-repeats", type=int, default=1, help="repeat --cv over this many draws of the folds")
@@ -177,9 +203,14 @@ def main() -> None:
         recipe["crop"] = args.crop
     if args.no_linear_probe:
         recipe["linear_probe"] = False
-    if args.min_steps is not None:
-        finetune_module.AUTO_MIN_STEPS = args.min_steps
-        print(f"epochs='auto' budget: {args.min_steps} steps at least")
+    if args.passes is not None:
+        finetune_module.AUTO_PASSES = args.passes
+    if args.steps is not None:
+        finetune_module.AUTO_STEPS = tuple(args.steps)
+    print(
+        f"epochs='auto' budget: {finetune_module.AUTO_PASSES} passes in {finetune_module.AUTO_STEPS[0]} to "
+        f"{finetune_module.AUTO_STEPS[1]} steps where they fit"
+    )
     print(f"finetune options beyond the defaults: {recipe or 'none'}")
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; dnabert_nb {dn.__version__}")
     rows = []
@@ -210,6 +241,13 @@ def main() -> None:
             row[f"mcc_seed{seed}"] = scores["mcc"]
             row[f"constant_seed{seed}"] = predictions["label"].nunique() == 1
             row[f"seconds_seed{seed}"] = time.perf_counter() - began
+            if args.blend:
+                row[f"blend_share_seed{seed}"], row[f"blend_mcc_seed{seed}"] = blend(model, valid, test)
+                print(
+                    f"blend with the k-mer baseline: share {row[f'blend_share_seed{seed}']:.2f} (on valid), test MCC "
+                    f"{row[f'blend_mcc_seed{seed}']:.3f}",
+                    flush=True,
+                )
             if args.history is not None:
                 args.history.mkdir(parents=True, exist_ok=True)
                 model.history.to_csv(args.history / f"{name}_seed{seed}.csv", index=False)

@@ -318,8 +318,11 @@ def test_sequences_longer_than_a_short_context_go_through_windows(data):
     assert [len(s) for s in scores] == valid.sequence.str.len().tolist()[:3]
 
 
-def test_auto_epochs_give_small_data_enough_steps_and_stop_early():
-    assert [_finetune.auto_epochs(steps) for steps in (2, 40, 100, 1000)] == [30, 25, 10, 3]
+def test_auto_epochs_give_small_data_enough_passes_and_stop_early():
+    # 8 passes where they take 500 to 1,000 steps; more epochs where 8 take fewer, fewer where they take more;
+    # 3 to 30 epochs
+    epochs = [_finetune.auto_epochs(steps) for steps in (2, 40, 63, 100, 160, 250, 1000)]
+    assert epochs == [30, 13, 8, 8, 6, 4, 3]
     # patience: 4 evaluations, but never fewer steps than 250 (800 rows at 25 steps an epoch: 10 epochs)
     assert [_finetune.auto_patience(steps) for steps in (2, 25, 63, 1000)] == [125, 10, 4, 4]
     # evaluations: at each epoch's end, or an epoch longer than 125 steps split into the fewest parts of at most 125

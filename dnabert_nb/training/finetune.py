@@ -55,8 +55,11 @@ from .targets import (
 BUCKET_BATCHES = 50
 #: Tags the random draws of ``crop`` apart from the batch order's ((seed, epoch) would repeat them at step == epoch).
 CROP_STREAM = 1
-#: epochs="auto": train for at least this many optimiser steps (small data gets more epochs) ...
-AUTO_MIN_STEPS = 1000
+#: epochs="auto": see every training window this many times ...
+AUTO_PASSES = 8
+#: ... in at least the first and, where that allows, at most the second number of optimiser steps (small data gets
+#: more epochs, large data fewer) ...
+AUTO_STEPS = (500, 1000)
 #: ... in this many epochs at the least and at the most ...
 AUTO_EPOCHS = (3, 30)
 #: ... evaluating on valid at the end of every epoch or, where an epoch is longer, every epoch / k steps (rounded up)
@@ -341,11 +344,10 @@ def finetune(
     task
         ``"auto"`` (decided from the labels), ``"classification"``, ``"multilabel"`` or ``"regression"``.
     epochs
-        Passes over ``train``; ``"auto"`` (the default): enough for 1,000 optimiser steps, within 3 to 30 epochs,
-        stopping after 4 evaluations without improvement that span at least 250 steps (unless
-        ``early_stopping_patience`` says otherwise).
-        Small data then trains for many more steps than 3 epochs would give it (2,000 rows: 16 epochs at the
-        most); from about 10,700 rows up (at batch size 32) it is 3 epochs.
+        Passes over ``train``; ``"auto"`` (the default): 8 where they take 500 to 1,000 optimiser steps, more
+        where 8 take fewer steps, fewer where they take more; within 3 to 30 epochs, stopping after 4 evaluations
+        without improvement that span at least 250 steps (unless ``early_stopping_patience`` says otherwise).
+        2,000 windows (at batch size 32) train 8 epochs, 504 steps; from about 10,700 windows up it is 3 epochs.
     lr, batch_size, warmup, weight_decay
         AdamW; linear warm-up over ``warmup`` (a fraction of the steps, or a number of steps when ≥ 1),
         then linear decay to zero. ``batch_size`` is per process.
@@ -893,6 +895,8 @@ def auto_eval_every(steps_per_epoch: int) -> int | None:
 
 
 def auto_epochs(steps_per_epoch: int) -> int:
-    """``epochs="auto"``: enough epochs for :data:`AUTO_MIN_STEPS` optimiser steps, within :data:`AUTO_EPOCHS`."""
+    """``epochs="auto"``: :data:`AUTO_PASSES` epochs, more where they take fewer than the first of
+    :data:`AUTO_STEPS` optimiser steps, fewer where they take more than the second; within :data:`AUTO_EPOCHS`."""
+    fewest, most = (math.ceil(AUTO_STEPS[0] / steps_per_epoch), max(1, AUTO_STEPS[1] // steps_per_epoch))
     low, high = AUTO_EPOCHS
-    return int(min(high, max(low, math.ceil(AUTO_MIN_STEPS / steps_per_epoch))))
+    return int(min(high, max(low, fewest, min(AUTO_PASSES, most))))

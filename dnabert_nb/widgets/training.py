@@ -21,7 +21,15 @@ from ..pl.evaluation import confusion, roc
 from ..pl.training import training_curves
 from ..training.callbacks import CurvesCallback
 from ..training.evaluate import evaluate
-from ..training.finetune import AUTO_EPOCHS, AUTO_MIN_STEPS, auto_epochs, finetune, is_linear_probe, linear_probe
+from ..training.finetune import (
+    AUTO_EPOCHS,
+    AUTO_PASSES,
+    AUTO_STEPS,
+    auto_epochs,
+    finetune,
+    is_linear_probe,
+    linear_probe,
+)
 from ..training.loop import TrainingState
 from ._inputs import uploaded_labelled
 from ._model_choice import SharedModel, as_shared
@@ -133,8 +141,8 @@ class TrainingPanel(Panel):
             options=EPOCH_CHOICES,
             value="auto",
             description="Epochs",
-            tooltip=f"auto: at least {AUTO_MIN_STEPS:,} steps on small data ({AUTO_EPOCHS[0]} to {AUTO_EPOCHS[1]} "
-            f"epochs, stops early), {AUTO_EPOCHS[0]} epochs on large data",
+            tooltip=f"auto: {AUTO_PASSES} epochs in {AUTO_STEPS[0]:,} to {AUTO_STEPS[1]:,} steps where they fit "
+            f"({AUTO_EPOCHS[0]} to {AUTO_EPOCHS[1]} epochs, stops early), {AUTO_EPOCHS[0]} epochs on large data",
         )
         self.pooling = widgets.Dropdown(
             options=HEAD_CHOICES,
