@@ -21,7 +21,7 @@ import numpy as np
 from scipy.stats import spearmanr
 
 import dnabert_nb as dn
-from dnabert_nb.interpret.pfm import BASES, log_odds, reverse_complement
+from dnabert_nb.dna.pfm import BASES, log_odds, reverse_complement
 
 
 def best_site(sequence: str, pwm: np.ndarray) -> tuple[int, np.ndarray, float]:

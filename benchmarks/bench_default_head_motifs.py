@@ -35,8 +35,8 @@ SITE_MATRIX, TOP_SHARE = "MA0139.2", 0.05
 def site_rank_shares(model: dn.DNABERTModel, peaks: list[str], target: str) -> dict[str, float]:
     """Share of ``peaks`` whose best CTCF site is among the top :data:`TOP_SHARE` of their site-wide windows, by
     the sum of each evidence over the window."""
-    from dnabert_nb.core.alphabet import reverse_complement
-    from dnabert_nb.interpret.pfm import log_odds
+    from dnabert_nb.dna.alphabet import reverse_complement
+    from dnabert_nb.dna.pfm import log_odds
 
     odds = log_odds(dn.datasets.jaspar()[SITE_MATRIX]).to_numpy()
     width, index = len(odds), {base: i for i, base in enumerate("ACGT")}

@@ -21,7 +21,7 @@ import warnings
 import numpy as np
 
 import dnabert_nb as dn
-from dnabert_nb.interpret.pfm import log_odds, reverse_complement
+from dnabert_nb.dna.pfm import log_odds, reverse_complement
 
 
 def best_site(sequence: str, pwm: np.ndarray) -> tuple[float, int]:

@@ -12,7 +12,13 @@ The verbs live in the layers of the flow: ``core`` (model, tokenizer, inference 
 """
 
 from . import datasets, io, pl, widgets
-from .core.errors import (
+from .core.model import DNABERTModel, UntrainedHeadWarning, load
+from .core.predict import embed, predict
+from .core.processes import is_main_process
+from .core.ready import model_card, models
+from .core.tokenizer import KmerTokenizer
+from .design import DesignConstraints, DesignResult, design
+from .dna.errors import (
     CheckpointError,
     DataWarning,
     DNABERTError,
@@ -25,19 +31,13 @@ from .core.errors import (
     OutputWarning,
     TrainingError,
 )
-from .core.model import DNABERTModel, UntrainedHeadWarning, load
-from .core.predict import embed, predict
-from .core.processes import is_main_process
-from .core.ready import model_card, models
-from .core.scan import scan
-from .core.tokenizer import KmerTokenizer
-from .design import DesignConstraints, DesignResult, design
 from .interpret.attention import attention_scores
 from .interpret.compare import compare_motifs
 from .interpret.contributions import token_contributions
+from .interpret.motif_scores import motif_scores
 from .interpret.motifs import MotifResult, attention_motifs
 from .interpret.mutagenesis import mutagenesis
-from .interpret.pfm import motif_scores
+from .interpret.scan import scan
 from .interpret.variants import variant_effects
 from .io import read_dnabert_tsv, read_fasta, read_gue, read_labelled_fasta
 from .training.baseline import KmerBaseline, baseline

@@ -18,10 +18,10 @@ import json
 import sys
 from pathlib import Path
 
-from .core.errors import DNABERTError
 from .core.model import HEAD_POOLINGS, load
 from .core.processes import is_main_process
 from .core.runtime import INFERENCE_PRECISIONS, PRECISIONS
+from .dna.errors import DNABERTError
 from .io.labelled import as_labelled
 from .training.evaluate import evaluate
 from .training.finetune import finetune

@@ -30,7 +30,7 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from dnabert_nb.core.shuffle import dinucleotide_shuffle  # noqa: E402
+from dnabert_nb.dna.shuffle import dinucleotide_shuffle  # noqa: E402
 
 DATA = ROOT / "dnabert_nb" / "datasets" / "data"
 SEED = 0

@@ -46,8 +46,8 @@ import torch.nn.functional as F
 from transformers import BertForMaskedLM
 
 import dnabert_nb as dn
-from dnabert_nb.core.alphabet import AMBIGUOUS_CODE, NUCLEOTIDES, encode_nucleotides
 from dnabert_nb.core.tokenizer import SPECIAL_TOKENS
+from dnabert_nb.dna.alphabet import AMBIGUOUS_CODE, NUCLEOTIDES, encode_nucleotides
 from dnabert_nb.training.corpus import Corpus
 from dnabert_nb.training.pretrain import FRESH_POSITIONS, sinusoid_positions
 

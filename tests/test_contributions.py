@@ -3,8 +3,8 @@ import pytest
 import torch
 
 import dnabert_nb as dn
-from dnabert_nb.core.errors import ModelTaskError
 from dnabert_nb.core.inference import token_mean
+from dnabert_nb.dna.errors import ModelTaskError
 from dnabert_nb.interpret.attention import kmer_to_nucleotide
 
 

@@ -12,8 +12,8 @@ from sklearn.metrics import roc_auc_score
 
 import dnabert_nb as dn
 from dnabert_nb import InputFormatError
-from dnabert_nb.core.shuffle import dinucleotide_shuffle
 from dnabert_nb.datasets import _genome
+from dnabert_nb.dna.shuffle import dinucleotide_shuffle
 
 EXPECTED = {  # name: (rows, length, classes)
     "splice": (3186, 60, {"donor", "acceptor", "neither"}),

@@ -12,7 +12,7 @@ import torch
 
 import dnabert_nb as dn
 from dnabert_nb import InputFormatError
-from dnabert_nb.core.alphabet import reverse_complement
+from dnabert_nb.dna.alphabet import reverse_complement
 from dnabert_nb.interpret import motifs as _motifs
 from dnabert_nb.interpret.enrichment import benjamini_hochberg
 from dnabert_nb.interpret.motifs import count_containing, find_motifs, high_attention_regions

@@ -12,7 +12,7 @@ from test_finetune import FAST, planted
 
 import dnabert_nb as dn
 from dnabert_nb import CheckpointError, InputFormatError, OutputError, OutputWarning
-from dnabert_nb.core.folders import LOCK_FILE, atomic_folder, folder_lock
+from dnabert_nb.dna.folders import LOCK_FILE, atomic_folder, folder_lock
 
 OPTIONS = {**FAST, "epochs": 3, "save_every": 4, "seed": 3, "baseline": False}
 

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 import dnabert_nb as dn
-from dnabert_nb.core.errors import InputFormatError
+from dnabert_nb.dna.errors import InputFormatError
 
 pytest.importorskip("pysam")
 

@@ -28,7 +28,7 @@ def test_ambiguous_bases_score_zero_and_probabilities_equal_counts():
 def test_one_rule_for_counts_and_probabilities_and_information_as_logomaker_has_it():
     import logomaker
 
-    from dnabert_nb.interpret.pfm import information, probabilities, reverse_complement
+    from dnabert_nb.dna.pfm import information, probabilities, reverse_complement
 
     counts = pd.DataFrame({"A": [3, 0, 5], "C": [1, 10, 5], "G": [0, 0, 0], "T": [6, 0, 0]}, dtype=float)
     pd.testing.assert_frame_equal(probabilities(counts), probabilities(counts / 10))  # rows of 10 counts

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 import dnabert_nb as dn
-from dnabert_nb.core import checkpoint, ready
+from dnabert_nb.core import int8_weights, ready
 
 
 def test_int8_storage_keeps_every_weight_within_half_a_step_of_its_row():
@@ -20,24 +20,24 @@ def test_int8_storage_keeps_every_weight_within_half_a_step_of_its_row():
         "bias": torch.randn(256, generator=generator),
         "ids": torch.arange(5),
     }
-    stored = checkpoint.quantize_int8(state)
-    assert stored["big"].dtype == torch.int8 and stored["big" + checkpoint.INT8_SCALE].shape == (300,)
-    back = checkpoint.dequantize_int8(stored, "file")
+    stored = int8_weights.quantize_int8(state)
+    assert stored["big"].dtype == torch.int8 and stored["big" + int8_weights.INT8_SCALE].shape == (300,)
+    back = int8_weights.dequantize_int8(stored, "file")
     assert set(back) == set(state)
     step = state["big"].abs().amax(dim=1, keepdim=True) / 127
     assert ((back["big"] - state["big"]).abs() <= step / 2 + 1e-7).all()
     for key in ("small", "bias", "ids"):  # small tensors and integers are kept exactly
         torch.testing.assert_close(back[key], state[key], rtol=0, atol=0)
-    del stored["big" + checkpoint.INT8_SCALE]
+    del stored["big" + int8_weights.INT8_SCALE]
     with pytest.raises(dn.CheckpointError, match="without one scale a row"):
-        checkpoint.dequantize_int8(stored, "file")
+        int8_weights.dequantize_int8(stored, "file")
 
 
 @pytest.fixture
 def shelf(tmp_path, monkeypatch):
     """An empty place for ready models, and int8 storage for the tiny test models' matrices too."""
     monkeypatch.setattr(ready, "READY_MODELS", tmp_path / "ready")
-    monkeypatch.setattr(checkpoint, "INT8_MIN_SIZE", 512)
+    monkeypatch.setattr(int8_weights, "INT8_MIN_SIZE", 512)
     return tmp_path / "ready"
 
 

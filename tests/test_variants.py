@@ -8,7 +8,7 @@ import torch
 
 import dnabert_nb as dn
 from dnabert_nb import InputFormatError
-from dnabert_nb.core.alphabet import reverse_complement
+from dnabert_nb.dna.alphabet import reverse_complement
 from dnabert_nb.interpret.variants import variant_windows
 
 pysam = pytest.importorskip("pysam")

@@ -2,8 +2,7 @@
 
 Weights load without executing code: ``model.safetensors``, or ``pytorch_model.bin``
 through ``torch.load(weights_only=True)``; a pickle that would need anything
-but tensors is refused. ``model.int8.safetensors`` holds the large matrices as int8 with one scale a row
-(the ready task models: a quarter of the size, predictions within a few thousandths) and is read back to fp32.
+but tensors is refused. ``model.int8.safetensors`` (:mod:`.int8_weights`) is read back to fp32.
 """
 
 from __future__ import annotations
@@ -17,16 +16,13 @@ from pathlib import Path
 import torch
 from transformers import BertConfig
 
-from .errors import CheckpointError, ModelNotFoundError
-from .folders import CHECKSUM_FILE, changed_files
+from ..dna.errors import CheckpointError, ModelNotFoundError
+from ..dna.folders import CHECKSUM_FILE, changed_files
+from .int8_weights import dequantize_int8
 from .ready import ready_folder, ready_names
 from .tokenizer import KmerTokenizer
 
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin", "model.int8.safetensors")
-#: Matrices with at least this many numbers are stored as int8 in ``model.int8.safetensors``; smaller ones as fp32.
-INT8_MIN_SIZE = 65_536
-#: Suffix of the per-row scales of an int8 matrix in that file.
-INT8_SCALE = ".int8_scale"
 #: Fields of hub configs that point at remote code or a custom architecture; never used.
 IGNORED_CONFIG_FIELDS = ("auto_map", "split", "rnn", "rnn_hidden", "rnn_dropout", "num_rnn_layer")
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
@@ -201,36 +197,3 @@ def _read_safetensors(path: Path) -> dict[str, torch.Tensor]:
         return load_file(str(path), device="cpu")
     except (SafetensorError, OSError) as error:
         raise CheckpointError(f"{str(path)!r} is not a readable safetensors file: {error}") from error
-
-
-def quantize_int8(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """The tensors of ``state`` as ``model.int8.safetensors`` stores them.
-
-    Floating matrices of at least :data:`INT8_MIN_SIZE` numbers become int8 with one fp32 scale a row (the row's
-    largest magnitude over 127, stored as ``name + INT8_SCALE``); everything else is kept in fp32.
-    """
-    stored = {}
-    for key, tensor in state.items():
-        tensor = tensor.detach().cpu()
-        if tensor.is_floating_point() and tensor.dim() == 2 and tensor.numel() >= INT8_MIN_SIZE:
-            scale = tensor.float().abs().amax(dim=1).clamp_min(1e-12) / 127
-            stored[key] = torch.round(tensor.float() / scale[:, None]).to(torch.int8)
-            stored[key + INT8_SCALE] = scale
-        else:
-            stored[key] = tensor.float() if tensor.is_floating_point() else tensor
-    return stored
-
-
-def dequantize_int8(stored: dict[str, torch.Tensor], path: Path) -> dict[str, torch.Tensor]:
-    """fp32 weights from what :func:`quantize_int8` stored (read from ``path``, named in errors)."""
-    state = {}
-    for key, tensor in stored.items():
-        if key.endswith(INT8_SCALE):
-            continue
-        if tensor.dtype == torch.int8:
-            scale = stored.get(key + INT8_SCALE)
-            if scale is None or scale.shape != (tensor.shape[0],):
-                raise CheckpointError(f"{str(path)!r} holds the int8 matrix {key} without one scale a row.")
-            tensor = tensor.float() * scale.float()[:, None]
-        state[key] = tensor
-    return state

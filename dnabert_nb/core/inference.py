@@ -14,9 +14,9 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from ..dna.errors import require_positive_integers
 from ..io.sequences import SequencesLike, as_sequence_table
 from .encoder import cls_pass, kmer_token_weights, supports_cls_pass
-from .errors import require_positive_integers
 from .model import TOKEN_MEAN_POOLINGS, DNABERTModel, head_pooling
 from .processes import Processes
 from .runtime import resolve_precision

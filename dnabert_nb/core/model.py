@@ -19,8 +19,7 @@ from transformers import BertConfig, BertForMaskedLM, BertForSequenceClassificat
 from transformers.models.bert.modeling_bert import BertPooler
 from transformers.utils import logging as hf_logging
 
-from .checkpoint import WEIGHT_FILES, read_config, read_tokenizer, read_weights, resolve_folder
-from .errors import (
+from ..dna.errors import (
     CheckpointError,
     DNABERTError,
     InputFormatError,
@@ -28,7 +27,8 @@ from .errors import (
     OutputError,
     require_positive_integers,
 )
-from .folders import atomic_folder, write_checksums
+from ..dna.folders import atomic_folder, write_checksums
+from .checkpoint import WEIGHT_FILES, read_config, read_tokenizer, read_weights, resolve_folder
 from .runtime import quantise_encoder, resolve_device, resolve_precision
 from .tokenizer import MAX_KMERS, SPECIAL_TOKENS, KmerTokenizer
 

@@ -7,8 +7,8 @@ import pandas as pd
 import torch
 
 from .._docs import shared_docs
+from ..dna.errors import InputFormatError, ModelTaskError
 from ..io.sequences import SequencesLike
-from .errors import InputFormatError, ModelTaskError
 from .inference import (
     DEFAULT_BATCH_SIZE,
     BatchFunction,

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .errors import MissingDependencyError
+from ..dna.errors import MissingDependencyError
 
 
 class Processes:

@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING
 import pandas as pd
 from safetensors.torch import save_file
 
-from .errors import InputFormatError
-from .folders import atomic_folder
+from ..dna.errors import InputFormatError
+from ..dna.folders import atomic_folder
+from .int8_weights import quantize_int8
 
 if TYPE_CHECKING:
     from .model import DNABERTModel
@@ -80,8 +81,6 @@ def models() -> pd.DataFrame:
 
 def write_ready(model: DNABERTModel, name: str, card: dict) -> Path:
     """Write ``model`` as the ready model ``name`` with int8 weights and ``card``; return its folder."""
-    from .checkpoint import quantize_int8  # checkpoint reads ready folders by name: imported here, not above
-
     folder = READY_MODELS / name
     with atomic_folder(folder, overwrite=True) as staging:
         model.network.config.to_json_file(staging / "config.json")

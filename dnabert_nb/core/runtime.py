@@ -6,7 +6,7 @@ import warnings
 
 import torch
 
-from .errors import InputFormatError
+from ..dna.errors import InputFormatError
 
 PRECISIONS = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 #: Inference only, on the CPU: the encoder's linear layers multiply int8 weights (one scale per output row) with

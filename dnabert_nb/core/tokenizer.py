@@ -9,8 +9,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .alphabet import AMBIGUOUS_CODE, NUCLEOTIDES, describe_id, encode_nucleotides
-from .errors import InputFormatError
+from ..dna.alphabet import AMBIGUOUS_CODE, NUCLEOTIDES, describe_id, encode_nucleotides
+from ..dna.errors import InputFormatError
 
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 PAD_ID, UNK_ID, CLS_ID, SEP_ID, MASK_ID = range(len(SPECIAL_TOKENS))

@@ -24,9 +24,9 @@ from collections import Counter
 import numpy as np
 import pandas as pd
 
-from ..core.alphabet import gc_content
-from ..core.errors import InputFormatError
-from ..core.shuffle import dinucleotide_shuffle
+from ..dna.alphabet import gc_content
+from ..dna.errors import InputFormatError
+from ..dna.shuffle import dinucleotide_shuffle
 from ..io.genome import Genome
 from ..io.peaks import read_peaks
 from ._genome import genome_of

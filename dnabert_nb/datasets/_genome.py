@@ -10,7 +10,7 @@ from typing import NamedTuple
 
 import pandas as pd
 
-from ..core.errors import DNABERTError, InputFormatError
+from ..dna.errors import DNABERTError, InputFormatError
 from ..io.genome import Genome, as_genome
 
 #: Fraction at the end of every genome (by coordinate) held out for validation.

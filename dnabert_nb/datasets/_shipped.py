@@ -8,7 +8,7 @@ from importlib import resources
 
 import pandas as pd
 
-from ..core.errors import InputFormatError
+from ..dna.errors import InputFormatError
 
 _DATA = resources.files("dnabert_nb.datasets") / "data"
 LIST_COLUMNS = ["name", "task", "classes", "n", "length", "source", "license"]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..core.errors import InputFormatError
+from ..dna.errors import InputFormatError
 from ._shipped import _DATA, _manifest
 
 

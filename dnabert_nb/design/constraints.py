@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..core.alphabet import gc_content, reverse_complement
-from ..core.errors import InputFormatError, require_non_negative_integers, require_positive_integers
-from ..interpret.pfm import BASES, check_pfm, probabilities
+from ..dna.alphabet import gc_content, reverse_complement
+from ..dna.errors import InputFormatError, require_non_negative_integers, require_positive_integers
+from ..dna.pfm import BASES, check_pfm, probabilities
 
 #: The nucleotides each IUPAC letter stands for.
 IUPAC = {

@@ -20,13 +20,6 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from .._docs import shared_docs
-from ..core.alphabet import gc_content, normalise
-from ..core.errors import (
-    InputFormatError,
-    ModelTaskError,
-    require_positive_integers,
-    require_positive_integers_or_none,
-)
 from ..core.inference import (
     DEFAULT_BATCH_SIZE,
     WindowOutputs,
@@ -38,6 +31,13 @@ from ..core.inference import (
 )
 from ..core.model import DNABERTModel
 from ..core.predict import output_column, output_index, predict
+from ..dna.alphabet import gc_content, normalise
+from ..dna.errors import (
+    InputFormatError,
+    ModelTaskError,
+    require_positive_integers,
+    require_positive_integers_or_none,
+)
 from ..io.sequences import SequencesLike, as_sequence_table
 from .constraints import DesignConstraints
 

@@ -1,5 +1,5 @@
 """Questions asked of a model: ``attention`` (attention_scores), ``contributions`` (token_contributions, for a
 mean-pooled head), ``motifs`` (attention_motifs), ``compare``
-(compare_motifs against JASPAR), ``pfm`` (position frequency matrices: probabilities, information, log-odds,
-reverse complement, motif scores).
+(compare_motifs against JASPAR), ``motif_scores`` (a known motif's best match in each sequence), ``scan`` (a
+model along a genome), ``mutagenesis``, ``variants``, ``seqlets`` and ``enrichment`` (the motif searches).
 """

@@ -9,9 +9,9 @@ import torch
 
 from .._docs import shared_docs
 from ..core.encoder import cls_pass, mean_query_attention
-from ..core.errors import InputFormatError
 from ..core.inference import DEFAULT_BATCH_SIZE, WindowOutputs, run_windows
 from ..core.model import TOKEN_MEAN_POOLINGS, DNABERTModel, head_pooling
+from ..dna.errors import InputFormatError
 from ..io.sequences import SequencesLike
 
 

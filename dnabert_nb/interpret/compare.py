@@ -9,8 +9,8 @@ import pandas as pd
 
 from .._deprecation import positional_options
 from .._docs import shared_docs
-from ..core.errors import InputFormatError
-from .pfm import probabilities, reverse_complement
+from ..dna.errors import InputFormatError
+from ..dna.pfm import probabilities, reverse_complement
 
 #: Added to every count before columns are compared (a small one: it only keeps zero columns apart).
 PSEUDOCOUNT = 0.01

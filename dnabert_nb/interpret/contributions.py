@@ -18,7 +18,6 @@ import torch
 
 from .._docs import shared_docs
 from ..core.encoder import kmer_token_weights
-from ..core.errors import ModelTaskError
 from ..core.inference import (
     DEFAULT_BATCH_SIZE,
     WindowOutputs,
@@ -30,6 +29,7 @@ from ..core.inference import (
 )
 from ..core.model import TOKEN_MEAN_POOLINGS, DNABERTModel, head_pooling
 from ..core.predict import target_column
+from ..dna.errors import ModelTaskError
 from ..io.sequences import SequencesLike
 from .attention import window_nucleotide_scores
 

@@ -10,18 +10,18 @@ import numpy as np
 import pandas as pd
 
 from .._docs import shared_docs
-from ..core.alphabet import encode_nucleotides, normalise, reverse_complement
-from ..core.errors import InputFormatError, require_positive_integers
 from ..core.inference import DEFAULT_BATCH_SIZE
 from ..core.model import TOKEN_MEAN_POOLINGS, DNABERTModel, head_pooling
 from ..core.predict import target_column
-from ..core.shuffle import dinucleotide_shuffle
+from ..dna.alphabet import encode_nucleotides, normalise, reverse_complement
+from ..dna.errors import InputFormatError, require_positive_integers
+from ..dna.pfm import BASES, site_pfm
+from ..dna.shuffle import dinucleotide_shuffle
 from ..io.sequences import SequencesLike, as_sequence_table
 from .attention import attention_scores
 from .compare import compare_motifs, prepare_database
 from .contributions import contribution_run, require_mean_head
 from .enrichment import enrichment, no_motifs
-from .pfm import BASES, site_pfm
 from .seqlets import seqlet_motifs
 
 #: What attention_motifs can read the motif regions from.

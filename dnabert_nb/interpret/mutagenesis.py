@@ -14,8 +14,6 @@ import numpy as np
 import pandas as pd
 
 from .._docs import shared_docs
-from ..core.alphabet import normalise
-from ..core.errors import InputFormatError, ModelTaskError
 from ..core.inference import (
     DEFAULT_BATCH_SIZE,
     log_odds,
@@ -26,8 +24,10 @@ from ..core.inference import (
 )
 from ..core.model import DNABERTModel
 from ..core.predict import target_column
+from ..dna.alphabet import normalise
+from ..dna.errors import InputFormatError, ModelTaskError
+from ..dna.pfm import BASES
 from ..io.sequences import SequencesLike, as_sequence_table, looks_like_path
-from .pfm import BASES
 
 SCALES = ("probability", "log_odds")
 

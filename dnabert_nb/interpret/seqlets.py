@@ -24,9 +24,9 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from ..core.alphabet import reverse_complement
+from ..dna.alphabet import reverse_complement
+from ..dna.pfm import BASES, site_pfm
 from .enrichment import INSTANCE_COLUMNS, enrichment, no_motifs
-from .pfm import BASES, site_pfm
 
 #: A seqlet's score sum must pass this quantile of the negatives' window sums (a 5 % false-positive rate a window).
 SEQLET_QUANTILE = 0.95

@@ -19,10 +19,10 @@ import numpy as np
 import pandas as pd
 
 from .._docs import shared_docs
-from ..core.alphabet import normalise, reverse_complement
-from ..core.errors import InputFormatError, ModelTaskError
 from ..core.inference import DEFAULT_BATCH_SIZE, log_odds, logits, run_windows, to_probabilities
 from ..core.model import DNABERTModel
+from ..dna.alphabet import normalise, reverse_complement
+from ..dna.errors import InputFormatError, ModelTaskError
 from ..io.genome import Genome, as_genome
 from ..io.sequences import SequencesLike, as_sequence_table
 from ..io.vcf import read_vcf

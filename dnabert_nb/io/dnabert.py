@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..core.errors import InputFormatError
+from ..dna.errors import InputFormatError
 from .text import existing_file, integers_if_all_are, open_text
 
 #: What the k-mer field of a DNABERT data line holds; a first line with anything else is a header ("sequence", "seq").

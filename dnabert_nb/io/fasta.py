@@ -7,7 +7,7 @@ import os
 
 import pandas as pd
 
-from ..core.errors import InputFormatError
+from ..dna.errors import InputFormatError
 from .text import existing_file, integers_if_all_are, open_text
 
 FASTA_SUFFIXES = (".fa", ".fasta", ".fna", ".fas", ".fa.gz", ".fasta.gz", ".fna.gz", ".fas.gz")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..core.errors import InputFormatError, MissingDependencyError
+from ..dna.errors import InputFormatError, MissingDependencyError
 
 
 def _pysam():

@@ -10,7 +10,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from ..core.errors import InputFormatError
+from ..dna.errors import InputFormatError
 from .dnabert import read_dnabert_tsv, read_gue
 from .fasta import FASTA_SUFFIXES, read_labelled_fasta
 from .sequences import as_sequence_table

@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..core.errors import InputFormatError
-from ..interpret.pfm import BASES, PROBABILITY_SAMPLES
+from ..dna.errors import InputFormatError
+from ..dna.pfm import BASES, PROBABILITY_SAMPLES
 
 #: The formats :func:`write_motifs` writes.
 MOTIF_FORMATS = ("jaspar", "meme", "transfac")
@@ -74,7 +74,7 @@ def _checked_values(name: str, frame: object) -> np.ndarray:
 
 
 def _is_probabilities(values: np.ndarray) -> bool:
-    """Rows summing to 1 are probabilities (the rule of :mod:`dnabert_nb.interpret.pfm`)."""
+    """Rows summing to 1 are probabilities (the rule of :mod:`dnabert_nb.dna.pfm`)."""
     return bool(np.allclose(values.sum(axis=1), 1))
 
 
@@ -178,7 +178,7 @@ def write_motifs(
     Notes
     -----
     A matrix whose rows all sum to 1 is read as probabilities (as everywhere in
-    :mod:`dnabert_nb.interpret.pfm`). JASPAR and TRANSFAC hold counts: probabilities become counts of
+    :mod:`dnabert_nb.dna.pfm`). JASPAR and TRANSFAC hold counts: probabilities become counts of
     ``nsites`` observations (``attrs["nsites"]``, else 100), each row rounded to whole counts that sum to
     ``nsites`` (the largest remainders round up); counts are written as given. MEME holds each row divided by its
     sum (6 decimals), with ``nsites`` the largest row sum of counts, or for probabilities ``attrs["nsites"]``,

@@ -7,7 +7,7 @@ import os
 import numpy as np
 import pandas as pd
 
-from ..core.errors import InputFormatError
+from ..dna.errors import InputFormatError
 from .text import existing_file, open_text
 
 #: narrowPeak's ten columns (ENCODE); broadPeak has the first nine; BED has the first three to six.

@@ -8,7 +8,7 @@ from typing import NamedTuple
 
 import pandas as pd
 
-from ..core.errors import InputFormatError
+from ..dna.errors import InputFormatError
 from .fasta import FASTA_SUFFIXES, read_fasta
 
 SequencesLike = str | os.PathLike | Iterable[str] | pd.Series | pd.DataFrame

@@ -10,7 +10,7 @@ from typing import TextIO
 
 import pandas as pd
 
-from ..core.errors import InputFormatError
+from ..dna.errors import InputFormatError
 
 GZIP_MAGIC = b"\x1f\x8b"
 

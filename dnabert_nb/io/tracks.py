@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..core.errors import InputFormatError
-from ..core.folders import atomic_file
+from ..dna.errors import InputFormatError
+from ..dna.folders import atomic_file
 
 
 def intervals(table: pd.DataFrame) -> pd.DataFrame:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..core.errors import InputFormatError
+from ..dna.errors import InputFormatError
 from .genome import _pysam
 from .text import existing_file
 

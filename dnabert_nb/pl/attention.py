@@ -8,7 +8,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.transforms import blended_transform_factory
 
-from ..core.errors import InputFormatError
+from ..dna.errors import InputFormatError
 
 
 def attention(

@@ -6,7 +6,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.axes import Axes
 
-from ..core.errors import InputFormatError
+from ..dna.errors import InputFormatError
 
 DESIGNER_COLOUR, JUDGE_COLOUR = "tab:blue", "tab:orange"
 

@@ -10,7 +10,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from sklearn.metrics import confusion_matrix, roc_auc_score, roc_curve
 
-from ..core.errors import InputFormatError
+from ..dna.errors import InputFormatError
 
 
 def _probability_columns(predictions: pd.DataFrame) -> list[str]:

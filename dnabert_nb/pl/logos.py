@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
-from ..core.errors import InputFormatError
-from ..interpret.pfm import information, probabilities, reverse_complement
+from ..dna.errors import InputFormatError
+from ..dna.pfm import information, probabilities, reverse_complement
 
 
 def _matrix(pfm: pd.DataFrame, kind: str) -> pd.DataFrame:

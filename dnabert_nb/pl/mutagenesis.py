@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
-from ..core.errors import InputFormatError
-from ..interpret.pfm import BASES
+from ..dna.errors import InputFormatError
+from ..dna.pfm import BASES
 
 
 def importance(ism: pd.DataFrame, sequence: str) -> pd.DataFrame:

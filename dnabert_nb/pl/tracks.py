@@ -7,7 +7,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.ticker import FuncFormatter
 
-from ..core.errors import InputFormatError
+from ..dna.errors import InputFormatError
 
 
 def scan(table: pd.DataFrame, *, value: str | None = None, peaks: pd.DataFrame | None = None, ax: Axes | None = None):

@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
-from ..core.errors import InputFormatError
 from ..core.model import DNABERTModel
+from ..dna.errors import InputFormatError
 from ..training.baseline import KmerBaseline
 from ..training.callbacks import CurvesCallback
 from ..training.finetune import is_linear_probe

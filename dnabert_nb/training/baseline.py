@@ -22,9 +22,9 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import Pipeline
 
 from .._docs import shared_docs
-from ..core.alphabet import normalise
-from ..core.errors import InputFormatError, ModelTaskError, require_positive_integers
 from ..core.predict import result_frame
+from ..dna.alphabet import normalise
+from ..dna.errors import InputFormatError, ModelTaskError, require_positive_integers
 from ..io.labelled import as_labelled
 from ..io.sequences import SequencesLike, as_sequence_table
 from .metrics import classification_metrics, log_probabilities

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 from tqdm.auto import tqdm
 
-from ..core.errors import InputFormatError
+from ..dna.errors import InputFormatError
 
 if TYPE_CHECKING:
     from .loop import TrainingState

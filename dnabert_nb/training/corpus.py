@@ -7,8 +7,8 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from ..core.errors import InputFormatError
 from ..core.tokenizer import UNK_ID, KmerTokenizer
+from ..dna.errors import InputFormatError
 from ..io.fasta import FASTA_SUFFIXES
 from ..io.sequences import as_sequence_table
 

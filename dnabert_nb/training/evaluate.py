@@ -9,9 +9,9 @@ import pandas as pd
 import torch
 
 from .._docs import shared_docs
-from ..core.errors import InputFormatError, ModelTaskError
 from ..core.inference import DEFAULT_BATCH_SIZE, average_windows, logits, run_windows, to_probabilities
 from ..core.model import DNABERTModel
+from ..dna.errors import InputFormatError, ModelTaskError
 from ..io.labelled import as_labelled
 from .baseline import KmerBaseline
 from .metrics import LOWER_IS_BETTER, classification_metrics, multilabel_metrics, regression_metrics

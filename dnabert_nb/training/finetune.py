@@ -20,7 +20,13 @@ from transformers import BertForSequenceClassification
 
 from .._deprecation import renamed_options
 from .._docs import shared_docs
-from ..core.errors import (
+from ..core.inference import logits, window_runs
+from ..core.model import HEAD_POOLINGS, NEW_HEAD_POOLING, DNABERTModel
+from ..core.predict import embed
+from ..core.processes import Processes
+from ..core.runtime import resolve_precision, training_precision
+from ..core.tokenizer import pack_inputs
+from ..dna.errors import (
     InputFormatError,
     MissingDependencyError,
     ModelTaskError,
@@ -30,12 +36,6 @@ from ..core.errors import (
     require_positive_integers_or_none,
     require_positive_numbers,
 )
-from ..core.inference import logits, window_runs
-from ..core.model import HEAD_POOLINGS, NEW_HEAD_POOLING, DNABERTModel
-from ..core.predict import embed
-from ..core.processes import Processes
-from ..core.runtime import resolve_precision, training_precision
-from ..core.tokenizer import pack_inputs
 from . import loop
 from .baseline import KmerBaseline, fit_baseline
 from .callbacks import Callback, require_callbacks

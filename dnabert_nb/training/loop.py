@@ -27,10 +27,10 @@ import numpy as np
 import torch
 from safetensors import SafetensorError
 
-from ..core.errors import InputFormatError, OutputWarning, TrainingError
-from ..core.folders import atomic_folder, folder_lock, recover_interrupted_write
 from ..core.model import DNABERTModel, load
 from ..core.processes import Processes
+from ..dna.errors import InputFormatError, OutputWarning, TrainingError
+from ..dna.folders import atomic_folder, folder_lock, recover_interrupted_write
 from .callbacks import Callback, standard_callbacks
 
 STATE_FILE = "training_state.pt"

@@ -8,7 +8,7 @@ import numpy as np
 from scipy.stats import pearsonr, spearmanr
 from sklearn import metrics as skm
 
-from ..core.errors import InputFormatError
+from ..dna.errors import InputFormatError
 
 #: Scores of every evaluation by task (multi-label adds ``f1_``, ``mcc_`` and ``auroc_<label>``), besides ``loss``.
 METRIC_NAMES = {

@@ -13,11 +13,11 @@ import torch
 from transformers import BertConfig, BertForMaskedLM
 
 from .._docs import shared_docs
-from ..core.errors import InputFormatError, require_positive_integers, require_positive_numbers
 from ..core.model import DNABERTModel, load
 from ..core.processes import Processes
 from ..core.runtime import resolve_device, resolve_precision
 from ..core.tokenizer import MAX_KMERS, SPECIAL_TOKENS, KmerTokenizer
+from ..dna.errors import InputFormatError, require_positive_integers, require_positive_numbers
 from . import loop
 from .callbacks import Callback
 from .corpus import Corpus, as_corpus

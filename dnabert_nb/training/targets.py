@@ -14,8 +14,8 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from ..core.errors import DataWarning, InputFormatError
 from ..core.model import DNABERTModel
+from ..dna.errors import DataWarning, InputFormatError
 from ..io.labelled import as_labelled, describe_rows
 
 TASK_TYPES = ("classification", "multilabel", "regression")

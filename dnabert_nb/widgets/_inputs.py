@@ -10,7 +10,7 @@ from pathlib import Path
 import ipywidgets as widgets
 import pandas as pd
 
-from ..core.errors import InputFormatError
+from ..dna.errors import InputFormatError
 from ..io.fasta import read_fasta
 from ..io.labelled import read_labelled_csv, read_labelled_file
 

@@ -8,9 +8,9 @@ from contextlib import AbstractContextManager
 import ipywidgets as widgets
 import traitlets
 
-from ..core.errors import InputFormatError
 from ..core.model import EMBEDDED_MODEL, DNABERTModel, load
 from ..core.ready import model_card, ready_folder, ready_names
+from ..dna.errors import InputFormatError
 from ..training.finetune import is_linear_probe
 from ._panel import MessageLine
 

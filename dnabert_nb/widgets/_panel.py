@@ -25,7 +25,7 @@ import pandas as pd
 from ipywidgets.widgets.widget_description import DescriptionStyle, DescriptionWidget
 from matplotlib.figure import Figure
 
-from ..core.errors import DNABERTError
+from ..dna.errors import DNABERTError
 
 #: The rows a table shows; the full table stays in the panel's attribute.
 TABLE_ROWS = 200

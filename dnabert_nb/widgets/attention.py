@@ -8,9 +8,9 @@ import ipywidgets as widgets
 import numpy as np
 import pandas as pd
 
-from ..core.alphabet import normalise, reverse_complement
 from ..core.model import DNABERTModel
 from ..core.predict import predict
+from ..dna.alphabet import normalise, reverse_complement
 from ..interpret.attention import attention_scores
 from ..interpret.motifs import high_attention_regions
 from ..io.sequences import SequencesLike, as_sequence_table

@@ -8,9 +8,9 @@ import re
 import ipywidgets as widgets
 import pandas as pd
 
-from ..core.errors import InputFormatError, ModelTaskError
 from ..core.model import DNABERTModel
 from ..design.search import METHODS, DesignResult, design
+from ..dna.errors import InputFormatError, ModelTaskError
 from ..pl.design import design_trajectory
 from ._model_choice import SharedModel, as_shared
 from ._panel import Job, Panel, figure_image, html_table, new_figure, show_figure

@@ -8,10 +8,10 @@ from pathlib import Path
 import ipywidgets as widgets
 import pandas as pd
 
-from ..core.alphabet import normalise
-from ..core.errors import InputFormatError
 from ..core.model import DNABERTModel
 from ..datasets import jaspar
+from ..dna.alphabet import normalise
+from ..dna.errors import InputFormatError
 from ..interpret.compare import compare_motifs
 from ..interpret.motifs import MotifResult, attention_motifs, reads_token_mean
 from ..io.motifs import write_motifs

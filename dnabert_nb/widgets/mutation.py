@@ -6,10 +6,10 @@ import ipywidgets as widgets
 import numpy as np
 import pandas as pd
 
-from ..core.alphabet import normalise
-from ..core.errors import InputFormatError, ModelTaskError
 from ..core.model import DNABERTModel
 from ..core.predict import output_column, predict
+from ..dna.alphabet import normalise
+from ..dna.errors import InputFormatError, ModelTaskError
 from ..interpret.mutagenesis import mutagenesis
 from ..pl.mutagenesis import mutagenesis as plot_mutagenesis
 from ._inputs import SequenceInput

@@ -5,10 +5,10 @@ from __future__ import annotations
 import ipywidgets as widgets
 import pandas as pd
 
-from ..core.alphabet import encode_nucleotides
-from ..core.errors import ModelTaskError
 from ..core.model import DNABERTModel
 from ..core.predict import predict
+from ..dna.alphabet import encode_nucleotides
+from ..dna.errors import ModelTaskError
 from ._inputs import pasted_sequences, uploaded_sequences
 from ._model_choice import ModelChooser, SharedModel, as_shared
 from ._panel import Job, Panel, download_link, html_table, sort_table

@@ -11,12 +11,12 @@ import ipywidgets as widgets
 import numpy as np
 import pandas as pd
 
-from ..core.errors import InputFormatError
 from ..core.inference import default_window_overlap
 from ..core.model import DNABERTModel, load
 from ..core.predict import predict
 from ..datasets import list as list_datasets
 from ..datasets import load as load_dataset
+from ..dna.errors import InputFormatError
 from ..pl.evaluation import confusion, roc
 from ..pl.training import training_curves
 from ..training.callbacks import CurvesCallback

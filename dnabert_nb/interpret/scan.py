@@ -10,13 +10,14 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from ..core.inference import DEFAULT_BATCH_SIZE
+from ..core.model import DNABERTModel
+from ..core.predict import predict
+from ..core.processes import is_main_process
+from ..datasets._genome import genome_of
+from ..dna.alphabet import AMBIGUOUS, NUCLEOTIDES
+from ..dna.errors import InputFormatError, InvalidSequenceError, ModelTaskError, require_positive_integers
 from ..io.genome import Genome
-from .alphabet import AMBIGUOUS, NUCLEOTIDES
-from .errors import InputFormatError, InvalidSequenceError, ModelTaskError, require_positive_integers
-from .inference import DEFAULT_BATCH_SIZE
-from .model import DNABERTModel
-from .predict import predict
-from .processes import is_main_process
 
 #: Windows predicted per call of :func:`predict` (bounds memory on a whole chromosome).
 CHUNK = 4096
@@ -141,7 +142,6 @@ def _sources(genome, region) -> list[tuple[str, int, int, Callable[[], str]]]:
             )
         part = named[chrom][start:end]
         return [(chrom, start, len(part), lambda: part)]
-    from ..datasets._genome import genome_of  # datasets sits above core; imported when a genome is scanned
 
     fasta = genome_of(genome)
     if region is None:

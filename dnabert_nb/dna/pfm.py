@@ -14,13 +14,12 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from ..core.alphabet import NUCLEOTIDES, encode_nucleotides
-from ..core.errors import InputFormatError
-from ..io.sequences import SequencesLike, as_sequence_table
+from .alphabet import NUCLEOTIDES, encode_nucleotides
+from .errors import InputFormatError
 
 #: The columns of a PFM (logomaker's and JASPAR's order). Reversing it complements: T G C A.
 BASES = ["A", "C", "G", "T"]
-#: A PFM's columns in the order of the nucleotide codes of :mod:`dnabert_nb.core.alphabet`.
+#: A PFM's columns in the order of the nucleotide codes of :mod:`dnabert_nb.dna.alphabet`.
 CODE_COLUMNS = [BASES.index(base) for base in NUCLEOTIDES]
 #: Observations a probability matrix stands for when a pseudocount is added.
 PROBABILITY_SAMPLES = 100
@@ -135,25 +134,3 @@ def best_match_scores(sequences: Sequence[str], pwm: pd.DataFrame) -> np.ndarray
         if last_start >= offsets[index]:
             scores[index] = both[offsets[index] : last_start + 1].max()
     return scores
-
-
-def motif_scores(sequences: SequencesLike, pfm: pd.DataFrame, *, pseudocount: float = 0.5) -> np.ndarray:
-    """Best log2-odds match of a motif in each sequence, over all positions of both strands.
-
-    Parameters
-    ----------
-    sequences
-        A str, list of str, Series, DataFrame with ``sequence``, or FASTA path.
-    pfm
-        Position frequency matrix, positions × ``A C G T`` (counts or probabilities), e.g.
-        from :func:`dnabert_nb.datasets.jaspar`.
-    pseudocount
-        Added to every count before taking log-odds against a uniform background.
-
-    Returns
-    -------
-    ndarray of float, shape (n_sequences,)
-        ``-inf`` for a sequence shorter than the motif.
-    """
-    table = as_sequence_table(sequences)
-    return best_match_scores(table.sequences, log_odds(pfm, pseudocount=pseudocount))
