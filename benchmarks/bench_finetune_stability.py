@@ -49,7 +49,7 @@ GUE = Path(__file__).resolve().parents[2] / "shared" / "gue"
 
 def tasks(names: list[str] | None) -> dict[str, pd.DataFrame]:
     """The tasks by name: shipped datasets, and ``gue_<task>`` for a GUE task in ../shared/gue (where present)."""
-    chosen = names or [*dn.datasets.list()["name"], "gue_prom_core_tata"]
+    chosen = names or [*dn.datasets.catalog()["name"], "gue_prom_core_tata"]
     found = {}
     for name in chosen:
         if name.startswith("gue_"):

@@ -6,9 +6,10 @@
 >>> ft = dn.finetune(model, train, valid)               # DataFrames with sequence, label
 >>> dn.predict(ft, ["ACGT..."])                         # DataFrame: one row per sequence
 
-The verbs live in the layers of the flow: ``core`` (model, tokenizer, inference engine, predict, embed),
-``io`` (readers), ``training`` (one loop: finetune, pretrain, evaluate), ``interpret`` (attention, motifs), ``design``,
-``datasets``, ``pl`` (plots). Everything a user needs is re-exported here.
+The verbs live on the floors of the flow (README, "Layout"): ``dna`` (errors, alphabet, PFMs), ``io`` (readers),
+``datasets``, ``core`` (model, tokenizer, inference engine, predict, embed), ``training`` (one loop: finetune,
+pretrain, evaluate), ``interpret`` (attention, motifs, mutagenesis, variants, scan), ``designer`` (the search behind
+``design``), ``pl`` (plots), ``widgets``. Everything a user needs is re-exported here.
 """
 
 from . import datasets, io, pl, widgets
@@ -17,7 +18,7 @@ from .core.predict import embed, predict
 from .core.processes import is_main_process
 from .core.ready import model_card, models
 from .core.tokenizer import KmerTokenizer
-from .design import DesignConstraints, DesignResult, design
+from .designer import DesignConstraints, DesignResult, design
 from .dna.errors import (
     CheckpointError,
     DataWarning,

@@ -26,7 +26,9 @@ EXPECTED = {  # name: (rows, length, classes)
 
 
 def test_list_shows_every_dataset_with_provenance():
-    listing = dn.datasets.list()
+    listing = dn.datasets.catalog()
+    with pytest.warns(DeprecationWarning, match="dn.datasets.catalog"):
+        assert dn.datasets.list().equals(listing)  # the old name still works
     assert set(listing["name"]) == set(EXPECTED)
     assert list(listing.columns) == ["name", "task", "classes", "n", "length", "source", "license"]
     assert listing["source"].str.len().min() > 20 and listing["license"].str.len().min() > 5

@@ -14,7 +14,7 @@ from transformers import BertForSequenceClassification
 
 import dnabert_nb as dn
 from dnabert_nb import InputFormatError, ModelTaskError
-from dnabert_nb.design import consensus
+from dnabert_nb.designer import consensus
 from dnabert_nb.testing import short_context_config
 
 IUPAC = {"A": "A", "C": "C", "G": "G", "T": "T", "W": "AT", "S": "CG", "R": "AG", "Y": "CT", "N": "ACGT"}

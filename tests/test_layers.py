@@ -7,7 +7,7 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "dnabert_nb"
 #: From the ground up. Private helpers at the top of the package stand on the ground floor; the command line, the
 #: package's own ``__init__`` and ``testing`` on the roof.
-FLOORS = ["dna", "io", "datasets", "core", "training", "interpret", "design", "pl", "widgets"]
+FLOORS = ["dna", "io", "datasets", "core", "training", "interpret", "designer", "pl", "widgets"]
 GROUND, ROOF = {"_docs", "_deprecation"}, {"__init__", "__main__", "cli", "testing"}
 
 
@@ -97,3 +97,23 @@ def test_no_modules_import_each_other_in_a_circle():
         if name not in state:
             walk(name)
     assert not circles, "\n".join(circles)
+
+
+def test_no_public_name_hides_a_subpackage_or_a_builtin():
+    import builtins
+    import importlib
+    import types
+
+    import dnabert_nb as dn
+
+    subpackages = sorted(path.parent.name for path in PACKAGE.glob("*/__init__.py"))
+    exposed = {name: getattr(dn, name, None) for name in subpackages}
+    hiding = [name for name, value in exposed.items() if value is not None and not isinstance(value, types.ModuleType)]
+    assert not hiding, f"dn.<name> is not the subpackage for {hiding}"
+    shadowing = [
+        f"{package}.{name}"
+        for package in ["dnabert_nb", *(f"dnabert_nb.{name}" for name in subpackages)]
+        for name in getattr(importlib.import_module(package), "__all__", [])
+        if name in dir(builtins)
+    ]
+    assert not shadowing, f"public names that shadow Python's builtins: {shadowing}"

@@ -11,7 +11,7 @@ import pandas as pd
 from ..dna.errors import InputFormatError
 
 _DATA = resources.files("dnabert_nb.datasets") / "data"
-LIST_COLUMNS = ["name", "task", "classes", "n", "length", "source", "license"]
+CATALOG_COLUMNS = ["name", "task", "classes", "n", "length", "source", "license"]
 
 
 @functools.lru_cache(maxsize=1)
@@ -23,7 +23,7 @@ def _entry(name: str) -> dict:
     datasets = _manifest()["datasets"]
     if name not in datasets:
         raise InputFormatError(
-            f"No shipped dataset is called {name!r}; dn.datasets.list() shows them: {', '.join(datasets)}."
+            f"No shipped dataset is called {name!r}; dn.datasets.catalog() shows them: {', '.join(datasets)}."
         )
     return datasets[name]
 
@@ -34,7 +34,7 @@ def _with_package(entry: dict) -> dict:
     return {**entry, "package_version": source["version"], "package_sha256": source["sha256"]}
 
 
-def list() -> pd.DataFrame:  # noqa: A001 - the public name the design asks for
+def catalog() -> pd.DataFrame:
     """The shipped labelled datasets, one row each.
 
     Returns
@@ -43,7 +43,7 @@ def list() -> pd.DataFrame:  # noqa: A001 - the public name the design asks for
         ``name``, ``task``, ``classes``, ``n`` (rows), ``length`` (nt), ``source``, ``license``.
     """
     rows = [{"name": name, **entry} for name, entry in _manifest()["datasets"].items()]
-    return pd.DataFrame(rows)[LIST_COLUMNS]
+    return pd.DataFrame(rows)[CATALOG_COLUMNS]
 
 
 def load(name: str) -> pd.DataFrame:
@@ -52,7 +52,7 @@ def load(name: str) -> pd.DataFrame:
     Parameters
     ----------
     name
-        A name from :func:`list`, e.g. ``"splice"``, ``"ctcf_peaks"``.
+        A name from :func:`catalog`, e.g. ``"splice"``, ``"ctcf_peaks"``.
 
     Returns
     -------

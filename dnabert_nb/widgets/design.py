@@ -9,7 +9,7 @@ import ipywidgets as widgets
 import pandas as pd
 
 from ..core.model import DNABERTModel
-from ..design.search import METHODS, DesignResult, design
+from ..designer.search import METHODS, DesignResult, design
 from ..dna.errors import InputFormatError, ModelTaskError
 from ..pl.design import design_trajectory
 from ._model_choice import SharedModel, as_shared

@@ -14,7 +14,7 @@ import pandas as pd
 from ..core.inference import default_window_overlap
 from ..core.model import DNABERTModel, load
 from ..core.predict import predict
-from ..datasets import list as list_datasets
+from ..datasets import catalog
 from ..datasets import load as load_dataset
 from ..dna.errors import InputFormatError
 from ..pl.evaluation import confusion, roc
@@ -130,7 +130,7 @@ class TrainingPanel(Panel):
         self.metrics: dict[str, float] | None = None
         self.parts: dict[str, pd.DataFrame] | None = None
         self._embedded_model: DNABERTModel | None = None
-        names = list(list_datasets()["name"])
+        names = list(catalog()["name"])
         self.data = widgets.Dropdown(options=[*names, UPLOADED], value=dataset, description="Data")
         self.upload = widgets.FileUpload(accept=".csv,.tsv,.txt,.fa,.fasta,.fna,.gz", description="Upload")
         self.upload.observe(lambda _: setattr(self.data, "value", UPLOADED), names="value")
