@@ -116,7 +116,7 @@ RECIPES = {
         save_every=250,
         context=128,
     ),
-    # The GPU candidate (not shipped; BENCHMARKS.md "A candidate embedded model"): six layers, 512-token windows,
+    # The GPU candidate (not shipped; the git history of BENCHMARKS.md): six layers, 512-token windows,
     # ten genomes. Stage 2 was planned for 18,508 steps (to fill a GPU time limit) and cut at 17,000 by that
     # limit, its learning rate then at 8% of its peak; ``stop_at`` repeats that cut. Its stage 2 is kept in
     # scripts/checkpoints/mini6-gpu-stage2.
@@ -187,7 +187,7 @@ RECIPES = {
     # tighter caps, so that packed at 2 bits per nucleotide (--pack, 19 MB) it fits in the working tree a lent GPU
     # machine receives. Trained on 256-token windows, exported with its first 128 positions: fine-tuned on 256-token
     # windows it lost to the same weights on 128-token ones on the small peak tasks (ctcf_peaks 0.42 against 0.72 to
-    # 0.77 test MCC; BENCHMARKS.md "The embedded model, second version").
+    # 0.77 test MCC; the git history of BENCHMARKS.md).
     "mini6-ten-256-gpu": Recipe(
         corpus={
             **TEN_GENOMES,

@@ -3,7 +3,7 @@
 On a few hundred sequences, fine-tuning every weight can lose what pre-training put in the encoder: on
 ``ecoli_promoters`` (86 training rows a fold) the embedding layer's token mean separates the classes as well as
 5-mer counts, every transformer layer loses a third of that, and fine-tuned heads stay far below the k-mer
-baseline (BENCHMARKS.md, "Where ``ecoli_promoters``' signal sits"). The probe keeps the encoder frozen and fits
+baseline (the git history of BENCHMARKS.md). The probe keeps the encoder frozen and fits
 only a head, a cross-validated logistic regression (seconds): on the mean of every hidden state or on one hidden
 state alone, whichever fits the training rows best by cross-validated log-loss (on ``ecoli_promoters`` the embedding
 layer). ``finetune`` fits it beside the fine-tuned network and keeps the probe unless the network scores higher on
@@ -30,7 +30,7 @@ PROBE_SCALE = 0.5
 PROBE_CS = np.logspace(-3, 2, 6)
 #: Folds of that cross-validation (fewer when a class has fewer rows): scikit-learn's usual 5. Against 3, the probe's
 #: test MCC on 800 ``ctcf_peaks`` rows rose from 0.441 to 0.508 and was unchanged on the other shipped tasks
-#: (BENCHMARKS.md, "The linear probe's cross-validation").
+#: (the git history of BENCHMARKS.md).
 PROBE_FOLDS = 5
 #: The logistic regression's iteration cap.
 PROBE_MAX_ITER = 3000
