@@ -40,8 +40,8 @@ from sklearn.model_selection import StratifiedKFold, train_test_split
 
 import dnabert_nb as dn
 from dnabert_nb.core.model import HEAD_POOLINGS
-from dnabert_nb.training import finetune as finetune_module
-from dnabert_nb.training.finetune import is_linear_probe, probe_model
+from dnabert_nb.training import schedule as _schedule
+from dnabert_nb.training.selection import is_linear_probe, probe_model
 from dnabert_nb.training.targets import labelled_task
 
 GUE = Path(__file__).resolve().parents[2] / "shared" / "gue"
@@ -204,12 +204,12 @@ def main() -> None:
     if args.no_linear_probe:
         recipe["linear_probe"] = False
     if args.passes is not None:
-        finetune_module.AUTO_PASSES = args.passes
+        _schedule.AUTO_PASSES = args.passes
     if args.steps is not None:
-        finetune_module.AUTO_STEPS = tuple(args.steps)
+        _schedule.AUTO_STEPS = tuple(args.steps)
     print(
-        f"epochs='auto' budget: {finetune_module.AUTO_PASSES} passes in {finetune_module.AUTO_STEPS[0]} to "
-        f"{finetune_module.AUTO_STEPS[1]} steps where they fit"
+        f"epochs='auto' budget: {_schedule.AUTO_PASSES} passes in {_schedule.AUTO_STEPS[0]} to "
+        f"{_schedule.AUTO_STEPS[1]} steps where they fit"
     )
     print(f"finetune options beyond the defaults: {recipe or 'none'}")
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; dnabert_nb {dn.__version__}")

@@ -18,7 +18,7 @@ import time
 import numpy as np
 
 import dnabert_nb as dn
-from dnabert_nb.training.finetune import task_network
+from dnabert_nb.training.heads import task_network
 from dnabert_nb.training.probe import fit_probe_head, probe_candidates, probe_inputs, probe_layers
 from dnabert_nb.training.targets import labelled_task
 

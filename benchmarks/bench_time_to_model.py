@@ -18,7 +18,8 @@ import pandas as pd
 import torch
 
 import dnabert_nb as dn
-from dnabert_nb.training import finetune as finetune_module
+from dnabert_nb.training import schedule as _schedule
+from dnabert_nb.training import selection as _selection
 
 #: (AUTO_PASSES, AUTO_STEPS) of each budget: the earlier one is "at least 1,000 steps", with no pass count.
 BUDGETS = {"before (>= 1,000 steps)": (0, (1000, 10**9)), "default": (None, None)}
@@ -37,14 +38,14 @@ def main() -> None:
     parser.add_argument("--task", default="fly_core_promoters")
     args = parser.parse_args()
     train, valid, test = rows(args.task)
-    default = (finetune_module.AUTO_PASSES, finetune_module.AUTO_STEPS)
+    default = (_schedule.AUTO_PASSES, _schedule.AUTO_STEPS)
     print(f"{args.task}: {len(train)} / {len(valid)} / {len(test)} rows; torch {torch.__version__}, ", end="")
     print(f"{torch.get_num_threads()} threads; dnabert_nb {dn.__version__}")
     found = []
     for precision in args.precision:
         for name, (passes, steps) in BUDGETS.items():
-            finetune_module.AUTO_PASSES = default[0] if passes is None else passes
-            finetune_module.AUTO_STEPS = default[1] if steps is None else steps
+            _schedule.AUTO_PASSES = default[0] if passes is None else passes
+            _schedule.AUTO_STEPS = default[1] if steps is None else steps
             started = time.perf_counter()
             model = dn.finetune(
                 dn.load(), train, valid, seed=args.seed, precision=precision, progress=False, live_plot=False
@@ -60,7 +61,7 @@ def main() -> None:
                     "seconds": round(seconds),
                     "test_mcc": round(scores.loc["model", "mcc"], 3),
                     "baseline_mcc": round(scores.loc["k-mer baseline", "mcc"], 3),
-                    "kept": "linear probe" if finetune_module.is_linear_probe(model) else "network",
+                    "kept": "linear probe" if _selection.is_linear_probe(model) else "network",
                 }
             )
             print(pd.DataFrame(found[-1:]).to_string(index=False, header=len(found) == 1), flush=True)

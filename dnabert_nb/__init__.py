@@ -44,9 +44,11 @@ from .io import read_dnabert_tsv, read_fasta, read_gue, read_labelled_fasta
 from .training.baseline import KmerBaseline, baseline
 from .training.callbacks import Callback
 from .training.evaluate import evaluate
-from .training.finetune import BaselineWarning, CollapseWarning, finetune, linear_probe
+from .training.finetune import FinetuneConfig, finetune
 from .training.loop import TrainingState
 from .training.pretrain import pretrain
+from .training.restarts import CollapseWarning
+from .training.selection import BaselineWarning, linear_probe
 
 __version__ = "0.1.0"
 
@@ -60,6 +62,7 @@ __all__ = [
     "DNABERTError",
     "DataWarning",
     "DNABERTModel",
+    "FinetuneConfig",
     "DesignConstraints",
     "DesignResult",
     "InputFormatError",

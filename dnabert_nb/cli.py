@@ -24,7 +24,7 @@ from .core.runtime import INFERENCE_PRECISIONS, PRECISIONS
 from .dna.errors import DNABERTError
 from .io.labelled import as_labelled
 from .training.evaluate import evaluate
-from .training.finetune import finetune
+from .training.finetune import FinetuneConfig, finetune
 from .training.targets import TASK_TYPES
 
 FINETUNE_DEFAULTS = {
@@ -112,15 +112,7 @@ def _epochs(text: str) -> int | str:
 
 
 def _finetune(args: argparse.Namespace) -> dict:
-    start = load(args.model)
-    test = None
-    if args.test is not None:  # read and checked before training, so that a bad file costs no training
-        test = as_labelled(args.test, "test", split="test")
-        start.tokenizer.kmer_ids(test.sequences, test.ids)
-    model = finetune(
-        start,
-        args.train,
-        args.valid,
+    config = FinetuneConfig(  # a bad option is named before the model and the data are read
         task=args.task,
         epochs=args.epochs,
         restarts=args.restarts,
@@ -144,6 +136,12 @@ def _finetune(args: argparse.Namespace) -> dict:
         progress=not args.no_progress,
         live_plot=False,
     )
+    start = load(args.model)
+    test = None
+    if args.test is not None:  # read and checked before training, so that a bad file costs no training
+        test = as_labelled(args.test, "test", split="test")
+        start.tokenizer.kmer_ids(test.sequences, test.ids)
+    model = finetune(start, args.train, args.valid, **config.options())
     results = {"model": str(model.checkpoint), "valid": model.metrics}
     if test is not None:  # every process scores a share of the test windows
         results["test"] = evaluate(model, test, precision=args.precision)

@@ -26,7 +26,7 @@ import torch
 
 import dnabert_nb as dn
 from dnabert_nb.core.runtime import cpu_has_fast_bf16, resolve_precision
-from dnabert_nb.training.finetune import PROBE_SOURCE
+from dnabert_nb.training.selection import PROBE_SOURCE
 
 ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / "runs" / "ready"

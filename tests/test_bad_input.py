@@ -180,16 +180,16 @@ def test_a_metric_that_is_better_when_lower_picks_the_lowest(encoder, data):
 def test_a_non_finite_loss_stops_the_run_naming_the_step_and_keeps_the_last_checkpoint(
     encoder, data, tmp_path, monkeypatch
 ):
-    from dnabert_nb.training import finetune as finetune_module
+    from dnabert_nb.training import finetune_job as _finetune_job
 
-    original, calls = finetune_module.task_loss, {"n": 0}
+    original, calls = _finetune_job.task_loss, {"n": 0}
 
     def diverging(*args):
         calls["n"] += 1
         loss = original(*args)
         return loss * float("nan") if calls["n"] == 9 else loss
 
-    monkeypatch.setattr(finetune_module, "task_loss", diverging)
+    monkeypatch.setattr(_finetune_job, "task_loss", diverging)
     with pytest.raises(TrainingError, match=r"became nan at step 9 of 12.*last good checkpoint .*\(step 6\)"):
         dn.finetune(encoder, *data, **{**FAST, "epochs": 2}, output_dir=tmp_path)
     kept = dn.load(tmp_path / "last")

@@ -206,8 +206,8 @@ def test_finetune_prints_both_valid_scores_with_progress(encoder, motif_splits, 
 def scored_copy(model, outputs: np.ndarray, targets: np.ndarray):
     """A ScoredModel of ``model`` whose valid outputs are ``outputs`` (probabilities) and its valid MCC theirs."""
     from dnabert_nb.training.evaluate import EvaluationOutputs
-    from dnabert_nb.training.finetune import ScoredModel
     from dnabert_nb.training.metrics import classification_metrics
+    from dnabert_nb.training.selection import ScoredModel
 
     copied = copy.copy(model)
     copied.metrics = {**model.metrics, "mcc": classification_metrics(targets, outputs)["mcc"]}
@@ -215,7 +215,7 @@ def scored_copy(model, outputs: np.ndarray, targets: np.ndarray):
 
 
 def test_the_warning_says_when_a_few_rows_cannot_tell_the_two_apart(untrained, motif_splits):
-    from dnabert_nb.training.finetune import compare_with_baseline
+    from dnabert_nb.training.selection import compare_with_baseline
     from dnabert_nb.training.targets import labelled_task
 
     data = labelled_task(untrained, *motif_splits[:2], "auto")

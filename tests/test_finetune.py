@@ -12,8 +12,10 @@ from transformers import AutoModelForSequenceClassification
 
 import dnabert_nb as dn
 from dnabert_nb import InputFormatError, InvalidSequenceError, ModelTaskError
-from dnabert_nb.training import finetune as _finetune
+from dnabert_nb.training import finetune_job as _finetune_job
 from dnabert_nb.training import loop as _loop
+from dnabert_nb.training import restarts as _restarts
+from dnabert_nb.training import schedule as _schedule
 from dnabert_nb.training.callbacks import Callback, CurvesCallback
 from dnabert_nb.training.loop import TrainingState
 from dnabert_nb.training.targets import labelled_task
@@ -138,7 +140,7 @@ def interrupted_and_resumed(encoder, data, options, tmp_path, monkeypatch):
     """The same run whole, and interrupted at the 30th loss then resumed: (whole, resumed)."""
     train, valid = data
     whole = dn.finetune(encoder, train, valid, **options, output_dir=tmp_path / "whole")
-    original, calls = _finetune.task_loss, {"n": 0}
+    original, calls = _finetune_job.task_loss, {"n": 0}
 
     def interrupt(*args):
         calls["n"] += 1
@@ -146,10 +148,10 @@ def interrupted_and_resumed(encoder, data, options, tmp_path, monkeypatch):
             raise KeyboardInterrupt
         return original(*args)
 
-    monkeypatch.setattr(_finetune, "task_loss", interrupt)
+    monkeypatch.setattr(_finetune_job, "task_loss", interrupt)
     with pytest.raises(KeyboardInterrupt):
         dn.finetune(encoder, train, valid, **options, output_dir=tmp_path / "split")
-    monkeypatch.setattr(_finetune, "task_loss", original)
+    monkeypatch.setattr(_finetune_job, "task_loss", original)
     resumed = dn.finetune(encoder, train, valid, **options, output_dir=tmp_path / "split", resume=True)
     assert resumed.metrics == whole.metrics
     for a, b in zip(whole.network.parameters(), resumed.network.parameters()):
@@ -321,33 +323,33 @@ def test_sequences_longer_than_a_short_context_go_through_windows(data):
 def test_auto_epochs_give_small_data_enough_passes_and_stop_early():
     # 8 passes where they take 500 to 1,000 steps; more epochs where 8 take fewer, fewer where they take more;
     # 3 to 30 epochs
-    epochs = [_finetune.auto_epochs(steps) for steps in (2, 40, 63, 100, 160, 250, 1000)]
+    epochs = [_schedule.auto_epochs(steps) for steps in (2, 40, 63, 100, 160, 250, 1000)]
     assert epochs == [30, 13, 8, 8, 6, 4, 3]
     # patience: 4 evaluations, but never fewer steps than 250 (800 rows at 25 steps an epoch: 10 epochs)
-    assert [_finetune.auto_patience(steps) for steps in (2, 25, 63, 1000)] == [125, 10, 4, 4]
+    assert [_schedule.auto_patience(steps) for steps in (2, 25, 63, 1000)] == [125, 10, 4, 4]
     # evaluations: at each epoch's end, or an epoch longer than 125 steps split into the fewest parts of at most 125
-    every = [_finetune.auto_eval_every(steps) for steps in (63, 125, 126, 250, 251, 375)]
+    every = [_schedule.auto_eval_every(steps) for steps in (63, 125, 126, 250, 251, 375)]
     assert every == [None, None, 63, 125, 84, 125]
 
 
 def test_epochs_auto_evaluates_within_a_long_epoch(encoder, data, monkeypatch):
     train, valid = data
-    monkeypatch.setattr(_finetune, "AUTO_EVAL_STEPS", 3)  # 4 steps an epoch: evaluated every 2 steps
-    monkeypatch.setattr(_finetune, "AUTO_EPOCHS", (2, 2))
+    monkeypatch.setattr(_schedule, "AUTO_EVAL_STEPS", 3)  # 4 steps an epoch: evaluated every 2 steps
+    monkeypatch.setattr(_schedule, "AUTO_EPOCHS", (2, 2))
     model = dn.finetune(encoder, train.head(64), valid, **{**FAST, "epochs": "auto"})
     assert model.history.dropna(subset=["valid_mcc"])["step"].tolist() == [2, 4, 6, 8]
 
 
 def test_epochs_auto_trains_longer_on_small_data_with_early_stopping(encoder, data, monkeypatch):
     train, valid = data
-    monkeypatch.setattr(_finetune, "AUTO_PATIENCE_STEPS", 24)  # 4 steps an epoch: patience 6 epochs, not 4
+    monkeypatch.setattr(_schedule, "AUTO_PATIENCE_STEPS", 24)  # 4 steps an epoch: patience 6 epochs, not 4
     small = train.head(64)  # 4 steps an epoch: 30 epochs at the most
     model = dn.finetune(encoder, small, valid, **{**FAST, "epochs": "auto"})
     evaluated = model.history.dropna(subset=["valid_mcc"])
     assert len(evaluated) > 3  # more than the fixed default of 3 epochs
     best = evaluated["valid_mcc"].idxmax()
     stopped_early = len(evaluated) < 30
-    assert not stopped_early or len(evaluated.loc[best:]) - 1 == _finetune.auto_patience(4)
+    assert not stopped_early or len(evaluated.loc[best:]) - 1 == _schedule.auto_patience(4)
     with pytest.raises(InputFormatError, match="'auto'"):
         dn.finetune(encoder, train, valid, **{**FAST, "epochs": "many"})
 
@@ -366,26 +368,26 @@ def test_a_run_that_stopped_early_resumes_as_stopped_instead_of_training_on(enco
 def test_random_crops_keep_a_random_run_of_at_least_the_share_asked_inside_each_window():
     starts, n_kmers = np.array([0, 100, 300]), np.array([100, 200, 10])
     rng = np.random.default_rng(0)
-    drawn = [_finetune.random_crops(starts, n_kmers, 0.65, rng) for _ in range(200)]
+    drawn = [_finetune_job.random_crops(starts, n_kmers, 0.65, rng) for _ in range(200)]
     crop_starts, lengths = np.stack([d[0] for d in drawn]), np.stack([d[1] for d in drawn])
     assert (lengths >= np.ceil(0.65 * n_kmers)).all() and (lengths <= n_kmers).all()
     assert (crop_starts >= starts).all() and (crop_starts + lengths <= starts + n_kmers).all()
     assert len(np.unique(crop_starts[:, 1])) > 20 and len(np.unique(lengths[:, 1])) > 20  # random, not one frame
-    whole = _finetune.random_crops(starts, n_kmers, 1.0, rng)
+    whole = _finetune_job.random_crops(starts, n_kmers, 1.0, rng)
     assert (whole[0] == starts).all() and (whole[1] == n_kmers).all()
 
 
 def test_crops_reach_the_training_steps_and_an_interrupted_run_resumes_them_exactly(
     encoder, data, tmp_path, monkeypatch
 ):
-    original, shortened = _finetune.random_crops, []
+    original, shortened = _finetune_job.random_crops, []
 
     def spy(starts, n_kmers, keep, rng):
         cropped = original(starts, n_kmers, keep, rng)
         shortened.append(int((cropped[1] < n_kmers).sum()))
         return cropped
 
-    monkeypatch.setattr(_finetune, "random_crops", spy)
+    monkeypatch.setattr(_finetune_job, "random_crops", spy)
     interrupted_and_resumed(encoder, data, {**FAST, "epochs": 3, "crop": 0.65}, tmp_path, monkeypatch)
     assert len(shortened) > 30 and sum(shortened) > 0  # every step drew crops, and many windows were cut
 
@@ -408,15 +410,15 @@ def test_finetune_with_crops_learns_and_checks_the_share(encoder, data, tmp_path
 def test_a_collapsed_run_is_restarted_with_other_seeds(encoder, data, tmp_path):
     train, valid = data
     frozen = {**FAST, "epochs": 1, "lr": 1e-12, "restarts": 2}  # nothing is learnt: the head predicts one class
-    with pytest.warns(_finetune.CollapseWarning, match="restarted 2 time.* with seed 1000, 2000 "):
+    with pytest.warns(_restarts.CollapseWarning, match="restarted 2 time.* with seed 1000, 2000 "):
         model = dn.finetune(encoder, train.head(64), valid, **frozen, output_dir=tmp_path / "run")
     assert model.metrics["mcc"] <= 0
     assert (tmp_path / "run" / "restart-1" / "best").is_dir() and (tmp_path / "run" / "restart-2" / "best").is_dir()
     rare = pd.concat([train[train.label == 0].head(56), train[train.label == 1].head(8)])  # 12.5% of one class
-    with pytest.warns(_finetune.CollapseWarning, match=r"Class '1' is 12.5% of the training rows: class_weights="):
+    with pytest.warns(_restarts.CollapseWarning, match=r"Class '1' is 12.5% of the training rows: class_weights="):
         dn.finetune(encoder, rare, valid, **{**frozen, "restarts": 1, "baseline": False})
     task = labelled_task(encoder, train.head(64), valid, "auto")
-    assert _finetune.rare_class_hint(task) == ""  # even classes: no hint
+    assert _restarts.rare_class_hint(task) == ""  # even classes: no hint
     with pytest.raises(InputFormatError, match="restarts"):
         dn.finetune(encoder, train, valid, **{**FAST, "restarts": -1})
 
@@ -432,7 +434,7 @@ def test_a_run_still_constant_after_a_quarter_of_its_steps_stops_there_and_resta
     train, valid = data
     frozen = {**FAST, "epochs": 4, "eval_every": 1, "lr": 1e-12, "restarts": 1}  # 16 steps, each evaluated
     ends = LastStep()
-    with pytest.warns(_finetune.CollapseWarning, match="restarted 1 time"):
+    with pytest.warns(_restarts.CollapseWarning, match="restarted 1 time"):
         model = dn.finetune(encoder, train.head(64), valid, **frozen, output_dir=tmp_path / "run", callbacks=[ends])
     (first_step, first_mcc), (last_step, _) = ends.steps
     assert first_step == 4 and first_mcc <= 0  # stopped at a quarter of its 16 steps, never better than constant
@@ -444,7 +446,7 @@ def test_a_run_still_constant_after_a_quarter_of_its_steps_stops_there_and_resta
 
     # resumed after the end: the stopped run stays stopped (it does not train past step 4) and nothing changes
     again = LastStep()
-    with pytest.warns(_finetune.CollapseWarning, match="restarted 1 time"):
+    with pytest.warns(_restarts.CollapseWarning, match="restarted 1 time"):
         resumed = dn.finetune(
             encoder, train.head(64), valid, **frozen, output_dir=tmp_path / "run", resume=True, callbacks=[again]
         )
@@ -456,7 +458,7 @@ def test_the_stall_guard_stops_only_a_constant_predictor_past_a_quarter_of_the_s
     def stops(step: int, mccs: list[float]) -> bool:
         state = TrainingState(step=step, total_steps=100)
         state.history = [{"step": i + 1, "valid_mcc": mcc} for i, mcc in enumerate(mccs)]
-        _finetune.StallGuard("mcc").on_evaluate(state, {"mcc": mccs[-1]})
+        _restarts.StallGuard("mcc").on_evaluate(state, {"mcc": mccs[-1]})
         return state.stop_requested
 
     assert stops(25, [0.0, -0.1, 0.0])
@@ -467,7 +469,7 @@ def test_the_stall_guard_stops_only_a_constant_predictor_past_a_quarter_of_the_s
     resumed = TrainingState(
         step=25, total_steps=100, history=[{"step": 10, "valid_mcc": 0.0}, {"step": 25, "valid_mcc": 0.0}]
     )
-    _finetune.StallGuard("mcc").on_start(resumed)
+    _restarts.StallGuard("mcc").on_start(resumed)
     assert resumed.stop_requested  # a run the guard had stopped, resumed: it stops again before training
 
 
@@ -501,7 +503,7 @@ def test_only_a_constant_predictor_counts_as_collapsed(encoder):
         (None, "classification", False),  # no valid data: nothing to judge by
     ]:
         model.metrics = metrics
-        assert _finetune.collapsed(model, task) is expected
+        assert _restarts.collapsed(model, task) is expected
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -512,3 +514,17 @@ def test_default_finetuning_of_the_embedded_model_on_small_real_data_is_never_a_
     predictions = dn.predict(model, test, progress=False)
     assert predictions["label"].nunique() == 2, predictions["label"].value_counts()
     assert dn.evaluate(model, test, progress=False)["mcc"] > 0
+
+
+def test_finetune_config_names_a_bad_option_and_holds_every_option_of_finetune():
+    import inspect
+
+    with pytest.raises(InputFormatError, match="crop = 2"):
+        dn.FinetuneConfig(crop=2)
+    with pytest.raises(InputFormatError, match="epochs = 0"):
+        dn.FinetuneConfig(epochs=0)
+    options = dn.FinetuneConfig(epochs=2, lr=1e-3).options()
+    assert options["epochs"] == 2 and options["lr"] == 1e-3
+    parameters = inspect.signature(dn.finetune).parameters
+    assert set(options) == set(parameters) - {"model", "train", "valid"}  # the verb and the config cannot drift
+    assert all(parameters[name].default == dn.FinetuneConfig().options()[name] for name in options)

@@ -117,3 +117,15 @@ def test_no_public_name_hides_a_subpackage_or_a_builtin():
         if name in dir(builtins)
     ]
     assert not shadowing, f"public names that shadow Python's builtins: {shadowing}"
+
+
+def test_no_function_body_is_longer_than_a_reader_can_hold():
+    long = []
+    for name, path in modules().items():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                body = node.body[1:] if ast.get_docstring(node) is not None else node.body
+                lines = body[-1].end_lineno - body[0].lineno + 1 if body else 0
+                if lines > (60 if node.name == "finetune" else 80):
+                    long.append(f"{name}.{node.name}: {lines} lines")
+    assert not long, long

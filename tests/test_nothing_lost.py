@@ -176,9 +176,9 @@ def test_a_track_written_onto_a_full_disk_leaves_the_old_file(tmp_path, monkeypa
 
 
 def test_an_interrupt_says_what_was_kept_and_how_to_go_on(encoder, data, tmp_path, monkeypatch, capsys):
-    from dnabert_nb.training import finetune as finetune_module
+    from dnabert_nb.training import finetune_job as _finetune_job
 
-    original, calls = finetune_module.task_loss, {"n": 0}
+    original, calls = _finetune_job.task_loss, {"n": 0}
 
     def interrupt(*args):
         calls["n"] += 1
@@ -186,7 +186,7 @@ def test_an_interrupt_says_what_was_kept_and_how_to_go_on(encoder, data, tmp_pat
             raise KeyboardInterrupt
         return original(*args)
 
-    monkeypatch.setattr(finetune_module, "task_loss", interrupt)
+    monkeypatch.setattr(_finetune_job, "task_loss", interrupt)
     with pytest.raises(KeyboardInterrupt):
         dn.finetune(encoder, *data, **OPTIONS, output_dir=tmp_path / "run")
     said = capsys.readouterr().err

@@ -10,9 +10,11 @@ from test_finetune import FAST, planted
 
 import dnabert_nb as dn
 from dnabert_nb.training import finetune as _finetune
+from dnabert_nb.training import finetune_job as _finetune_job
 from dnabert_nb.training import probe as _probe
+from dnabert_nb.training import selection as _selection
 from dnabert_nb.training.evaluate import EvaluationOutputs, bootstrap_wins, window_outputs
-from dnabert_nb.training.finetune import task_network
+from dnabert_nb.training.heads import task_network
 from dnabert_nb.training.probe import fit_probe_head, probe_inputs, probe_layers, probe_solver
 from dnabert_nb.training.targets import labelled_task
 
@@ -115,7 +117,7 @@ def network_always_wins(monkeypatch):
         given.append((task, targets, network, probe, metric))
         return 1.0
 
-    monkeypatch.setattr(_finetune, "bootstrap_wins", network_wins)
+    monkeypatch.setattr(_selection, "bootstrap_wins", network_wins)
     return given
 
 
@@ -128,7 +130,8 @@ def valid_passes(monkeypatch):
         passes.append((model.source, len(sequences)))
         return window_outputs(model, sequences, **options)
 
-    monkeypatch.setattr(_finetune, "window_outputs", counted_window_outputs)
+    for module in (_finetune, _finetune_job, _selection):  # evaluations, the probe, a resumed run's best model
+        monkeypatch.setattr(module, "window_outputs", counted_window_outputs)
     return passes
 
 
@@ -196,12 +199,12 @@ def test_no_probe_without_two_rows_of_every_class_for_regression_or_for_an_expli
     train, valid = data
     lonely = pd.concat([train[train.label == 0].head(40), train[train.label == 1].head(1)])
     task = labelled_task(encoder, lonely, valid, "auto")
-    assert _finetune.probe_model(encoder, task, seed=0, device=encoder.device, precision=None, progress=False) is None
+    assert _selection.probe_model(encoder, task, seed=0, device=encoder.device, precision=None, progress=False) is None
 
     def never(*args, **options):
         raise AssertionError("the probe is for classification only")
 
-    monkeypatch.setattr(_finetune, "probe_model", never)
+    monkeypatch.setattr(_selection, "probe_model", never)
     small = train.head(64)
     regression = dn.finetune(
         encoder, small.assign(label=small.label + 0.5), valid.assign(label=valid.label + 0.5), **PROBING
@@ -261,8 +264,8 @@ def test_a_stop_during_the_probe_keeps_the_network_and_ends_the_probe_at_once(en
     else:
         assert fits == [] and [done for phase, done, _ in phases if phase == stop_in] == [
             0,
-            _finetune.PROBE_CHUNK,
-            2 * _finetune.PROBE_CHUNK,
+            _selection.PROBE_CHUNK,
+            2 * _selection.PROBE_CHUNK,
         ]
 
 

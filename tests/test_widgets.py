@@ -18,8 +18,8 @@ from dnabert_nb.core.model import head_pooling
 from dnabert_nb.interpret.motifs import MotifResult
 from dnabert_nb.training import probe
 from dnabert_nb.training.callbacks import REDRAW_SECONDS
-from dnabert_nb.training.finetune import is_linear_probe
 from dnabert_nb.training.loop import TrainingState
+from dnabert_nb.training.selection import is_linear_probe
 from dnabert_nb.widgets import (
     AttentionExplorer,
     DesignPanel,

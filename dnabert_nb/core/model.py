@@ -49,11 +49,11 @@ class UntrainedHeadWarning(UserWarning):
 #: What the task head reads, as ``config.classifier_pooling``: the [CLS] vector (DNABERT's head), the mean of the
 #: k-mer tokens' last-layer vectors, or the mean of their vectors averaged over every hidden state (embeddings and
 #: each layer) or over those ``config.classifier_layers`` lists (``finetune``'s linear probe reads it,
-#: BENCHMARKS.md "Where ``ecoli_promoters``' signal sits").
+#: the git history of BENCHMARKS.md).
 HEAD_POOLINGS = ("cls", "mean", "layers_mean")
 #: The heads that read a mean of k-mer token vectors (token contributions apply to them).
 TOKEN_MEAN_POOLINGS = ("mean", "layers_mean")
-#: What a new head reads when ``finetune`` adds one (BENCHMARKS.md "Mean-pooled heads": level or better on every task).
+#: What a new head reads when ``finetune`` adds one (level or better on every task: the git history of BENCHMARKS.md).
 NEW_HEAD_POOLING = "mean"
 
 
@@ -354,29 +354,7 @@ def load(
     tokenizer = read_tokenizer(folder, config)
     state = read_weights(folder)
 
-    saved_head = state.get("classifier.weight")
-    saved_size = None if saved_head is None else saved_head.shape[0]
-    new_parts: list[str] = []
-    if saved_head is not None and head_size in (None, saved_size):
-        if config.num_labels != saved_size:
-            config.num_labels = saved_size
-        network_class = BertForSequenceClassification
-    elif head_size is not None:
-        if saved_head is not None:
-            state = {key: value for key, value in state.items() if not key.startswith("classifier.")}
-        config.num_labels = head_size
-        config.classifier_pooling = NEW_HEAD_POOLING  # a new head is finetune's: it reads the k-mer tokens' mean
-        config.classifier_layers = None
-        config.id2label = {i: str(name) for i, name in enumerate(labels or range(head_size))}
-        config.label2id = {name: i for i, name in config.id2label.items()}
-        config.problem_type = None
-        network_class = BertForSequenceClassification
-        new_parts.append("classifier")
-    elif any(key.startswith("cls.predictions.") for key in state):
-        network_class = BertForMaskedLM
-    else:
-        network_class = BertModel
-        state = {key.removeprefix("bert."): value for key, value in state.items()}
+    network_class, state, new_parts = _network_for(state, config, head_size, labels)
     if network_class is BertForSequenceClassification and config.problem_type is None:
         config.problem_type = "regression" if config.num_labels == 1 else "single_label_classification"
     config.architectures = [network_class.__name__]
@@ -424,3 +402,28 @@ def load(
     return DNABERTModel(
         network, tokenizer, labels=label_names, device=device, precision=precision, source=str(path_or_id)
     )
+
+
+def _network_for(
+    state: dict[str, torch.Tensor], config: BertConfig, head_size: int | None, labels: Sequence[str] | None
+) -> tuple[type[PreTrainedModel], dict[str, torch.Tensor], list[str]]:
+    """The network class for ``state`` and the head asked for, the state it loads (a replaced head dropped) and the
+    parts it adds untrained (``"classifier"``); ``config`` is set to match."""
+    saved_head = state.get("classifier.weight")
+    saved_size = None if saved_head is None else saved_head.shape[0]
+    if saved_head is not None and head_size in (None, saved_size):
+        config.num_labels = saved_size
+        return BertForSequenceClassification, state, []
+    if head_size is not None:
+        if saved_head is not None:
+            state = {key: value for key, value in state.items() if not key.startswith("classifier.")}
+        config.num_labels = head_size
+        config.classifier_pooling = NEW_HEAD_POOLING  # a new head is finetune's: it reads the k-mer tokens' mean
+        config.classifier_layers = None
+        config.id2label = {i: str(name) for i, name in enumerate(labels or range(head_size))}
+        config.label2id = {name: i for i, name in config.id2label.items()}
+        config.problem_type = None
+        return BertForSequenceClassification, state, ["classifier"]
+    if any(key.startswith("cls.predictions.") for key in state):
+        return BertForMaskedLM, state, []
+    return BertModel, {key.removeprefix("bert."): value for key, value in state.items()}, []

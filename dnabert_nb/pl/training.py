@@ -11,8 +11,8 @@ from ..core.model import DNABERTModel
 from ..dna.errors import InputFormatError
 from ..training.baseline import KmerBaseline
 from ..training.callbacks import CurvesCallback
-from ..training.finetune import is_linear_probe
 from ..training.loop import TrainingState
+from ..training.selection import is_linear_probe
 
 #: A panel with more curves than this gets its legend beside it instead of over the curves.
 LEGEND_INSIDE = 3

@@ -11,7 +11,7 @@ import traitlets
 from ..core.model import EMBEDDED_MODEL, DNABERTModel, load
 from ..core.ready import model_card, ready_folder, ready_names
 from ..dna.errors import InputFormatError
-from ..training.finetune import is_linear_probe
+from ..training.selection import is_linear_probe
 from ._panel import MessageLine
 
 #: The menu entry of the embedded pre-trained model.

@@ -21,16 +21,10 @@ from ..pl.evaluation import confusion, roc
 from ..pl.training import training_curves
 from ..training.callbacks import CurvesCallback
 from ..training.evaluate import evaluate
-from ..training.finetune import (
-    AUTO_EPOCHS,
-    AUTO_PASSES,
-    AUTO_STEPS,
-    auto_epochs,
-    finetune,
-    is_linear_probe,
-    linear_probe,
-)
+from ..training.finetune import FinetuneConfig, finetune
 from ..training.loop import TrainingState
+from ..training.schedule import AUTO_EPOCHS, AUTO_PASSES, AUTO_STEPS, auto_epochs
+from ..training.selection import is_linear_probe, linear_probe
 from ._inputs import uploaded_labelled
 from ._model_choice import SharedModel, as_shared
 from ._panel import Job, Panel, duration_words, figure_image, first_sentence, html_table, new_figure, show_figure
@@ -214,6 +208,14 @@ class TrainingPanel(Panel):
     def train(self) -> Job | None:
         """Start fine-tuning in the background (Stop ends it after the current step, keeping the best model)."""
         with self.reporting():
+            config = FinetuneConfig(  # a bad setting is named here, before the data is read
+                task=self.task.value,
+                epochs=self.epochs.value,
+                lr=self.lr.value,
+                pooling=None if self.pooling.value == "default" else self.pooling.value,
+                progress=False,
+                live_plot=False,
+            )
             parts = self.parts = self._data()
             base = self._start_model()
             valid = parts["valid"] if len(parts["valid"]) else None
@@ -230,18 +232,8 @@ class TrainingPanel(Panel):
                                 base, parts["train"], valid, progress=False, callbacks=[_PanelCallback(self, job)]
                             )
                         else:
-                            self.model = finetune(
-                                base,
-                                parts["train"],
-                                valid,
-                                task=self.task.value,
-                                epochs=self.epochs.value,
-                                lr=self.lr.value,
-                                pooling=None if self.pooling.value == "default" else self.pooling.value,
-                                progress=False,
-                                live_plot=False,
-                                callbacks=[_PanelCallback(self, job)],
-                            )
+                            options = {**config.options(), "callbacks": [_PanelCallback(self, job)]}
+                            self.model = finetune(base, parts["train"], valid, **options)
                     finally:
                         self.start_button.disabled = False
                     self.shared.model = self.model
