@@ -18,7 +18,7 @@ import tempfile
 import time
 import warnings
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -430,7 +430,9 @@ def run(
         ``live_plot_options`` (see :func:`~.callbacks.standard_callbacks`), before ``callbacks``.
     """
     folder = None if output_dir is None else Path(output_dir)
-    with folder_lock(folder) if folder is not None and processes.is_main else contextlib.nullcontext():
+    with contextlib.ExitStack() as held:
+        if folder is not None and processes.is_main:
+            held.enter_context(folder_lock(folder))
         checkpoints = _Checkpoints(folder, processes)
         if not resume and processes.is_main and checkpoints.resumable() is not None:
             warnings.warn(
@@ -439,34 +441,56 @@ def run(
                 OutputWarning,
                 stacklevel=3,
             )
-        with _told_what_an_interrupt_kept(checkpoints, processes):
-            state, best_weights = _train(
-                job,
-                checkpoints,
-                optimizer=optimizer,
-                scheduler=scheduler,
-                total_steps=total_steps,
-                steps_per_epoch=steps_per_epoch,
-                schedule=schedule,
-                settings=settings,
-                processes=processes,
-                resume=resume,
-                callbacks=standard_callbacks(
-                    job.description,
-                    progress=progress,
-                    live_plot=live_plot,
-                    metric=schedule.metric or job.shown_metric,
-                    is_main=processes.is_main,
-                    callbacks=callbacks,
-                    live_plot_options=live_plot_options,
-                ),
-            )
+        held.enter_context(_told_what_an_interrupt_kept(checkpoints, processes))
+        callbacks = standard_callbacks(
+            job.description,
+            progress=progress,
+            live_plot=live_plot,
+            metric=schedule.metric or job.shown_metric,
+            is_main=processes.is_main,
+            callbacks=callbacks,
+            live_plot_options=live_plot_options,
+        )
+        if resume and checkpoints.resumable() is not None:
+            best_weights = checkpoints.best_weights()
+            state = checkpoints.resume(job, optimizer, scheduler, settings)  # last: it restores the random state
+        else:
+            state, best_weights = TrainingState(total_steps=total_steps, steps_per_epoch=steps_per_epoch), None
+        for callback in callbacks:
+            callback.on_start(state)
+        started = time.perf_counter()
+        while state.step < state.total_steps and not state.stop_requested and not schedule.out_of_patience(state):
+            job.trainable.train()  # evaluating and saving wrap the weights in a model, which switches to eval()
+            loss, counts = job.loss(state.step)
+            if processes.sum([float(not torch.isfinite(loss.detach()))])[0]:
+                raise _diverged(state, loss, optimizer, checkpoints)
+            apply_gradients(loss, job.trainable.parameters(), optimizer, scheduler)
+            state.step += 1
+            for name, value in counts.items():
+                state.pending[name] = state.pending.get(name, 0.0) + value
+            row = None
+            if state.step % schedule.log_every == 0 or state.step == state.total_steps:
+                summed = dict(zip(state.pending, processes.sum(list(state.pending.values()))))
+                row = state.record(
+                    {**job.log_row(summed, time.perf_counter() - started), "lr": scheduler.get_last_lr()[0]}
+                )
+                state.pending, started = {}, time.perf_counter()
+            for callback in callbacks:
+                callback.on_step(state, row)
+            if schedule.evaluates_at(state) or state.stop_requested:
+                best_weights = _evaluate(job, state, schedule, checkpoints, callbacks, best_weights)
+                checkpoints.save_last(job, state, optimizer, scheduler, settings)
+            elif schedule.save_every and state.step % schedule.save_every == 0:
+                checkpoints.save_last(job, state, optimizer, scheduler, settings)
+        job.trainable.eval()
+        for callback in callbacks:
+            callback.on_end(state)
     saved = checkpoints.written(BEST) if best_weights is not None else checkpoints.written(LAST)
     return TrainingResult(state, best_weights, saved)
 
 
 @contextlib.contextmanager
-def _told_what_an_interrupt_kept(checkpoints: _Checkpoints, processes: Processes):
+def _told_what_an_interrupt_kept(checkpoints: _Checkpoints, processes: Processes) -> Iterator[None]:
     """On a KeyboardInterrupt (Ctrl-C, a notebook's stop button), say what was kept and how to go on; re-raise it."""
     try:
         yield
@@ -481,56 +505,6 @@ def _told_what_an_interrupt_kept(checkpoints: _Checkpoints, processes: Processes
                 file=sys.stderr,
             )
         raise
-
-
-def _train(
-    job: TrainingJob,
-    checkpoints: _Checkpoints,
-    *,
-    optimizer: torch.optim.Optimizer,
-    scheduler: torch.optim.lr_scheduler.LRScheduler,
-    total_steps: int,
-    steps_per_epoch: int | None,
-    schedule: Schedule,
-    settings: dict,
-    processes: Processes,
-    resume: bool,
-    callbacks: Sequence[Callback],
-) -> tuple[TrainingState, dict[str, torch.Tensor] | None]:
-    """:func:`run`'s steps, evaluations and checkpoints; the final state and the best weights."""
-    if resume and checkpoints.resumable() is not None:
-        best_weights = checkpoints.best_weights()
-        state = checkpoints.resume(job, optimizer, scheduler, settings)  # last: it restores the random state
-    else:
-        state, best_weights = TrainingState(total_steps=total_steps, steps_per_epoch=steps_per_epoch), None
-    for callback in callbacks:
-        callback.on_start(state)
-    started = time.perf_counter()
-    while state.step < state.total_steps and not state.stop_requested and not schedule.out_of_patience(state):
-        job.trainable.train()  # evaluating and saving wrap the weights in a model, which switches to eval()
-        loss, counts = job.loss(state.step)
-        if processes.sum([float(not torch.isfinite(loss.detach()))])[0]:
-            raise _diverged(state, loss, optimizer, checkpoints)
-        apply_gradients(loss, job.trainable.parameters(), optimizer, scheduler)
-        state.step += 1
-        for name, value in counts.items():
-            state.pending[name] = state.pending.get(name, 0.0) + value
-        row = None
-        if state.step % schedule.log_every == 0 or state.step == state.total_steps:
-            summed = dict(zip(state.pending, processes.sum(list(state.pending.values()))))
-            row = state.record({**job.log_row(summed, time.perf_counter() - started), "lr": scheduler.get_last_lr()[0]})
-            state.pending, started = {}, time.perf_counter()
-        for callback in callbacks:
-            callback.on_step(state, row)
-        if schedule.evaluates_at(state) or state.stop_requested:
-            best_weights = _evaluate(job, state, schedule, checkpoints, callbacks, best_weights)
-            checkpoints.save_last(job, state, optimizer, scheduler, settings)
-        elif schedule.save_every and state.step % schedule.save_every == 0:
-            checkpoints.save_last(job, state, optimizer, scheduler, settings)
-    job.trainable.eval()
-    for callback in callbacks:
-        callback.on_end(state)
-    return state, best_weights
 
 
 def _diverged(state: TrainingState, loss: torch.Tensor, optimizer, checkpoints: _Checkpoints) -> TrainingError:
