@@ -114,6 +114,10 @@ def training_course(history: pd.DataFrame) -> str:
     )
 
 
+#: The shares of the k-mer baseline's probabilities that ``--blend`` tries on valid.
+SHARES = (0.0, 0.25, 0.5, 0.75, 1.0)
+
+
 def blend(model: dn.DNABERTModel, valid: pd.DataFrame, test: pd.DataFrame) -> tuple[float, float]:
     """The share of finetune's k-mer baseline (of 0, 0.25, ..., 1) in a weighted mean of its and the model's class
     probabilities that scores the best MCC on valid (the lower on a tie), and that blend's test MCC."""
@@ -129,9 +133,6 @@ def blend(model: dn.DNABERTModel, valid: pd.DataFrame, test: pd.DataFrame) -> tu
     on_valid = mcc_of(valid)
     share = max(SHARES, key=lambda s: (on_valid[s], -s))
     return share, mcc_of(test)[share]
-
-
-SHARES = (0.0, 0.25, 0.5, 0.75, 1.0)
 
 
 def kept(model: dn.DNABERTModel) -> str:

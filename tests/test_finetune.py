@@ -136,19 +136,25 @@ def test_a_new_head_is_mean_pooled_learns_saves_and_reloads(encoder, data, tmp_p
         dn.finetune(encoder, train, valid, **FAST, pooling="max")
 
 
-def interrupted_and_resumed(encoder, data, options, tmp_path, monkeypatch):
-    """The same run whole, and interrupted at the 30th loss then resumed: (whole, resumed)."""
-    train, valid = data
-    whole = dn.finetune(encoder, train, valid, **options, output_dir=tmp_path / "whole")
+def interrupt_at_loss(monkeypatch, n: int):
+    """Make fine-tuning raise KeyboardInterrupt (Ctrl-C) at its ``n``-th loss; return the loss to put back."""
     original, calls = _finetune_job.task_loss, {"n": 0}
 
     def interrupt(*args):
         calls["n"] += 1
-        if calls["n"] == 30:
+        if calls["n"] == n:
             raise KeyboardInterrupt
         return original(*args)
 
     monkeypatch.setattr(_finetune_job, "task_loss", interrupt)
+    return original
+
+
+def interrupted_and_resumed(encoder, data, options, tmp_path, monkeypatch):
+    """The same run whole, and interrupted at the 30th loss then resumed: (whole, resumed)."""
+    train, valid = data
+    whole = dn.finetune(encoder, train, valid, **options, output_dir=tmp_path / "whole")
+    original = interrupt_at_loss(monkeypatch, 30)
     with pytest.raises(KeyboardInterrupt):
         dn.finetune(encoder, train, valid, **options, output_dir=tmp_path / "split")
     monkeypatch.setattr(_finetune_job, "task_loss", original)

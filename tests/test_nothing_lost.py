@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from test_finetune import FAST, planted
+from test_finetune import FAST, interrupt_at_loss, planted
 
 import dnabert_nb as dn
 from dnabert_nb import CheckpointError, InputFormatError, OutputError, OutputWarning
@@ -176,17 +176,7 @@ def test_a_track_written_onto_a_full_disk_leaves_the_old_file(tmp_path, monkeypa
 
 
 def test_an_interrupt_says_what_was_kept_and_how_to_go_on(encoder, data, tmp_path, monkeypatch, capsys):
-    from dnabert_nb.training import finetune_job as _finetune_job
-
-    original, calls = _finetune_job.task_loss, {"n": 0}
-
-    def interrupt(*args):
-        calls["n"] += 1
-        if calls["n"] == 10:
-            raise KeyboardInterrupt
-        return original(*args)
-
-    monkeypatch.setattr(_finetune_job, "task_loss", interrupt)
+    interrupt_at_loss(monkeypatch, 10)
     with pytest.raises(KeyboardInterrupt):
         dn.finetune(encoder, *data, **OPTIONS, output_dir=tmp_path / "run")
     said = capsys.readouterr().err

@@ -21,7 +21,6 @@ from transformers.utils import logging as hf_logging
 
 from ..dna.errors import (
     CheckpointError,
-    DNABERTError,
     InputFormatError,
     ModelNotFoundError,
     OutputError,
@@ -239,8 +238,6 @@ class DNABERTModel:
             with atomic_folder(path, overwrite=overwrite) as staging:
                 self.write_files(staging, dtype=dtype)
         except (OSError, SafetensorError) as error:
-            if isinstance(error, DNABERTError):
-                raise
             raise OutputError(
                 f"Could not save the model in {str(path)!r} ({error}); a model already there is unchanged. Free some "
                 "space or save elsewhere."

@@ -114,9 +114,15 @@ def foreign_files(folder: Path) -> list[str]:
     return sorted(entry.name for entry in folder.iterdir() if entry.name not in MODEL_FILES)
 
 
-def _usual_modes(folder: Path) -> None:
+def _umask() -> int:
+    """The process's umask (reading it means setting it, so it is set back at once)."""
     umask = os.umask(0)
     os.umask(umask)
+    return umask
+
+
+def _usual_modes(folder: Path) -> None:
+    umask = _umask()
     folder.chmod(0o777 & ~umask)
     for entry in folder.iterdir():
         entry.chmod((0o777 if entry.is_dir() else 0o666) & ~umask)
@@ -138,8 +144,7 @@ def atomic_folder(path: str | os.PathLike, *, overwrite: bool = False) -> Iterat
     target = Path(path).expanduser()
     if target.exists() and not target.is_dir():
         raise InputFormatError(f"{str(target)!r} is a file; save a model into a folder (it is made if missing).")
-    if target.parent.is_dir():
-        recover_interrupted_write(target)
+    recover_interrupted_write(target)
     others = foreign_files(target) if target.is_dir() else []
     if others and not overwrite:
         raise InputFormatError(
@@ -203,9 +208,7 @@ def atomic_file(path: str | os.PathLike) -> Iterator[TextIO]:
     try:
         with handle:
             yield handle
-        umask = os.umask(0)
-        os.umask(umask)
-        staging.chmod(0o666 & ~umask)
+        staging.chmod(0o666 & ~_umask())
         os.replace(staging, target)
     except OSError as error:
         raise OutputError(f"Writing {str(target)!r} failed ({error.strerror or error}); {kept}.") from error

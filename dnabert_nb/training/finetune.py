@@ -281,9 +281,7 @@ class FinetuneRun:
         """The first attempt and, while one ends as a constant predictor, restarts on seeds of their own."""
         restarts, seed, output_dir = self.config.restarts, self.config.seed, self.output_dir
         tried = [self.attempt(seed, output_dir, last=restarts == 0)]
-        while (restarts and not self.tell.stop_wanted() and collapsed(tried[-1].model, self.data.task)) and len(
-            tried
-        ) <= restarts:
+        while len(tried) <= restarts and not self.tell.stop_wanted() and collapsed(tried[-1].model, self.data.task):
             folder = None if output_dir is None else output_dir / f"restart-{len(tried)}"
             tried.append(self.attempt(restart_seed(seed, len(tried)), folder, last=len(tried) == restarts))
         return tried
