@@ -9,10 +9,11 @@ gave a constant predictor (one class for every test sequence), and the baseline'
 ``--passes`` and ``--steps LOW HIGH`` set the budget of ``epochs="auto"``; ``--epochs``, ``--eval-every``,
 ``--restarts``, ``--pooling``, ``--lr`` and ``--crop`` pass those finetune options (default: finetune's own
 defaults), to compare recipes; ``--history FOLDER`` writes each run's ``.history`` there as ``<task>_seed<N>.csv``;
-``--no-linear-probe`` turns finetune's linear probe off; ``--blend`` also reports the test MCC of a weighted mean of
-the model's and the k-mer baseline's class probabilities, its share chosen on valid. Each run prints which model
-finetune kept (the fine-tuned network or the linear probe). ``--probe-only`` fits only that linear probe (frozen
-encoder, seconds) and reports its valid and test MCC per task, beside the baseline's.
+``--no-linear-probe`` and ``--no-blend`` turn finetune's linear probe and its blend with the k-mer baseline off. Each
+run prints which model finetune returned (the fine-tuned network or the linear probe, blended with k-mer counts or
+not), its test MCC, and the test MCC without the blend (``unblended_mcc``, what ``blend=False`` returns).
+``--probe-only`` fits only that linear probe (frozen encoder, seconds) and reports its valid and test MCC per task,
+beside the baseline's.
 
 ``--cv K`` is for tasks whose test split is too small to rank anything (``ecoli_promoters``: 12 test rows): all of
 the task's rows are pooled and split into K stratified folds; each fold is predicted once by a baseline and, per
@@ -22,7 +23,7 @@ sd over the draws: on 106 rows the draw alone moves the MCC by several points.
 
 Usage: python benchmarks/bench_finetune_stability.py [--rows 2000] [--seeds 0 1 2] [--tasks splice ...]
        [--epochs auto] [--eval-every 125] [--history FOLDER] [--restarts 2] [--pooling mean] [--lr 5e-5]
-       [--crop 0.65] [--passes 8] [--steps 500 1000] [--blend] [--no-linear-probe | --probe-only]
+       [--crop 0.65] [--passes 8] [--steps 500 1000] [--no-blend] [--no-linear-probe | --probe-only]
        [--model CHECKPOINT] [--cv 10 [--cv-repeats 5]]
 """
 
@@ -39,9 +40,10 @@ from sklearn.metrics import matthews_corrcoef
 from sklearn.model_selection import StratifiedKFold, train_test_split
 
 import dnabert_nb as dn
+from dnabert_nb.core.kmer_blend import attach, blend_of
 from dnabert_nb.core.model import HEAD_POOLINGS
 from dnabert_nb.training import schedule as _schedule
-from dnabert_nb.training.selection import is_linear_probe, probe_model
+from dnabert_nb.training.selection import model_kind, probe_model
 from dnabert_nb.training.targets import labelled_task
 
 GUE = Path(__file__).resolve().parents[2] / "shared" / "gue"
@@ -82,7 +84,7 @@ def fit_and_test(
     for seed in seeds:
         tuned = dn.finetune(dn.load(model), train, valid, seed=seed, progress=False, live_plot=False, **recipe)
         labels[f"seed{seed}"] = dn.predict(tuned, test, progress=False)["label"]
-        print(f"seed {seed}: kept the {kept(tuned)}", flush=True)
+        print(f"seed {seed}: kept the {model_kind(tuned)}", flush=True)
     return labels
 
 
@@ -114,30 +116,17 @@ def training_course(history: pd.DataFrame) -> str:
     )
 
 
-#: The shares of the k-mer baseline's probabilities that ``--blend`` tries on valid.
-SHARES = (0.0, 0.25, 0.5, 0.75, 1.0)
-
-
-def blend(model: dn.DNABERTModel, valid: pd.DataFrame, test: pd.DataFrame) -> tuple[float, float]:
-    """The share of finetune's k-mer baseline (of 0, 0.25, ..., 1) in a weighted mean of its and the model's class
-    probabilities that scores the best MCC on valid (the lower on a tie), and that blend's test MCC."""
-
-    def mcc_of(frame: pd.DataFrame) -> dict[float, float]:
-        network = dn.predict(model, frame, progress=False).filter(like="prob_").to_numpy()
-        counts = model.baseline.predict(frame["sequence"]).filter(like="prob_").to_numpy()
-        truth = frame["label"].astype(str).map({name: i for i, name in enumerate(model.labels)}).to_numpy()
-        return {
-            share: matthews_corrcoef(truth, ((1 - share) * network + share * counts).argmax(axis=1)) for share in SHARES
-        }
-
-    on_valid = mcc_of(valid)
-    share = max(SHARES, key=lambda s: (on_valid[s], -s))
-    return share, mcc_of(test)[share]
-
-
-def kept(model: dn.DNABERTModel) -> str:
-    """Which model finetune returned: its linear probe or the fine-tuned network."""
-    return "linear probe" if is_linear_probe(model) else "fine-tuned network"
+def without_blend(model: dn.DNABERTModel, test: pd.DataFrame) -> tuple[float, float]:
+    """The network's share of the returned model's blend with k-mer counts (1: none) and the test MCC of the model
+    without it: what ``finetune(blend=False)`` returns, for the before/after in one run."""
+    blend = blend_of(model.network)
+    if blend is None:
+        return 1.0, dn.evaluate(model, test, progress=False)["mcc"]
+    attach(model.network, None)
+    try:
+        return blend.share, dn.evaluate(model, test, progress=False)["mcc"]
+    finally:
+        attach(model.network, blend)
 
 
 def cross_validate(
@@ -182,9 +171,7 @@ def main() -> None:
     parser.add_argument("--crop", type=float, help="train on random crops keeping at least this share of each window")
     parser.add_argument("--no-linear-probe", action="store_true", help="finetune(linear_probe=False)")
     parser.add_argument("--probe-only", action="store_true", help="fit only finetune's linear probe")
-    parser.add_argument(
-        "--blend", action="store_true", help="also score the model's probabilities blended with the k-mer baseline's"
-    )
+    parser.add_argument("--no-blend", action="store_true", help="finetune(blend=False)")
     parser.add_argument("--model", help="checkpoint folder to fine-tune (default: the embedded model)")
     parser.add_argument("--cv", type=int, help="K-fold cross-validation over all of a task's rows")
     parser.add_argument("--cv-repeats", type=int, default=1, help="repeat --cv over this many draws of the folds")
@@ -204,6 +191,8 @@ def main() -> None:
         recipe["crop"] = args.crop
     if args.no_linear_probe:
         recipe["linear_probe"] = False
+    if args.no_blend:
+        recipe["blend"] = False
     if args.passes is not None:
         _schedule.AUTO_PASSES = args.passes
     if args.steps is not None:
@@ -242,19 +231,14 @@ def main() -> None:
             row[f"mcc_seed{seed}"] = scores["mcc"]
             row[f"constant_seed{seed}"] = predictions["label"].nunique() == 1
             row[f"seconds_seed{seed}"] = time.perf_counter() - began
-            if args.blend:
-                row[f"blend_share_seed{seed}"], row[f"blend_mcc_seed{seed}"] = blend(model, valid, test)
-                print(
-                    f"blend with the k-mer baseline: share {row[f'blend_share_seed{seed}']:.2f} (on valid), test MCC "
-                    f"{row[f'blend_mcc_seed{seed}']:.3f}",
-                    flush=True,
-                )
+            row[f"share_seed{seed}"], row[f"unblended_mcc_seed{seed}"] = without_blend(model, test)
             if args.history is not None:
                 args.history.mkdir(parents=True, exist_ok=True)
                 model.history.to_csv(args.history / f"{name}_seed{seed}.csv", index=False)
             print(
                 f"{name} seed {seed}: test MCC {scores['mcc']:.3f}, {row[f'seconds_seed{seed}']:.0f} s, "
-                f"kept the {kept(model)}; {training_course(model.history)}",
+                f"without the blend {row[f'unblended_mcc_seed{seed}']:.3f}; kept the {model_kind(model)}; "
+                f"{training_course(model.history)}",
                 flush=True,
             )
         mccs = [row[f"mcc_seed{seed}"] for seed in args.seeds]

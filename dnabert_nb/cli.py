@@ -84,6 +84,9 @@ def _parser() -> argparse.ArgumentParser:
         "--no-linear-probe", action="store_true", help="never keep the frozen encoder's linear probe instead"
     )
     tune.add_argument(
+        "--no-blend", action="store_true", help="never blend the model with the k-mer baseline's probabilities"
+    )
+    tune.add_argument(
         "--pooling", choices=HEAD_POOLINGS, help="what the task head reads (default: the model's own, else mean)"
     )
     tune.add_argument("--precision", default="auto", choices=PRECISION_CHOICES)
@@ -128,6 +131,7 @@ def _finetune(args: argparse.Namespace) -> dict:
         class_weights=args.class_weights,
         lora=args.lora or None,
         linear_probe=not args.no_linear_probe,
+        blend=not args.no_blend,
         seed=args.seed,
         precision=args.precision,
         output_dir=args.output_dir,

@@ -172,7 +172,11 @@ def test_shipped_ecoli_promoters():
 
 
 # finetune fits the baseline beside the model; evaluate(baseline=...) scores both
-UNTRAINED = dict(epochs=1, lr=1e-12, batch_size=32, restarts=0, linear_probe=False, log_every=5, live_plot=False)
+# blend=False: these test the warning about the network alone; the blend that finetune returns instead is in
+# test_blend.py
+UNTRAINED = dict(
+    epochs=1, lr=1e-12, batch_size=32, restarts=0, linear_probe=False, blend=False, log_every=5, live_plot=False
+)
 
 
 @pytest.fixture(scope="module")
@@ -180,7 +184,7 @@ def untrained(encoder, motif_splits):
     """A tiny model 'fine-tuned' at a learning rate too small to learn the motif the baseline finds."""
     train, valid, _ = motif_splits
     # far below the baseline on every resample: a loss, not noise
-    clear = r"beats the fine-tuned model .* on 100% of bootstrap resamples of the 100 valid sequences \(a clear lead"
+    clear = r"beats the fine-tuned network .* on 100% of bootstrap resamples of the 100 valid sequences \(a clear lead"
     with pytest.warns(dn.BaselineWarning, match=clear + r".* 200 training sequences"):
         return dn.finetune(encoder, train, valid, **UNTRAINED, progress=False)
 
@@ -198,7 +202,7 @@ def test_finetune_prints_both_valid_scores_with_progress(encoder, motif_splits, 
     line = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("valid MCC"))
     base = model.baseline
     assert line == (
-        f"valid MCC: fine-tuned model {model.metrics['mcc']:.3f}, k-mer baseline (k={base.k}) "
+        f"valid MCC: fine-tuned network {model.metrics['mcc']:.3f}, k-mer baseline (k={base.k}) "
         f"{base.valid_scores[base.k]:.3f}"
     )
 

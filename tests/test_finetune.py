@@ -21,10 +21,19 @@ from dnabert_nb.training.loop import TrainingState
 from dnabert_nb.training.targets import labelled_task
 
 MOTIF = "TATAAAAG"
-# restarts=0: a two-epoch run on a tiny model may end constant; restarting is tested on its own. linear_probe=False:
-# these test the fine-tuned network; the probe that finetune may keep instead is tested in test_probe.py
+# restarts=0: a two-epoch run on a tiny model may end constant; restarting is tested on its own. linear_probe=False,
+# blend=False: these test the fine-tuned network; the probe and the blend with k-mer counts that finetune may return
+# instead are tested in test_probe.py and test_blend.py
 FAST = dict(
-    epochs=2, lr=2e-3, batch_size=16, restarts=0, linear_probe=False, progress=False, log_every=5, live_plot=False
+    epochs=2,
+    lr=2e-3,
+    batch_size=16,
+    restarts=0,
+    linear_probe=False,
+    blend=False,
+    progress=False,
+    log_every=5,
+    live_plot=False,
 )
 
 

@@ -108,12 +108,12 @@ def test_training_curves_of_a_kept_linear_probe_draw_its_valid_mcc_beside_the_ru
     model.source, model.metrics, model.history = "linear_probe(x)", {"mcc": 0.59}, history
     axes = dn.pl.training_curves(model)
     labels = [line.get_label() for line in axes[1].lines]
-    assert "linear probe valid mcc (the model kept)" in labels and "valid_mcc" in labels
-    probe_line = axes[1].lines[labels.index("linear probe valid mcc (the model kept)")]
-    assert list(probe_line.get_ydata()) == [0.59, 0.59]
+    kept = "valid mcc of the model kept: linear probe (encoder frozen)"
+    assert kept in labels and "valid_mcc" in labels
+    assert list(axes[1].lines[labels.index(kept)].get_ydata()) == [0.59, 0.59]
     model.source = "finetune(x)"
     network_lines = dn.pl.training_curves(model)[1].lines
-    assert "linear probe valid mcc (the model kept)" not in [line.get_label() for line in network_lines]
+    assert not any(line.get_label().startswith("valid mcc of the model kept") for line in network_lines)
 
 
 def test_a_mutagenesis_map_is_titled_in_words():

@@ -87,8 +87,11 @@ def test_finetune_keeps_the_probe_when_it_scores_higher_on_valid(encoder, data, 
         "lr": 1e-12,
         "progress": True,
         "baseline": True,
+        "blend": False,
     }  # the fine-tuned head learns nothing
-    with pytest.warns(dn.BaselineWarning, match="beats the linear probe"):  # the planted motif is 5-mer counts' game
+    with pytest.warns(
+        dn.BaselineWarning, match=r"beats the linear probe \(encoder frozen\)"
+    ):  # the planted motif is 5-mer counts' game
         model = dn.finetune(encoder, train, valid, **untrained, output_dir=tmp_path)
     assert model.source.startswith("linear_probe(") and model.config.classifier_pooling == "layers_mean"
     assert model.metrics == pytest.approx(dn.evaluate(model, valid, progress=False))
@@ -100,7 +103,10 @@ def test_finetune_keeps_the_probe_when_it_scores_higher_on_valid(encoder, data, 
     probe_text = f"linear probe ({probe_layers(model.config)}) {model.metrics['mcc']:.3f}"
     assert f"{probe_text}; the fine-tuned model scores higher on " in line
     assert line.endswith("(95% needed): kept the linear probe")
-    assert any(line.startswith(f"valid MCC: linear probe {model.metrics['mcc']:.3f}, k-mer baseline") for line in lines)
+    assert any(
+        line.startswith(f"valid MCC: linear probe (encoder frozen) {model.metrics['mcc']:.3f}, k-mer baseline")
+        for line in lines
+    )
     reloaded = dn.load(tmp_path / "linear-probe")
     pd.testing.assert_frame_equal(dn.predict(reloaded, valid, progress=False), dn.predict(model, valid, progress=False))
     contributions = dn.token_contributions(model, valid.sequence[:3].tolist(), progress=False)

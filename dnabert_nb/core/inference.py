@@ -17,6 +17,7 @@ from tqdm.auto import tqdm
 from ..dna.errors import require_positive_integers
 from ..io.sequences import SequencesLike, as_sequence_table
 from .encoder import cls_pass, kmer_token_weights, supports_cls_pass
+from .kmer_blend import blend_of
 from .model import TOKEN_MEAN_POOLINGS, DNABERTModel, head_pooling
 from .processes import Processes
 from .runtime import resolve_precision
@@ -200,7 +201,15 @@ def token_vectors(network: torch.nn.Module, input_ids: torch.Tensor, attention_m
 
 
 def logits(network: torch.nn.Module, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-    """Classifier/regressor outputs of the [CLS] head (last layer computed for [CLS] only) or a token-mean head."""
+    """Classifier/regressor outputs of the [CLS] head (last layer computed for [CLS] only) or a token-mean head;
+    a network blended with k-mer counts (:mod:`.kmer_blend`) gives the blend's log class probabilities."""
+    blend = blend_of(network)
+    outputs = head_outputs(network, input_ids, attention_mask)
+    return outputs if blend is None else blend(outputs, input_ids, attention_mask)
+
+
+def head_outputs(network: torch.nn.Module, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    """The network's own head outputs (:func:`logits` without a k-mer blend)."""
     if head_pooling(network) in TOKEN_MEAN_POOLINGS:
         pooled = token_mean(token_vectors(network, input_ids, attention_mask), attention_mask)
         pooled = pooled.to(network.bert.pooler.dense.weight.dtype)  # a cast network's dtype (autocast sees to fp32)

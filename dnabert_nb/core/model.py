@@ -28,6 +28,8 @@ from ..dna.errors import (
 )
 from ..dna.folders import atomic_folder, write_checksums
 from .checkpoint import WEIGHT_FILES, read_config, read_tokenizer, read_weights, resolve_folder
+from .kmer_blend import MODULE_NAME as BLEND_MODULE
+from .kmer_blend import attach, blend_from_config, blend_of, cast_network
 from .runtime import quantise_encoder, resolve_device, resolve_precision
 from .tokenizer import MAX_KMERS, SPECIAL_TOKENS, KmerTokenizer
 
@@ -148,6 +150,9 @@ class DNABERTModel:
             head += f", pooling={head_pooling(self.network)!r}"
             if getattr(c, "classifier_layers", None) is not None:
                 head += f", classifier_layers={c.classifier_layers}"
+        blend = blend_of(self.network)
+        if blend is not None:
+            head += f", kmer_blend={{'share': {blend.share:g}, 'k': {blend.k}}}"
         return (
             f"DNABERTModel(k={self.k}, hidden={c.hidden_size}, layers={c.num_hidden_layers}, "
             f"heads={c.num_attention_heads}, {head}, device={str(self.device)!r}, source={self.source!r})"
@@ -192,13 +197,14 @@ class DNABERTModel:
         if cached is None or cached[0] != dtype or not torch.equal(cached[1], key):
             shared_config = {id(self.network.config): self.network.config}
             cast = copy.deepcopy(self.network, memo=shared_config)
-            cast = quantise_encoder(cast) if dtype == torch.qint8 else cast.to(dtype).eval()
+            cast = quantise_encoder(cast) if dtype == torch.qint8 else cast_network(cast, dtype).eval()
             self._low_precision = cached = (dtype, key, cast)
         return cached[2]
 
     def _weights_key(self) -> torch.Tensor:
         with torch.no_grad():
-            weights = [p.detach() for p in self.network.parameters()]
+            buffers = [b for b in self.network.buffers() if b.is_floating_point()]  # a k-mer blend's weights
+            weights = [w.detach() for w in [*self.network.parameters(), *buffers]]
             return torch.stack([torch.stack([w.sum(), torch.linalg.vector_norm(w)]) for w in weights]).float().cpu()
 
     def to(self, device: str | torch.device) -> DNABERTModel:
@@ -356,7 +362,12 @@ def load(
         config.problem_type = "regression" if config.num_labels == 1 else "single_label_classification"
     config.architectures = [network_class.__name__]
 
+    blend = blend_from_config(config, str(folder))
+    if blend is not None and (network_class is not BertForSequenceClassification or new_parts):
+        state = {key: value for key, value in state.items() if not key.startswith(f"{BLEND_MODULE}.")}
+        blend = None  # it blended the head that was replaced
     network = network_class(config)
+    attach(network, blend)
     if network_class is BertForMaskedLM and "bert.pooler.dense.weight" in state:
         network.bert.pooler = BertPooler(config)  # kept, so a classifier built on it later starts from it
     try:

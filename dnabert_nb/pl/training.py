@@ -12,7 +12,7 @@ from ..dna.errors import InputFormatError
 from ..training.baseline import KmerBaseline
 from ..training.callbacks import CurvesCallback
 from ..training.loop import TrainingState
-from ..training.selection import is_linear_probe
+from ..training.selection import model_kind
 
 #: A panel with more curves than this gets its legend beside it instead of over the curves.
 LEGEND_INSIDE = 3
@@ -31,10 +31,10 @@ def training_curves(
     history
         A model that :func:`dnabert_nb.finetune` returned, or a DataFrame with a ``step`` column and metric
         columns, as ``model.history`` from :func:`dnabert_nb.pretrain`. Given the model, its ``.baseline`` is drawn
-        too, and where ``finetune`` kept the linear probe, the probe's valid MCC is drawn as a solid line: the
-        curves are the fine-tuning run's, which was not kept. Columns ending in ``loss`` go left; every other numeric
-        column except ``step``, ``epoch``, ``lr`` and the throughput columns goes right. Training
-        curves are solid, ``valid_*`` curves dashed with markers. Both panels span the same
+        too, and where ``finetune`` kept the linear probe or a blend with k-mer counts, that model's valid MCC is
+        drawn as a solid line: the curves are the fine-tuning run's network alone. Columns ending in ``loss`` go
+        left; every other numeric column except ``step``, ``epoch``, ``lr`` and the throughput columns goes right.
+        Training curves are solid, ``valid_*`` curves dashed with markers. Both panels span the same
         steps, so a metric evaluated once (one epoch) sits where it was measured.
     baseline
         A :class:`~dnabert_nb.KmerBaseline` (a fine-tuned model's ``.baseline``): its MCC on valid (or by
@@ -46,12 +46,13 @@ def training_curves(
     -------
     ndarray of two Axes
     """
-    probe_mcc = None
+    kept_mcc = kept = None
     if isinstance(history, DNABERTModel):
         model, history = history, history.history
         baseline = baseline if baseline is not None else model.baseline
-        if is_linear_probe(model) and model.metrics is not None:
-            probe_mcc = model.metrics.get("mcc")
+        kept = model_kind(model)
+        if kept != "fine-tuned network" and model.metrics is not None:
+            kept_mcc = model.metrics.get("mcc")
     if not isinstance(history, pd.DataFrame) or "step" not in history.columns:
         raise InputFormatError("history must be a DataFrame with a 'step' column, such as model.history.")
     skip = {"step", "epoch", "lr", "tokens_per_s", "samples_per_s"}
@@ -74,8 +75,8 @@ def training_curves(
         if baseline is not None and target is axes[1]:
             bar = f"k-mer baseline mcc (k={baseline.k}, {baseline.selected_by})"
             target.axhline(baseline.valid_scores[baseline.k], color="0.35", ls=":", lw=1.5, label=bar)
-        if probe_mcc is not None and target is axes[1]:
-            target.axhline(probe_mcc, color="tab:green", lw=1.5, label="linear probe valid mcc (the model kept)")
+        if kept_mcc is not None and target is axes[1]:
+            target.axhline(kept_mcc, color="tab:green", lw=1.5, label=f"valid mcc of the model kept: {kept}")
         target.set(xlabel="step", ylabel=label)
         if last > 0:
             target.set_xlim(0, last * 1.03)

@@ -33,8 +33,9 @@ from ..dna.errors import (
     require_positive_numbers,
 )
 from . import loop
+from .blend import BLEND_FOLDER, choose_blend
 from .callbacks import Callback
-from .evaluate import window_outputs
+from .evaluate import EvaluationOutputs, window_outputs
 from .finetune_job import FinetuneJob, TrainingWindows
 from .heads import parameter_groups, task_network, with_lora
 from .metrics import LOWER_IS_BETTER, check_metric
@@ -48,6 +49,7 @@ from .selection import (
     baseline_unless_stopped,
     compare_with_baseline,
     keeps_probe,
+    model_kind,
     probe_model,
 )
 from .targets import DEFAULT_METRIC, LabelledTask, class_weight_tensor, labelled_task
@@ -75,6 +77,7 @@ class FinetuneConfig:
     crop: float | None = None
     linear_probe: bool = True
     baseline: bool = True
+    blend: bool = True
     seed: int = 0
     precision: str | None = None
     output_dir: str | os.PathLike | None = None
@@ -132,6 +135,7 @@ def finetune(
     crop: float | None = None,
     linear_probe: bool = True,
     baseline: bool = True,
+    blend: bool = True,
     seed: int = 0,
     precision: str | None = None,
     output_dir: str | os.PathLike | None = None,
@@ -226,6 +230,16 @@ def finetune(
         transformer then adds nothing over k-mer counts on this data. The warning gives the share of bootstrap
         resamples of valid on which the baseline is ahead, so that a gap within the noise of a few valid rows
         reads as such.
+    blend
+        With ``baseline``: return a weighted mean of the model's and the k-mer baseline's class probabilities
+        where one scores ``metric`` higher on valid than the model alone (the model's share of 1, 0.75, 0.5,
+        0.25, 0: the k-mer counts alone, on a tie the larger share of the model; :mod:`dnabert_nb.training.blend`).
+        On genomic backgrounds k-mer composition carries signal a small model learns only in part. The blend is
+        part of the returned network (its repr says ``kmer_blend``), so predict, evaluate, scan, variant effects,
+        mutagenesis and design run it, and it saves and loads with the model; attention maps, token
+        contributions and the motifs found from them read the network alone. ``.metrics`` are then the blend's;
+        with ``output_dir`` it is saved to ``output_dir/kmer-blend``. Needs the baseline's k no longer than the
+        model's (DNABERT-6: always).
     {seed}
         Here: the head, the batch order and dropout.
     {precision}
@@ -381,14 +395,15 @@ class FinetuneRun:
 
     def choose(self, tried: list[ScoredModel]) -> DNABERTModel:
         """The model to return: the best attempt (said so where runs restarted), or the linear probe where the
-        network does not clearly beat it on valid; with the k-mer baseline beside it."""
+        network does not clearly beat it on valid, blended with the k-mer baseline where that scores higher on
+        valid; with the k-mer baseline beside it."""
         config, data = self.config, self.data
         best, best_outputs = tried[0]
         if len(tried) > 1:  # on a tie the later run, which trained longer
             sign = 1 if self.maximize else -1
             best, best_outputs = max(reversed(tried), key=lambda ft: ft.model.metrics[self.metric] * sign)
             self.warn_restarted(tried)
-        show, name = config.progress and self.processes.is_main, "fine-tuned model"
+        show = config.progress and self.processes.is_main
         probe_wanted = config.linear_probe and config.pooling in (None, "layers_mean")  # another head was asked for
         if probe_wanted and data.task == "classification" and best.metrics is not None:
             probed = self.probe(show)
@@ -399,13 +414,18 @@ class FinetuneRun:
                 network = ScoredModel(best, best_outputs)
                 if keeps_probe(network, ScoredModel(probe, probe_outputs), data, self.metric, config.seed, show):
                     probe.history = best.history
-                    best, best_outputs, name = probe, probe_outputs, "linear probe"
-                    self.save_probe(best)
+                    best, best_outputs = probe, probe_outputs
+                    self.save_kept(best, PROBE_FOLDER)
+        blend_wanted = config.blend and best.metrics is not None and not self.tell.stop_wanted()
+        if self.kmer_baseline is not None and blend_wanted:
+            best_outputs = self.blend(best, best_outputs, show)
         best.training_digest = data.digest
+        if best.history is not None:
+            best.history.attrs["model"] = model_kind(best)
         if self.kmer_baseline is not None:
             best.baseline = self.kmer_baseline
             scored = ScoredModel(best, best_outputs)
-            compare_with_baseline(scored, data, self.precision, show=show, name=name, seed=config.seed)
+            compare_with_baseline(scored, data, self.precision, show=show, name=model_kind(best), seed=config.seed)
         return best
 
     def probe(self, show: bool) -> tuple[DNABERTModel, object] | None:
@@ -425,12 +445,24 @@ class FinetuneRun:
                 print("linear probe: stopped on request; kept the fine-tuned network")
             return None
 
-    def save_probe(self, probe: DNABERTModel) -> None:
-        """Save a kept probe under ``output_dir`` (where there is one), as its ``.checkpoint``."""
+    def blend(self, best: DNABERTModel, outputs: EvaluationOutputs | None, show: bool) -> EvaluationOutputs | None:
+        """Blend ``best`` with the k-mer baseline where that scores higher on valid (:mod:`.blend`), saved under
+        ``output_dir``; the valid outputs of what is returned."""
+        choice = choose_blend(best, self.kmer_baseline, self.data, self.metric, self.precision)
+        if show and choice.valid_scores:
+            tried = ", ".join(f"{share:g}: {score:.3f}" for share, score in choice.valid_scores.items())
+            print(f"valid {self.metric} by the model's share of a blend with k-mer counts: {tried}")
+        if choice.outputs is None:
+            return outputs
+        self.save_kept(best, BLEND_FOLDER)
+        return choice.outputs
+
+    def save_kept(self, kept: DNABERTModel, folder: str) -> None:
+        """Save a kept probe or blend under ``output_dir/folder`` (where there is one), as its ``.checkpoint``."""
         if self.output_dir is not None:
-            probe.checkpoint = self.output_dir / PROBE_FOLDER
+            kept.checkpoint = self.output_dir / folder
             if self.processes.is_main:
-                probe.save(probe.checkpoint, overwrite=True)
+                kept.save(kept.checkpoint, overwrite=True)
 
     def warn_restarted(self, tried: list[ScoredModel]) -> None:
         """Say that the first run collapsed, which seeds were tried and which was kept."""

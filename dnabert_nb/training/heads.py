@@ -7,6 +7,7 @@ import copy
 import torch
 from transformers import BertForSequenceClassification
 
+from ..core.kmer_blend import attach
 from ..core.model import NEW_HEAD_POOLING, DNABERTModel
 from ..dna.errors import (
     MissingDependencyError,
@@ -16,9 +17,12 @@ from .targets import PROBLEM_TYPES
 
 
 def task_network(model: DNABERTModel, task: str, names: list[str], seed: int) -> BertForSequenceClassification:
-    """A copy of the model's network if its head fits the task; else its encoder under a new (mean-pooled) head."""
+    """A copy of the model's network if its head fits the task; else its encoder under a new (mean-pooled) head. A
+    k-mer blend (:mod:`dnabert_nb.core.kmer_blend`) is left out: finetune trains the network and blends anew."""
     if model.task == task and model.labels == names:
-        return copy.deepcopy(model.network)
+        network = copy.deepcopy(model.network)
+        attach(network, None)
+        return network
     config = copy.deepcopy(model.config)
     config.classifier_pooling = NEW_HEAD_POOLING
     config.classifier_layers = None  # not a probe's choice of hidden states
@@ -29,6 +33,7 @@ def task_network(model: DNABERTModel, task: str, names: list[str], seed: int) ->
     config.architectures = [BertForSequenceClassification.__name__]
     torch.manual_seed(seed)
     network = BertForSequenceClassification(config)
+    attach(network, None)
     missing, unexpected = network.bert.load_state_dict(model.encoder.state_dict(), strict=False)
     if [key for key in missing if not key.startswith("pooler.")] or unexpected:
         raise ModelTaskError(f"The encoder weights do not fit a classification network: {missing or unexpected}.")

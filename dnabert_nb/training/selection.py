@@ -11,6 +11,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .._docs import shared_docs
+from ..core.kmer_blend import blend_of
 from ..core.model import DNABERTModel
 from ..core.predict import embed
 from ..core.processes import Processes
@@ -86,6 +87,18 @@ def baseline_unless_stopped(data: LabelledTask, seed: int, tell: PhaseTeller) ->
 def is_linear_probe(model: DNABERTModel) -> bool:
     """Whether ``model`` is a linear probe that ``finetune`` kept instead of the fine-tuned network."""
     return model.source.startswith(PROBE_SOURCE)
+
+
+def model_kind(model: DNABERTModel) -> str:
+    """What ``finetune`` returned, in words: the fine-tuned network or the linear probe, and its blend with k-mer
+    counts where it has one (:mod:`.blend`)."""
+    kind = "linear probe (encoder frozen)" if is_linear_probe(model) else "fine-tuned network"
+    blend = blend_of(model.network)
+    if blend is None:
+        return kind
+    if blend.share == 0:
+        return f"k-mer counts alone (k={blend.k}; the {kind} added nothing on valid)"
+    return f"{kind} blended with k-mer counts (k={blend.k}; {blend.share:g} : {1 - blend.share:g})"
 
 
 def keeps_probe(

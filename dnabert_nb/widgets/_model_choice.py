@@ -11,7 +11,7 @@ import traitlets
 from ..core.model import EMBEDDED_MODEL, DNABERTModel, load
 from ..core.ready import model_card, ready_folder, ready_names
 from ..dna.errors import InputFormatError
-from ..training.selection import is_linear_probe
+from ..training.selection import model_kind
 from ._panel import MessageLine
 
 #: The menu entry of the embedded pre-trained model.
@@ -32,10 +32,11 @@ def ready_card(model: DNABERTModel | None) -> dict | None:
 
 
 def kind_of(model: DNABERTModel) -> str:
-    """What a model is, in words: a linear probe, a fine-tuned network, or a pre-trained encoder."""
+    """What a model is, in words: a linear probe, a fine-tuned network, either blended with k-mer counts, or a
+    pre-trained encoder."""
     if model.task is None:
         return "pre-trained encoder, no task head"
-    return "linear probe (encoder frozen)" if is_linear_probe(model) else "fine-tuned network"
+    return model_kind(model)
 
 
 def describe(model: DNABERTModel | None) -> str:

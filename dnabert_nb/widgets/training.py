@@ -24,7 +24,7 @@ from ..training.evaluate import evaluate
 from ..training.finetune import FinetuneConfig, finetune
 from ..training.loop import TrainingState
 from ..training.schedule import AUTO_EPOCHS, AUTO_PASSES, AUTO_STEPS, auto_epochs
-from ..training.selection import is_linear_probe, linear_probe
+from ..training.selection import linear_probe, model_kind
 from ._inputs import uploaded_labelled
 from ._model_choice import SharedModel, as_shared
 from ._panel import Job, Panel, duration_words, figure_image, first_sentence, html_table, new_figure, show_figure
@@ -260,7 +260,7 @@ class TrainingPanel(Panel):
 
     def _test(self, test: pd.DataFrame) -> None:
         self.metrics = evaluate(self.model, test, progress=False)
-        rows = {"linear probe (encoder frozen)" if is_linear_probe(self.model) else "fine-tuned network": self.metrics}
+        rows = {model_kind(self.model): self.metrics}
         if self.model.baseline is not None:  # the bar to clear, fitted by finetune on the same rows
             rows[f"k-mer baseline (k={self.model.baseline.k})"] = self.model.baseline.evaluate(test)
         table = pd.DataFrame.from_dict(rows, orient="index").rename_axis("model").reset_index()
