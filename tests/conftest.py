@@ -2,27 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 from official import official_vocab, tiny_official_config
 
 from dnabert_nb.testing import write_checkpoint
-
-
-def pytest_configure(config):
-    """Share the cores among xdist's workers: torch (and the notebook kernels, Voilà and torchrun children, through
-    ``OMP_NUM_THREADS``) runs ``cores // workers`` threads a worker. Two workers of two threads each on two cores
-    wait on each other's threads: every test and notebook took 445 s that way, 380 s this way."""
-    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
-    if workers > 1 and "OMP_NUM_THREADS" not in os.environ:
-        import torch
-
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-        threads = max(1, cores // workers)
-        os.environ["OMP_NUM_THREADS"] = str(threads)
-        torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="session")

@@ -207,13 +207,6 @@ def test_motif_browser_shows_an_instance(voila, browser):
     page.screenshot(path=SCREENSHOTS / "motifs.png", full_page=True)
 
 
-def test_the_app_shows_its_tabs(voila, browser):
-    page = open_page(browser, render(voila, "app"), ".lm-TabBar-tab:has-text('Predict')")
-    page.locator(".lm-TabBar-tab:has-text('Predict')").click()
-    page.wait_for_selector("button:has-text('Predict')", state="visible", timeout=30_000)
-    page.screenshot(path=SCREENSHOTS / "app.png", full_page=True)
-
-
 def visible(page, selector: str):
     """The first element matching ``selector`` that a person can see (the other tabs' panels are hidden)."""
     return page.locator(f"{selector} >> visible=true").first
