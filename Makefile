@@ -1,6 +1,7 @@
 # Two commands do everything on a fresh machine (see README.md):
 #   make demo   set up .venv, install, run the main job
 #   make test   set up .venv, install with test extras, run ruff, all tests and notebooks
+#   make docs   build the documentation site into build/site (warnings fail it)
 VENV       := .venv
 PYTHON     := $(VENV)/bin/python
 # torch is installed on its own first: on a CPU-only machine pass a CPU build here,
@@ -9,7 +10,7 @@ PYTHON     := $(VENV)/bin/python
 TORCH_SPEC ?= torch==2.13.0
 CHECKPOINT ?=
 
-.PHONY: demo test install clean
+.PHONY: demo test docs install clean
 
 $(PYTHON):
 	python3 -m venv $(VENV)
@@ -28,6 +29,10 @@ $(VENV)/.installed-test: pyproject.toml $(VENV)/.torch
 	$(PYTHON) -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $@
 
+$(VENV)/.installed-docs: pyproject.toml $(VENV)/.torch
+	$(PYTHON) -m pip install --quiet -e ".[docs]"
+	touch $@
+
 install: $(VENV)/.installed
 
 demo: $(VENV)/.installed
@@ -38,5 +43,10 @@ test: $(VENV)/.installed-test
 	$(PYTHON) -m ruff format --check .
 	$(PYTHON) -m pytest
 
+# The tutorials as pages: executed copies where .ci/binder left them in docs/notebooks, else as stored.
+docs: $(VENV)/.installed-docs
+	mkdir -p docs/notebooks && cp -n notebooks/0*.ipynb docs/notebooks/
+	NO_MKDOCS_2_WARNING=1 $(PYTHON) -m mkdocs build --strict --quiet
+
 clean:
-	rm -rf $(VENV) demo_output
+	rm -rf $(VENV) demo_output build docs/notebooks .cache

@@ -4,7 +4,9 @@ Each notebook runs with ``jupyter nbconvert --execute`` in a child process that 
 its descendants — the kernel, which holds the data and the models. Run it with the Python of the environment to
 measure (``.ci/binder`` runs it in the reproduced Binder environment).
 
-Usage: python benchmarks/bench_notebook_memory.py [--limit-mb 2048] [notebooks ...]
+``--keep FOLDER`` keeps the executed notebooks there (``.ci/binder``: ``docs/notebooks``, the pages of the docs).
+
+Usage: python benchmarks/bench_notebook_memory.py [--limit-mb 2048] [--keep FOLDER] [notebooks ...]
 """
 
 from __future__ import annotations
@@ -29,12 +31,16 @@ sys.exit(done.returncode)
 """
 
 
-def peak_mb(notebook: Path) -> tuple[float, float]:
-    """Peak resident memory (MB) of the processes that ran ``notebook``, and the seconds it took."""
+def peak_mb(notebook: Path, keep: Path | None = None) -> tuple[float, float]:
+    """Peak resident memory (MB) of the processes that ran ``notebook``, and the seconds it took; the executed
+    notebook is kept in ``keep`` where given."""
     began = time.perf_counter()
     with tempfile.TemporaryDirectory() as output:
         done = subprocess.run(
-            [sys.executable, "-c", CHILD, str(notebook), output], capture_output=True, text=True, check=False
+            [sys.executable, "-c", CHILD, str(notebook), str(keep or output)],
+            capture_output=True,
+            text=True,
+            check=False,
         )
     if done.returncode:
         raise SystemExit(f"{notebook.name} failed:\n{done.stderr}")
@@ -45,12 +51,13 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("notebooks", nargs="*", type=Path)
     parser.add_argument("--limit-mb", type=float, default=2048)
+    parser.add_argument("--keep", type=Path, help="a folder for the executed notebooks")
     args = parser.parse_args()
     notebooks = args.notebooks or sorted(NOTEBOOKS.glob("*.ipynb"))
     print(f"python {sys.version.split()[0]} at {sys.executable}")
     over = []
     for notebook in notebooks:
-        megabytes, seconds = peak_mb(notebook)
+        megabytes, seconds = peak_mb(notebook, args.keep)
         print(f"{notebook.name:28s} peak {megabytes:7.0f} MB   {seconds:5.0f} s", flush=True)
         if megabytes > args.limit_mb:
             over.append(notebook.name)
