@@ -7,11 +7,13 @@ import pandas as pd
 import torch
 
 from .._docs import shared_docs
+from ..dna.alphabet import normalise, reverse_complement
 from ..dna.errors import InputFormatError, ModelTaskError
-from ..io.sequences import SequencesLike
+from ..io.sequences import SequencesLike, as_sequence_table
 from .inference import (
     DEFAULT_BATCH_SIZE,
     BatchFunction,
+    WindowOutputs,
     average_windows,
     layers_mean,
     logits,
@@ -76,6 +78,7 @@ def predict(
     precision: str | None = None,
     window_overlap: int | None = None,
     return_windows: bool = False,
+    both_strands: bool = False,
     progress: bool = True,
 ) -> pd.DataFrame:
     """Predict with a model that has a task head; one row per input sequence.
@@ -93,6 +96,10 @@ def predict(
     return_windows
         Return one row per window instead (columns ``window``, ``start``, ``end``,
         0-based end-exclusive nucleotide coordinates), before averaging.
+    both_strands
+        Also read each sequence's reverse complement and average the two strands' probabilities (or values):
+        one call for a sequence and its reverse complement, as a peak of arbitrary strand needs. Twice the
+        work; not with ``return_windows``.
     {progress}
 
     Returns
@@ -107,16 +114,13 @@ def predict(
             "This model has no task head, so it cannot predict labels. Fine-tune it (dn.finetune), "
             "or load it with num_labels=... / labels=[...] to add a head; use dn.embed for embeddings."
         )
-    result = run_windows(
-        model,
-        sequences,
-        logits,
-        batch_size=batch_size,
-        precision=precision,
-        window_overlap=window_overlap,
-        progress=progress,
-        description="predict",
-    )
+    if both_strands and return_windows:
+        raise InputFormatError("both_strands=True averages whole sequences; ask for return_windows without it.")
+    options = {"batch_size": batch_size, "precision": precision, "window_overlap": window_overlap}
+    if both_strands:
+        result, values = strand_mean(model, sequences, logits, model.task, progress=progress, **options)
+        return result_frame(model.task, model.labels, values, {"id": result.ids, "length": result.lengths})
+    result = run_windows(model, sequences, logits, progress=progress, description="predict", **options)
     per_window = to_probabilities(model.task, result.values)
     if return_windows:
         w = result.windows
@@ -163,6 +167,7 @@ def embed(
     batch_size: int = DEFAULT_BATCH_SIZE,
     precision: str | None = None,
     window_overlap: int | None = None,
+    both_strands: bool = False,
     progress: bool = True,
 ) -> np.ndarray:
     """Embed sequences as fixed-size vectors from the encoder's hidden states.
@@ -183,6 +188,8 @@ def embed(
     {precision}
     {window_overlap}
         A sequence longer than one model input is the mean of its windows' vectors.
+    both_strands
+        The mean of the sequence's and its reverse complement's vectors. Twice the work.
     {progress}
 
     Returns
@@ -199,15 +206,33 @@ def embed(
             f"layer = {layer!r} is out of range for a {n_layers}-layer model; use -1 (last), 0 to {n_layers}, "
             "'all' (the mean of every hidden state) or 'each' (every one, side by side)."
         )
-    result = run_windows(
-        model,
-        sequences,
-        _pooled(pooling, layer if named else int(layer)),
-        batch_size=batch_size,
-        precision=precision,
-        window_overlap=window_overlap,
-        progress=progress,
-        description="embed",
-    )
-    vectors = average_windows(result.windows, result.values, len(result.ids))
+    pooled = _pooled(pooling, layer if named else int(layer))
+    options = {"batch_size": batch_size, "precision": precision, "window_overlap": window_overlap}
+    if both_strands:
+        vectors = strand_mean(model, sequences, pooled, None, progress=progress, **options)[1]
+    else:
+        result = run_windows(model, sequences, pooled, progress=progress, description="embed", **options)
+        vectors = average_windows(result.windows, result.values, len(result.ids))
     return vectors.reshape(len(vectors), n_layers + 1, -1) if layer == "each" else vectors
+
+
+def strand_mean(
+    model: DNABERTModel,
+    sequences: SequencesLike,
+    batch_function: BatchFunction,
+    task: str | None,
+    *,
+    progress: bool,
+    **options: object,
+) -> tuple[WindowOutputs, np.ndarray]:
+    """Each sequence's outputs averaged over its windows and over both strands (its reverse complement run as a
+    sequence of its own), as probabilities for a ``task`` (None: as they come); and the forward run."""
+    table = as_sequence_table(sequences)
+    forward = normalise(table.sequences, table.ids)  # a bad letter is named at its place on the given strand
+    runs = []
+    for strand, texts in (("forward", forward), ("reverse", [reverse_complement(text) for text in forward])):
+        frame = pd.DataFrame({"id": table.ids, "sequence": texts})
+        result = run_windows(model, frame, batch_function, progress=progress, description=strand, **options)
+        values = result.values if task is None else to_probabilities(task, result.values)
+        runs.append((result, average_windows(result.windows, values, len(result.ids))))
+    return runs[0][0], (runs[0][1] + runs[1][1]) / 2
