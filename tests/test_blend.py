@@ -88,6 +88,14 @@ def test_finetune_blends_where_k_mer_counts_score_higher_on_valid_and_saves_the_
     assert blend_of(reloaded.network) is not None  # the model it started from is left as it was
 
 
+def test_linear_probe_blends_as_finetune_does(encoder, data):
+    train, valid = data
+    probe = dn.linear_probe(encoder, train, valid, progress=False)
+    assert blend_of(probe.network) is not None and model_kind(probe).startswith(("linear probe", "k-mer counts"))
+    assert probe.metrics == pytest.approx(dn.evaluate(probe, valid, progress=False))
+    assert blend_of(dn.linear_probe(encoder, train, valid, blend=False, progress=False).network) is None
+
+
 def test_no_blend_when_the_model_alone_scores_best_or_blend_is_off(six, data, monkeypatch):
     train, valid = data
     assert blend_of(dn.finetune(six, train, valid, **{**BLENDING, "blend": False}).network) is None

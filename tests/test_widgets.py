@@ -16,6 +16,7 @@ import pytest
 import dnabert_nb as dn
 from dnabert_nb.core.model import head_pooling
 from dnabert_nb.interpret.motifs import MotifResult
+from dnabert_nb.training import blend as _blend
 from dnabert_nb.training import probe
 from dnabert_nb.training.callbacks import REDRAW_SECONDS
 from dnabert_nb.training.loop import TrainingState
@@ -278,7 +279,8 @@ def test_training_panel_names_the_phase_and_stop_ends_the_linear_probe_s_fits(en
     assert "fine-tuned network" in panel.scores.value
 
 
-def test_training_panel_shows_warnings_as_plain_notes_and_errors_under_its_controls(encoder):
+def test_training_panel_shows_warnings_as_plain_notes_and_errors_under_its_controls(encoder, monkeypatch):
+    monkeypatch.setattr(_blend, "SHARES", (1.0,))  # no blend: the k-mer baseline then beats the probe, and says so
     panel = TrainingPanel(encoder, dataset="ecoli_promoters")
     children = list(panel.children)
     assert children.index(panel.message) == children.index(panel.start_button) + 2  # under Start, above results

@@ -20,6 +20,7 @@ from ..dna.errors import (
     TrainingError,
 )
 from .baseline import KmerBaseline, fit_baseline
+from .blend import choose_blend
 from .callbacks import Callback, require_callbacks
 from .evaluate import EvaluationOutputs, bootstrap_wins, output_scores, window_outputs
 from .heads import task_network
@@ -181,6 +182,7 @@ def linear_probe(
     valid: object,
     *,
     baseline: bool = True,
+    blend: bool = True,
     seed: int = 0,
     precision: str | None = None,
     progress: bool = True,
@@ -199,6 +201,9 @@ def linear_probe(
         Labelled data as :func:`finetune` takes it; ``valid`` is scored (``.metrics``), never fitted on.
     baseline
         Also fit the k-mer baseline on the same rows (``.baseline``) and say whether it does better on valid.
+    blend
+        With ``baseline``: return the probe blended with the k-mer baseline where that scores higher on valid,
+        as :func:`finetune` does (:mod:`dnabert_nb.training.blend`).
     {seed}
     {precision}
     {progress}
@@ -239,7 +244,10 @@ def linear_probe(
     probe.training_digest = data.digest
     if kmer_baseline is not None:
         probe.baseline = kmer_baseline
-        compare_with_baseline(ScoredModel(probe, outputs), data, precision, show=progress, name="linear probe")
+        if blend and not tell.stop_wanted():
+            choice = choose_blend(probe, kmer_baseline, data, "mcc", precision)
+            outputs = outputs if choice.outputs is None else choice.outputs
+        compare_with_baseline(ScoredModel(probe, outputs), data, precision, show=progress, name=model_kind(probe))
     return probe
 
 
