@@ -26,9 +26,12 @@ from ..dna.errors import InputFormatError, ModelTaskError
 from ..io.genome import Genome, as_genome
 from ..io.sequences import SequencesLike, as_sequence_table
 from ..io.vcf import read_vcf
+from .likelihood import masked_llr, require_masked_lm
 
 #: The longest REF or ALT allele scored (longer ones are refused: one window could not show their effect).
 MAX_ALLELE = 50
+#: What variant_effects scores: the task head's outputs, or a pre-trained model's masked-LM likelihood ratio.
+SCORES = ("head", "likelihood")
 ON_MISMATCH = ("error", "skip")
 _ALLELE = re.compile(r"[ACGTN]+")
 
@@ -42,6 +45,8 @@ class VariantWindows(NamedTuple):
     end: int
     found: str
     ref: str
+    at: int
+    """Where the variant starts in the reference window (0-based)."""
 
     @property
     def ref_matches(self) -> bool:
@@ -67,7 +72,7 @@ def variant_windows(
         alternative = alternative[: len(window)]
     elif len(alternative) < len(window) and end < length:
         alternative += fetch(end, min(length, end + len(window) - len(alternative)))
-    return VariantWindows(window, alternative, start, end, found, ref)
+    return VariantWindows(window, alternative, start, end, found, ref, at)
 
 
 def _checked(variants: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
@@ -159,6 +164,7 @@ def variant_effects(
     *,
     genome: Genome | str | os.PathLike | None = None,
     sequences: SequencesLike | None = None,
+    score: str = "head",
     both_strands: bool = False,
     on_mismatch: str = "error",
     batch_size: int = DEFAULT_BATCH_SIZE,
@@ -170,7 +176,8 @@ def variant_effects(
     Parameters
     ----------
     model
-        A :class:`DNABERTModel` with a task head.
+        A :class:`DNABERTModel` with a task head; with ``score="likelihood"``, a pre-trained one with its masked-LM
+        head (``dn.load()``, an official pre-trained DNABERT folder).
     variants
         Genomic variants: a VCF path (plain or bgzip; a multi-allelic record gives one row per ALT; symbolic
         and structural alleles are skipped and counted) or a DataFrame with ``chrom``, 1-based ``pos`` (as in
@@ -181,8 +188,12 @@ def variant_effects(
         An indexed FASTA (path or :class:`~dnabert_nb.io.Genome`; plain or bgzip, index built when missing).
     sequences
         The sequences that sequence-local edits name by ``id`` (any form :func:`dnabert_nb.predict` takes).
+    score
+        ``"head"``: the task head's outputs for each allele. ``"likelihood"``: no labels needed — every k-mer
+        token holding a changed nucleotide is masked and the masked-LM head gives each allele's log-probability
+        there (:mod:`dnabert_nb.interpret.likelihood`); SNVs and MNVs (REF and ALT of one length).
     both_strands
-        Average each window's output with its reverse complement's.
+        Average each window's output (or log-likelihood ratio) with its reverse complement's.
     on_mismatch
         ``"error"``: a REF that differs from the genome (or sequence) is an error naming the variant;
         ``"skip"``: such a row is kept with ``ref_matches`` False and no scores.
@@ -196,10 +207,19 @@ def variant_effects(
         One row per variant allele: its coordinates and alleles as given, ``window_start`` and ``window_end``
         (the reference window, 0-based, end-exclusive), ``ref_matches``, and for every output ``<name>``:
         ``ref_<name>`` and ``alt_<name>`` (probabilities; regression: values), ``diff_<name>`` (alt − ref) and,
-        for probabilities, ``log_odds_<name>`` (logit alt − logit ref).
+        for probabilities, ``log_odds_<name>`` (logit alt − logit ref). With ``score="likelihood"`` instead:
+        ``llr`` (natural log of p(alt) / p(ref) at the masked tokens) and ``masked_start``, ``masked_end`` (the
+        nucleotides the masked tokens cover, in the coordinates of ``window_start``).
     """
-    if model.task is None:
-        raise ModelTaskError("variant_effects needs a model with a task head; fine-tune one first (dn.finetune).")
+    if score not in SCORES:
+        raise InputFormatError(f"score = {score!r}; use 'head' (the task head) or 'likelihood' (no labels needed).")
+    if score == "likelihood":
+        require_masked_lm(model)
+    elif model.task is None:
+        raise ModelTaskError(
+            "variant_effects needs a model with a task head; fine-tune one first (dn.finetune), or score a "
+            "pre-trained model's masked-LM likelihood with score='likelihood'."
+        )
     if on_mismatch not in ON_MISMATCH:
         raise InputFormatError(f"on_mismatch = {on_mismatch!r}; use 'error' or 'skip'.")
     skipped = 0
@@ -225,6 +245,15 @@ def variant_effects(
             "sequence-local pos 0-based), or pass on_mismatch='skip'."
         )
     scored = np.flatnonzero(matches)
+    frame = table.assign(
+        window_start=[w.start for w in windows], window_end=[w.end for w in windows], ref_matches=matches
+    )
+    options = {"batch_size": batch_size, "precision": precision, "progress": progress}
+    if score == "likelihood":
+        columns = likelihood_columns(model, table, windows, scored, both_strands, options)
+        frame[["llr", "masked_start", "masked_end"]] = columns
+        frame.attrs["skipped"] = skipped
+        return frame
     texts = [windows[i].reference for i in scored] + [windows[i].alternative for i in scored]
     if both_strands:
         texts += [reverse_complement(text) for text in texts]
@@ -245,9 +274,6 @@ def variant_effects(
         if both_strands:
             outputs = (outputs[: len(outputs) // 2] + outputs[len(outputs) // 2 :]) / 2
     reference, alternative = outputs[: len(scored)], outputs[len(scored) :]
-    frame = table.assign(
-        window_start=[w.start for w in windows], window_end=[w.end for w in windows], ref_matches=matches
-    )
     for column, name in enumerate(model.labels):
         ref_values, alt_values = np.full(len(frame), np.nan), np.full(len(frame), np.nan)
         ref_values[scored], alt_values[scored] = reference[:, column], alternative[:, column]
@@ -260,3 +286,41 @@ def variant_effects(
             frame[f"log_odds_{name}"] = log_odds(alt_values) - log_odds(ref_values)
     frame.attrs["skipped"] = skipped
     return frame
+
+
+def likelihood_columns(
+    model: DNABERTModel,
+    table: pd.DataFrame,
+    windows: list[VariantWindows],
+    scored: np.ndarray,
+    both_strands: bool,
+    options: dict,
+) -> np.ndarray:
+    """``llr``, ``masked_start`` and ``masked_end`` of every row (NaN where unscored): the masked-LM score of
+    :mod:`.likelihood`, averaged with the reverse complement's where ``both_strands``."""
+    lengths = [len(table["ref"].iloc[i]) for i in scored]
+    unequal = [int(i) for i, n in zip(scored, lengths) if len(table["alt"].iloc[i]) != n]
+    if unequal:
+        raise InputFormatError(
+            f"Variant rows {', '.join(map(str, unequal[:5]))}: REF and ALT differ in length; score='likelihood' "
+            "scores SNVs and MNVs (an indel moves every later k-mer). Leave such rows out, or use score='head'."
+        )
+    reference = [windows[i].reference for i in scored]
+    alternative = [windows[i].alternative[: len(windows[i].reference)] for i in scored]
+    offsets = [windows[i].at for i in scored]
+    llr, first, end = masked_llr(model, reference, alternative, offsets, lengths, **options)
+    if both_strands:
+        flipped = [len(text) - at - n for text, at, n in zip(reference, offsets, lengths)]
+        backward, _, _ = masked_llr(
+            model,
+            [reverse_complement(text) for text in reference],
+            [reverse_complement(text) for text in alternative],
+            flipped,
+            lengths,
+            **options,
+        )
+        llr = (llr + backward) / 2
+    columns = np.full((len(table), 3), np.nan)
+    starts = np.array([windows[i].start for i in scored])
+    columns[scored] = np.column_stack([llr, starts + first, starts + end])
+    return columns
