@@ -76,11 +76,13 @@ def masked_llr(
             masked = [(row, token) for row, i in enumerate(batch) for token in range(first[i], last[i] + 1)]
             places = torch.tensor(masked, dtype=torch.long).reshape(-1, 2)
             input_ids[places[:, 0], places[:, 1] + 1] = MASK_ID  # + 1: [CLS] comes first
-            output = network(
+            hidden = network.bert(
                 input_ids=input_ids.to(model.device),
                 attention_mask=torch.from_numpy(inputs["attention_mask"]).to(model.device),
-            )
-            log_p = torch.log_softmax(output.logits[places[:, 0], places[:, 1] + 1].float(), dim=-1).cpu()
+            ).last_hidden_state[places[:, 0], places[:, 1] + 1]
+            # the masked-LM head in fp32 whatever the encoder's precision: the log-probabilities of thousands of
+            # k-mers need more than bf16's three significant digits to tell two alleles apart
+            log_p = torch.log_softmax(model.network.cls(hidden.float()), dim=-1).cpu()
             token_at = bounds[batch][places[:, 0].numpy()] + places[:, 1].numpy()
             gain = log_p[torch.arange(len(places)), torch.from_numpy(alternative_ids[token_at].astype(np.int64))]
             loss = log_p[torch.arange(len(places)), torch.from_numpy(reference_ids[token_at].astype(np.int64))]
