@@ -521,16 +521,6 @@ def test_only_a_constant_predictor_counts_as_collapsed(encoder):
         assert _restarts.collapsed(model, task) is expected
 
 
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_default_finetuning_of_the_embedded_model_on_small_real_data_is_never_a_constant_predictor(seed):
-    table = dn.datasets.load("ecoli_promoters")  # 84 training sequences: the small-data case of issue 16
-    train, valid, test = (table[table["split"] == split] for split in ("train", "valid", "test"))
-    model = dn.finetune(dn.load(), train, valid, seed=seed, progress=False, live_plot=False)
-    predictions = dn.predict(model, test, progress=False)
-    assert predictions["label"].nunique() == 2, predictions["label"].value_counts()
-    assert dn.evaluate(model, test, progress=False)["mcc"] > 0
-
-
 def test_finetune_config_names_a_bad_option_and_holds_every_option_of_finetune():
     import inspect
 
