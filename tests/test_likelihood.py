@@ -81,3 +81,19 @@ def test_likelihood_needs_a_masked_lm_head_and_equal_lengths(masked_lm, checkpoi
         dn.variant_effects(dn.load(checkpoints(4, num_labels=2)), edits.head(1), score="likelihood")
     with pytest.raises(InputFormatError, match="score = 'lm'"):
         dn.variant_effects(masked_lm, edits.head(1), score="lm")
+
+
+def test_a_likelihood_map_holds_what_variant_effects_gives_each_substitution(masked_lm):
+    sequence = random_dna(150, 4)  # longer than the tiny model's input: each position read in a window around it
+    ism = dn.mutagenesis(masked_lm, sequence, score="likelihood", positions=[0, 70, 149], progress=False)
+    assert ism.attrs["scale"] == "llr" and list(ism.index) == [0, 70, 149]
+    edits = pd.DataFrame(
+        [(sequence, p, sequence[p], b) for p in (0, 70, 149) for b in "ACGT" if b != sequence[p]],
+        columns=["sequence", "pos", "ref", "alt"],
+    )
+    effects = dn.variant_effects(masked_lm, edits, score="likelihood", progress=False)
+    for row in effects.itertuples():
+        assert ism.loc[row.pos, row.alt] == pytest.approx(row.llr, abs=1e-5)
+    assert all(ism.loc[p, sequence[p]] == 0 for p in (0, 70, 149))
+    with pytest.raises(ModelTaskError, match="score='likelihood'"):
+        dn.mutagenesis(masked_lm, sequence)

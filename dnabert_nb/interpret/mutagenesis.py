@@ -28,6 +28,8 @@ from ..dna.alphabet import normalise
 from ..dna.errors import InputFormatError, ModelTaskError
 from ..dna.pfm import BASES
 from ..io.sequences import SequencesLike, as_sequence_table, looks_like_path
+from .likelihood import masked_llr, require_masked_lm
+from .variants import SCORES, variant_windows
 
 SCALES = ("probability", "log_odds")
 
@@ -59,6 +61,7 @@ def mutagenesis(
     target: str | int | None = None,
     positions: Iterable[int] | slice | None = None,
     scale: str = "probability",
+    score: str = "head",
     batch_size: int = DEFAULT_BATCH_SIZE,
     precision: str | None = None,
     window_overlap: int | None = None,
@@ -81,6 +84,11 @@ def mutagenesis(
         ``"probability"``: the change of the target's probability (regression: of its value);
         ``"log_odds"``: the change of its log-odds, ``logit(p_mutant) - logit(p_reference)``, which
         separates effects near 0 or 1.
+    score
+        ``"head"``: the task head's output, as above. ``"likelihood"``: no labels needed — for a pre-trained model
+        with its masked-LM head, each substitution's log-likelihood ratio, as
+        ``variant_effects(score="likelihood")`` gives it (``target`` and ``scale`` do not apply; ``attrs``
+        ``target`` is ``"likelihood"``, ``scale`` ``"llr"``).
     {batch_size}
     {precision}
     {window_overlap}
@@ -96,13 +104,28 @@ def mutagenesis(
         ``logomaker.Logo``. ``attrs`` hold ``id``, ``sequence``, ``target`` (the output's name),
         ``scale`` and ``reference`` (the target output of the unmutated sequence).
     """
+    if score not in SCORES:
+        raise InputFormatError(f"score = {score!r}; use 'head' (the task head) or 'likelihood' (no labels needed).")
+    single = isinstance(sequences, str) and not looks_like_path(sequences)
+    if score == "likelihood":
+        require_masked_lm(model)
+        table = as_sequence_table(sequences)
+        texts = normalise(table.sequences, table.ids, min_length=model.k)
+        chosen = [_positions(positions, len(text), repr(table.ids[i])) for i, text in enumerate(texts)]
+        options = {"batch_size": batch_size, "precision": precision, "progress": progress}
+        frames = [
+            likelihood_map(model, name, text, places, options) for name, text, places in zip(table.ids, texts, chosen)
+        ]
+        return frames[0] if single else frames
     if model.task is None:
-        raise ModelTaskError("mutagenesis needs a model with a task head; fine-tune one first (dn.finetune).")
+        raise ModelTaskError(
+            "mutagenesis needs a model with a task head; fine-tune one first (dn.finetune), or map a pre-trained "
+            "model's masked-LM likelihood with score='likelihood'."
+        )
     if scale not in SCALES or (scale == "log_odds" and model.task == "regression"):
         allowed = "'probability'" if model.task == "regression" else "'probability' or 'log_odds'"
         raise InputFormatError(f"scale = {scale!r}; use {allowed} for a {model.task} model.")
     column = target_column(model, target)
-    single = isinstance(sequences, str) and not looks_like_path(sequences)
     table = as_sequence_table(sequences)
     texts = normalise(table.sequences, table.ids, min_length=model.k)
     options = {"batch_size": batch_size, "precision": precision, "progress": progress}
@@ -141,3 +164,22 @@ def mutagenesis(
         }
         frames.append(frame)
     return frames[0] if single else frames
+
+
+def likelihood_map(model: DNABERTModel, name: object, text: str, places: np.ndarray, options: dict) -> pd.DataFrame:
+    """Positions x A C G T: each substitution's masked-LM log-likelihood ratio (:mod:`.likelihood`), 0 at the
+    reference base; each position read in the model input centred on it."""
+    size, rows = model.tokenizer.max_nucleotides, []
+    for row, position in enumerate(places):
+        for base in BASES:
+            if base != text[position]:
+                window = variant_windows(lambda a, b: text[a:b], len(text), int(position), text[position], base, size)
+                rows.append((row, BASES.index(base), window))
+    windows = [r[2] for r in rows]
+    references, alternatives = [w.reference for w in windows], [w.alternative for w in windows]
+    llr, _, _ = masked_llr(model, references, alternatives, [w.at for w in windows], [1] * len(rows), **options)
+    values = np.zeros((len(places), len(BASES)))
+    values[[r[0] for r in rows], [r[1] for r in rows]] = llr
+    frame = pd.DataFrame(values, index=pd.Index(places, name="position"), columns=BASES)
+    frame.attrs = {"id": name, "sequence": text, "target": "likelihood", "scale": "llr", "reference": float("nan")}
+    return frame
