@@ -84,6 +84,9 @@ def _parser() -> argparse.ArgumentParser:
         "--no-linear-probe", action="store_true", help="never keep the frozen encoder's linear probe instead"
     )
     tune.add_argument(
+        "--reverse-complement", action="store_true", help="train on random strands (peaks: sequences without one)"
+    )
+    tune.add_argument(
         "--no-blend", action="store_true", help="never blend the model with the k-mer baseline's probabilities"
     )
     tune.add_argument(
@@ -120,6 +123,7 @@ def _finetune(args: argparse.Namespace) -> dict:
         epochs=args.epochs,
         restarts=args.restarts,
         crop=args.crop,
+        reverse_complement=args.reverse_complement,
         pooling=args.pooling,
         lr=args.lr,
         batch_size=args.batch_size,

@@ -5,7 +5,9 @@ import pandas as pd
 import pytest
 
 import dnabert_nb as dn
+from dnabert_nb.core.tokenizer import pack_inputs, reverse_complement_ids
 from dnabert_nb.dna.alphabet import reverse_complement
+from dnabert_nb.training.finetune_job import flip_strands
 
 
 @pytest.fixture(scope="module")
@@ -46,3 +48,34 @@ def test_both_strands_names_a_bad_letter_where_it_is_and_refuses_per_window_rows
         dn.predict(classifier, ["ACXGTACGTACGT"], both_strands=True, progress=False)
     with pytest.raises(dn.InputFormatError, match="return_windows"):
         dn.predict(classifier, ["ACGTACGTACGT"], both_strands=True, return_windows=True, progress=False)
+
+
+def test_a_run_of_k_mer_ids_read_backwards_through_the_table_is_the_reverse_complement_s(classifier):
+    tokenizer = classifier.tokenizer
+    table = reverse_complement_ids(tokenizer)
+    texts = ["ACGTTGCAAGTCNNAGCTAGGT", "TTTTGGGGCCCCAAAAT"]
+    ids, bounds = tokenizer.kmer_ids(texts)
+    inputs = pack_inputs(ids, bounds[:-1], np.diff(bounds))
+    flip_strands(inputs["input_ids"], np.diff(bounds), np.array([True, False]), table)
+    expected, _ = tokenizer.kmer_ids([reverse_complement(texts[0])])
+    assert inputs["input_ids"][0, 1 : 1 + len(expected)].tolist() == expected.tolist()
+    assert inputs["input_ids"][1, 1 : 1 + bounds[2] - bounds[1]].tolist() == ids[bounds[1] : bounds[2]].tolist()
+    assert (table[table] == np.arange(len(table))).all()  # twice is the identity
+
+
+def test_finetune_on_random_strands_learns_a_strandless_motif_the_same_for_a_seed(encoder, tmp_path):
+    from test_finetune import FAST, planted
+
+    train = planted(240, 0)
+    flipped = train.sample(frac=0.5, random_state=0).index  # the motif on either strand, as in peaks
+    train.loc[flipped, "sequence"] = [reverse_complement(s) for s in train.loc[flipped, "sequence"]]
+    valid = planted(80, 1)
+    options = {**FAST, "epochs": 3, "reverse_complement": True}
+    model = dn.finetune(encoder, train, valid, **options, output_dir=tmp_path / "run")
+    assert model.metrics["auroc"] > 0.8
+    again = dn.finetune(encoder, train, valid, **options)
+    assert again.metrics == model.metrics  # the strands drawn are the seed's
+    with pytest.raises(dn.InputFormatError, match=r"other settings \(reverse_complement\)"):
+        dn.finetune(
+            encoder, train, valid, **{**options, "reverse_complement": False}, output_dir=tmp_path / "run", resume=True
+        )

@@ -9,7 +9,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..dna.alphabet import AMBIGUOUS_CODE, NUCLEOTIDES, describe_id, encode_nucleotides
+from ..dna.alphabet import AMBIGUOUS_CODE, NUCLEOTIDES, describe_id, encode_nucleotides, reverse_complement
 from ..dna.errors import InputFormatError
 
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
@@ -195,6 +195,16 @@ class KmerTokenizer:
         path = Path(folder) / "vocab.txt"
         path.write_text("\n".join(self.tokens) + "\n", encoding="utf-8")
         return path
+
+
+def reverse_complement_ids(tokenizer: KmerTokenizer) -> np.ndarray:
+    """For every token id, the id of its reverse complement k-mer (special tokens, [UNK] included, map to
+    themselves): a run of k-mer ids read backwards through it is the reverse complement's run."""
+    table = np.arange(tokenizer.vocab_size, dtype=np.int64)
+    for token, index in tokenizer.vocab.items():
+        if token not in SPECIAL_TOKENS:
+            table[index] = tokenizer.vocab[reverse_complement(token)]
+    return table
 
 
 def pack_inputs(token_ids: np.ndarray, starts: np.ndarray, counts: np.ndarray) -> dict[str, np.ndarray]:

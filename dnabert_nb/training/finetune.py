@@ -75,6 +75,7 @@ class FinetuneConfig:
     pooling: str | None = None
     restarts: int = 1
     crop: float | None = None
+    reverse_complement: bool = False
     linear_probe: bool = True
     baseline: bool = True
     blend: bool = True
@@ -133,6 +134,7 @@ def finetune(
     pooling: str | None = None,
     restarts: int = 1,
     crop: float | None = None,
+    reverse_complement: bool = False,
     linear_probe: bool = True,
     baseline: bool = True,
     blend: bool = True,
@@ -209,6 +211,10 @@ def finetune(
         (above 0, at most 1) of its k-mers; None trains on whole windows. For few sequences that each fit one
         window: on 800 CTCF peaks of 200 nt, a 256-token model overfitted whole peaks (test MCC 0.62) and matched
         the k-mer baseline, while ``crop=0.65`` gave 0.82 (BENCHMARKS.md). Evaluation always reads whole windows.
+    reverse_complement
+        Data augmentation for sequences without a strand (peaks): each step reads every training window or, with
+        probability one half, its reverse complement. Off for stranded sequences (promoters, splice sites), where
+        the reverse complement is another sequence. Pair it with ``predict(..., both_strands=True)``.
     linear_probe
         Classification with ``valid``: also fit a linear probe (the starting encoder frozen, a logistic regression
         on the token mean of every hidden state together or of the one hidden state that fits the training rows
@@ -326,6 +332,7 @@ class FinetuneRun:
             batch_size=config.batch_size,
             seed=seed,
             crop=config.crop,
+            reverse_complement=config.reverse_complement,
             windows=TrainingWindows(self.token_ids, starts, n_kmers, data.targets[windows.sequence_index]),
             weights=None if self.weights is None else self.weights.to(processes.device),
             dtype=self.dtype,
@@ -348,6 +355,7 @@ class FinetuneRun:
             eval_every=every,
             lora=config.lora,
             crop=config.crop,
+            reverse_complement=config.reverse_complement or None,  # None: as in checkpoints written before it
             metric=self.metric,
             precision=str(self.dtype),
             world_size=processes.world_size,

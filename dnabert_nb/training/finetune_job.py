@@ -11,15 +11,16 @@ import torch
 from ..core.inference import logits
 from ..core.model import DNABERTModel
 from ..core.processes import Processes
-from ..core.tokenizer import pack_inputs
+from ..core.tokenizer import pack_inputs, reverse_complement_ids
 from . import loop
 from .evaluate import EvaluationOutputs, output_scores, window_outputs
 from .targets import task_loss
 
 #: Batches sorted together by length (length bucketing keeps padding low, order stays random).
 BUCKET_BATCHES = 50
-#: Tags the random draws of ``crop`` apart from the batch order's ((seed, epoch) would repeat them at step == epoch).
-CROP_STREAM = 1
+#: Tag the random draws of ``crop`` and of ``reverse_complement`` apart from the batch order's ((seed, epoch) would
+#: repeat them at step == epoch) and from each other.
+CROP_STREAM, STRAND_STREAM = 1, 2
 
 
 class ClassifierObjective(torch.nn.Module):
@@ -76,6 +77,7 @@ class FinetuneJob(loop.TrainingJob):
         batch_size: int,
         seed: int,
         crop: float | None,
+        reverse_complement: bool,
         weights: torch.Tensor | None,
         dtype: torch.dtype,
         precision: str | None,
@@ -84,6 +86,7 @@ class FinetuneJob(loop.TrainingJob):
         self.result, self.trainable, self.lora = result, trainable, lora
         self.windows, self.evaluation, self.batch_size, self.seed = windows, evaluation, batch_size, seed
         self.crop = crop
+        self.flip_table = reverse_complement_ids(result.tokenizer) if reverse_complement else None
         self.weights, self.dtype, self.precision, self.processes = weights, dtype, precision, processes
         self.objective = processes.wrap(ClassifierObjective(trainable))
         self.latest_outputs: EvaluationOutputs | None = None  # of the last evaluation ...
@@ -108,6 +111,9 @@ class FinetuneJob(loop.TrainingJob):
             draw = np.random.default_rng((self.seed, step, self.processes.rank, CROP_STREAM))
             starts, n_kmers = random_crops(starts, n_kmers, self.crop, draw)
         inputs = pack_inputs(w.token_ids, starts, n_kmers)
+        if self.flip_table is not None:
+            draw = np.random.default_rng((self.seed, step, self.processes.rank, STRAND_STREAM))
+            flip_strands(inputs["input_ids"], n_kmers, draw.random(len(rows)) < 0.5, self.flip_table)
         batch = {name: torch.from_numpy(array).to(device) for name, array in inputs.items()}
         targets = torch.from_numpy(w.targets[rows]).to(device)
         with torch.autocast(device.type, dtype=self.dtype, enabled=self.dtype != torch.float32):
@@ -153,6 +159,14 @@ class FinetuneJob(loop.TrainingJob):
         return {
             "trainable": {name: p.detach().cpu() for name, p in self.trainable.named_parameters() if p.requires_grad}
         }
+
+
+def flip_strands(input_ids: np.ndarray, n_kmers: np.ndarray, chosen: np.ndarray, table: np.ndarray) -> None:
+    """Turn the ``chosen`` rows of packed inputs (``[CLS] ids [SEP]``, ``n_kmers`` ids each) into their reverse
+    complements, in place: the ids backwards, each through ``table`` (``tokenizer.reverse_complement_ids``)."""
+    for row in np.flatnonzero(chosen):
+        run = input_ids[row, 1 : 1 + n_kmers[row]]
+        input_ids[row, 1 : 1 + n_kmers[row]] = table[run[::-1]]
 
 
 def random_crops(
