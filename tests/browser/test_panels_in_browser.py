@@ -207,6 +207,18 @@ def test_motif_browser_shows_an_instance(voila, browser):
     page.screenshot(path=SCREENSHOTS / "motifs.png", full_page=True)
 
 
+def test_the_genome_view_draws_the_scan_peaks_and_variants_in_igv(voila, browser):
+    page = open_page(browser, render(voila, "genome_view"), "iframe.dn-genome-view")
+    frame = page.frame_locator("iframe.dn-genome-view")
+    frame.locator("body[data-ready='yes']").wait_for(state="attached", timeout=60_000)
+    shown = frame.locator("body").inner_text()
+    assert "The genome view failed" not in shown
+    for name in ("prob_bound", "peaks", "variants"):
+        frame.locator(f".igv-track-label:has-text('{name}')").first.wait_for(timeout=30_000)
+    assert frame.locator("canvas").count() > 3  # the ruler, the sequence and the tracks are drawn
+    page.screenshot(path=SCREENSHOTS / "genome-view.png", full_page=True)
+
+
 def visible(page, selector: str):
     """The first element matching ``selector`` that a person can see (the other tabs' panels are hidden)."""
     return page.locator(f"{selector} >> visible=true").first
