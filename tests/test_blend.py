@@ -109,7 +109,8 @@ def test_a_new_head_drops_the_blend_and_a_bad_blend_entry_is_refused(six, data, 
     model = dn.finetune(six, train, valid, **{**FAST, "epochs": 1})
     attach(model.network, baseline_blend(model, dn.baseline(train, valid, k=3), 0.5))
     folder = model.save(tmp_path / "blended")
-    three = dn.load(folder, num_labels=3, labels=["a", "b", "c"])
+    with pytest.warns(dn.UntrainedHeadWarning):
+        three = dn.load(folder, num_labels=3, labels=["a", "b", "c"])
     assert blend_of(three.network) is None and "kmer_blend" not in three.config.to_dict()
     config = json.loads((folder / "config.json").read_text())
     config["kmer_blend"] = {"share": 2, "k": 3}
