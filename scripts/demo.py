@@ -46,7 +46,7 @@ def main(checkpoint: str | None, seed: int = 0, output: Path = OUTPUT) -> None:
     print(scores[["accuracy", "mcc", "auroc"]].round(3).to_string())
     predictions = dn.predict(tuned, test)
     fig, axes = plt.subplots(1, 4, figsize=(19, 3.8), layout="constrained", width_ratios=(1, 1.45, 0.8, 0.8))
-    dn.pl.training_curves(tuned.history, baseline=tuned.baseline, ax=axes[:2])
+    dn.pl.training_curves(tuned, ax=axes[:2])  # its baseline, and the valid MCC of what was kept
     dn.pl.confusion(predictions, test.label, ax=axes[2])
     dn.pl.roc(predictions, test.label, ax=axes[3])
     fig.savefig(output / "demo.png", dpi=110)
