@@ -45,7 +45,10 @@ test: $(VENV)/.installed-test
 
 # The tutorials as pages: executed copies where .ci/binder left them in docs/notebooks, else as stored.
 docs: $(VENV)/.installed-docs
-	mkdir -p docs/notebooks && cp -n notebooks/0*.ipynb docs/notebooks/
+	mkdir -p docs/notebooks
+	for notebook in notebooks/0*.ipynb; do \
+		[ -e docs/notebooks/$$(basename $$notebook) ] || cp $$notebook docs/notebooks/; \
+	done
 	NO_MKDOCS_2_WARNING=1 $(PYTHON) -m mkdocs build --strict --quiet
 
 clean:
