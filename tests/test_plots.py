@@ -108,7 +108,7 @@ def test_training_curves_of_a_kept_linear_probe_draw_its_valid_mcc_beside_the_ru
     model.source, model.metrics, model.history = "linear_probe(x)", {"mcc": 0.59}, history
     axes = dn.pl.training_curves(model)
     labels = [line.get_label() for line in axes[1].lines]
-    kept = "valid mcc of the model kept: linear probe (encoder frozen)"
+    kept = "valid mcc of the model kept"
     assert kept in labels and "valid_mcc" in labels
     assert list(axes[1].lines[labels.index(kept)].get_ydata()) == [0.59, 0.59]
     model.source = "finetune(x)"

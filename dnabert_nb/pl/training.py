@@ -46,12 +46,11 @@ def training_curves(
     -------
     ndarray of two Axes
     """
-    kept_mcc = kept = None
+    kept_mcc = None
     if isinstance(history, DNABERTModel):
         model, history = history, history.history
         baseline = baseline if baseline is not None else model.baseline
-        kept = model_kind(model)
-        if kept != "fine-tuned network" and model.metrics is not None:
+        if model_kind(model) != "fine-tuned network" and model.metrics is not None:
             kept_mcc = model.metrics.get("mcc")
     if not isinstance(history, pd.DataFrame) or "step" not in history.columns:
         raise InputFormatError("history must be a DataFrame with a 'step' column, such as model.history.")
@@ -76,7 +75,7 @@ def training_curves(
             bar = f"k-mer baseline mcc (k={baseline.k}, {baseline.selected_by})"
             target.axhline(baseline.valid_scores[baseline.k], color="0.35", ls=":", lw=1.5, label=bar)
         if kept_mcc is not None and target is axes[1]:
-            target.axhline(kept_mcc, color="tab:green", lw=1.5, label=f"valid mcc of the model kept: {kept}")
+            target.axhline(kept_mcc, color="tab:green", lw=1.5, label="valid mcc of the model kept")
         target.set(xlabel="step", ylabel=label)
         if last > 0:
             target.set_xlim(0, last * 1.03)
