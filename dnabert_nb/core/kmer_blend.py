@@ -63,9 +63,15 @@ class KmerBlend(torch.nn.Module):
         self, network_logits: torch.Tensor, input_ids: torch.Tensor, attention_mask: torch.Tensor
     ) -> torch.Tensor:
         """Log class probabilities of the blend (fp32): what a softmax turns into its probabilities."""
-        network = torch.softmax(network_logits.float(), dim=-1)
-        counts = torch.softmax(self.kmer_logits(input_ids, attention_mask), dim=-1)
-        return torch.log((self.share * network + (1 - self.share) * counts).clamp(min=1e-12))
+        return torch.log(mixed_probabilities(network_logits, self.kmer_logits(input_ids, attention_mask), self.share))
+
+
+def mixed_probabilities(network_logits: torch.Tensor, kmer_logits: torch.Tensor, share: float) -> torch.Tensor:
+    """``share`` × the network's class probabilities + (1 − ``share``) × the regression's, in fp32 and kept above
+    1e-12 so that their log stays finite."""
+    network = torch.softmax(network_logits.float(), dim=-1)
+    counts = torch.softmax(kmer_logits.float(), dim=-1)
+    return (share * network + (1 - share) * counts).clamp(min=1e-12)
 
 
 def kmer_blend(

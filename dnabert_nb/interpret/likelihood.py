@@ -16,7 +16,24 @@ from transformers import BertForMaskedLM
 from ..core.model import DNABERTModel
 from ..core.runtime import resolve_precision
 from ..core.tokenizer import MASK_ID, pack_inputs
-from ..dna.errors import ModelTaskError
+from ..dna.errors import InputFormatError, ModelTaskError
+
+#: What variant_effects and mutagenesis score: the task head's outputs, or a pre-trained model's masked-LM likelihood.
+SCORES = ("head", "likelihood")
+
+
+def check_score(score: str, model: DNABERTModel, verb: str) -> None:
+    """Refuse a ``score`` that is not one of :data:`SCORES`, and a model that cannot give it: ``"likelihood"`` needs a
+    masked-LM head, ``"head"`` a task head (``verb`` names the caller in the message)."""
+    if score not in SCORES:
+        raise InputFormatError(f"score = {score!r}; use 'head' (the task head) or 'likelihood' (no labels needed).")
+    if score == "likelihood":
+        require_masked_lm(model)
+    elif model.task is None:
+        raise ModelTaskError(
+            f"{verb} needs a model with a task head; fine-tune one first (dn.finetune), or score a pre-trained "
+            "model's masked-LM likelihood with score='likelihood'."
+        )
 
 
 def require_masked_lm(model: DNABERTModel) -> None:

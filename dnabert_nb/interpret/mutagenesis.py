@@ -25,11 +25,11 @@ from ..core.inference import (
 from ..core.model import DNABERTModel
 from ..core.predict import target_column
 from ..dna.alphabet import normalise
-from ..dna.errors import InputFormatError, ModelTaskError
+from ..dna.errors import InputFormatError
 from ..dna.pfm import BASES
 from ..io.sequences import SequencesLike, as_sequence_table, looks_like_path
-from .likelihood import masked_llr, require_masked_lm
-from .variants import SCORES, variant_windows
+from .likelihood import check_score, masked_llr
+from .variants import variant_windows
 
 SCALES = ("probability", "log_odds")
 
@@ -104,11 +104,9 @@ def mutagenesis(
         ``logomaker.Logo``. ``attrs`` hold ``id``, ``sequence``, ``target`` (the output's name),
         ``scale`` and ``reference`` (the target output of the unmutated sequence).
     """
-    if score not in SCORES:
-        raise InputFormatError(f"score = {score!r}; use 'head' (the task head) or 'likelihood' (no labels needed).")
+    check_score(score, model, "mutagenesis")
     single = isinstance(sequences, str) and not looks_like_path(sequences)
     if score == "likelihood":
-        require_masked_lm(model)
         table = as_sequence_table(sequences)
         texts = normalise(table.sequences, table.ids, min_length=model.k)
         chosen = [_positions(positions, len(text), repr(table.ids[i])) for i, text in enumerate(texts)]
@@ -117,11 +115,6 @@ def mutagenesis(
             likelihood_map(model, name, text, places, options) for name, text, places in zip(table.ids, texts, chosen)
         ]
         return frames[0] if single else frames
-    if model.task is None:
-        raise ModelTaskError(
-            "mutagenesis needs a model with a task head; fine-tune one first (dn.finetune), or map a pre-trained "
-            "model's masked-LM likelihood with score='likelihood'."
-        )
     if scale not in SCALES or (scale == "log_odds" and model.task == "regression"):
         allowed = "'probability'" if model.task == "regression" else "'probability' or 'log_odds'"
         raise InputFormatError(f"scale = {scale!r}; use {allowed} for a {model.task} model.")

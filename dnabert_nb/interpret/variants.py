@@ -22,16 +22,14 @@ from .._docs import shared_docs
 from ..core.inference import DEFAULT_BATCH_SIZE, log_odds, logits, run_windows, to_probabilities
 from ..core.model import DNABERTModel
 from ..dna.alphabet import normalise, reverse_complement
-from ..dna.errors import InputFormatError, ModelTaskError
+from ..dna.errors import InputFormatError
 from ..io.genome import Genome, as_genome
 from ..io.sequences import SequencesLike, as_sequence_table
 from ..io.vcf import read_vcf
-from .likelihood import masked_llr, require_masked_lm
+from .likelihood import check_score, masked_llr
 
 #: The longest REF or ALT allele scored (longer ones are refused: one window could not show their effect).
 MAX_ALLELE = 50
-#: What variant_effects scores: the task head's outputs, or a pre-trained model's masked-LM likelihood ratio.
-SCORES = ("head", "likelihood")
 ON_MISMATCH = ("error", "skip")
 _ALLELE = re.compile(r"[ACGTN]+")
 
@@ -211,15 +209,7 @@ def variant_effects(
         ``llr`` (natural log of p(alt) / p(ref) at the masked tokens) and ``masked_start``, ``masked_end`` (the
         nucleotides the masked tokens cover, in the coordinates of ``window_start``).
     """
-    if score not in SCORES:
-        raise InputFormatError(f"score = {score!r}; use 'head' (the task head) or 'likelihood' (no labels needed).")
-    if score == "likelihood":
-        require_masked_lm(model)
-    elif model.task is None:
-        raise ModelTaskError(
-            "variant_effects needs a model with a task head; fine-tune one first (dn.finetune), or score a "
-            "pre-trained model's masked-LM likelihood with score='likelihood'."
-        )
+    check_score(score, model, "variant_effects")
     if on_mismatch not in ON_MISMATCH:
         raise InputFormatError(f"on_mismatch = {on_mismatch!r}; use 'error' or 'skip'.")
     skipped = 0

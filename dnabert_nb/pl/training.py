@@ -12,7 +12,7 @@ from ..dna.errors import InputFormatError
 from ..training.baseline import KmerBaseline
 from ..training.callbacks import CurvesCallback
 from ..training.loop import TrainingState
-from ..training.selection import model_kind
+from ..training.selection import is_network_alone
 
 #: A panel with more curves than this gets its legend beside it instead of over the curves.
 LEGEND_INSIDE = 3
@@ -50,7 +50,7 @@ def training_curves(
     if isinstance(history, DNABERTModel):
         model, history = history, history.history
         baseline = baseline if baseline is not None else model.baseline
-        if model_kind(model) != "fine-tuned network" and model.metrics is not None:
+        if not is_network_alone(model) and model.metrics is not None:
             kept_mcc = model.metrics.get("mcc")
     if not isinstance(history, pd.DataFrame) or "step" not in history.columns:
         raise InputFormatError("history must be a DataFrame with a 'step' column, such as model.history.")

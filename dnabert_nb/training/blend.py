@@ -11,11 +11,10 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-import numpy as np
 import torch
 
 from ..core.inference import DEFAULT_BATCH_SIZE, average_windows, head_outputs, run_windows
-from ..core.kmer_blend import KmerBlend, attach, blend_of, kmer_blend
+from ..core.kmer_blend import KmerBlend, attach, blend_of, kmer_blend, mixed_probabilities
 from ..core.model import DNABERTModel
 from .baseline import KmerBaseline
 from .evaluate import EvaluationOutputs, output_scores
@@ -60,14 +59,12 @@ def blend_outputs(
         description="k-mer blend",
     )
     values, n_classes = torch.from_numpy(result.values), len(model.labels)
-    network = values[:, :n_classes].softmax(dim=-1).numpy()
-    counts = values[:, n_classes:].softmax(dim=-1).numpy()
     outputs = {}
     for share in SHARES:
-        mixed = share * network + (1 - share) * counts
+        mixed = mixed_probabilities(values[:, :n_classes], values[:, n_classes:], share)
         outputs[share] = EvaluationOutputs(
-            average_windows(result.windows, np.log(np.clip(mixed, 1e-12, None)), len(result.ids)),
-            average_windows(result.windows, mixed, len(result.ids)),
+            average_windows(result.windows, mixed.log().numpy(), len(result.ids)),
+            average_windows(result.windows, mixed.numpy(), len(result.ids)),
         )
     return outputs
 
@@ -87,8 +84,8 @@ def choose_blend(
     """Blend ``model`` with ``baseline`` at the share of :data:`SHARES` that scores ``metric`` best on ``data``'s valid
     rows: put on its network, with the blend's valid scores as ``.metrics``, where the share is below 1. A model
     already blended, or a baseline with k-mers longer than the model's tokens, is left as it is (share 1)."""
-    blend = baseline_blend(model, baseline, 1.0)
-    if blend is None or blend_of(model.network) is not None:
+    blend = None if blend_of(model.network) is not None else baseline_blend(model, baseline, 1.0)
+    if blend is None:
         return BlendChoice(1.0, None, {})
     sequences, targets = data.evaluation
     outputs = blend_outputs(model, blend, sequences, precision)

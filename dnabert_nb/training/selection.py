@@ -90,6 +90,11 @@ def is_linear_probe(model: DNABERTModel) -> bool:
     return model.source.startswith(PROBE_SOURCE)
 
 
+def is_network_alone(model: DNABERTModel) -> bool:
+    """Whether ``model`` is the fine-tuned network itself: neither a linear probe nor blended with k-mer counts."""
+    return not is_linear_probe(model) and blend_of(model.network) is None
+
+
 def model_kind(model: DNABERTModel) -> str:
     """What ``finetune`` returned, in words: the fine-tuned network or the linear probe, and its blend with k-mer
     counts where it has one (:mod:`.blend`)."""
